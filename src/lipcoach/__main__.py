@@ -1,0 +1,3 @@
+from lipcoach.cli import main
+
+main()

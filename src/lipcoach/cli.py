@@ -1,0 +1,107 @@
+"""The ``lipcoach`` command line: a thin face over the library (no logic of its own).
+
+Every command translates arguments, calls one library function and prints where the
+result went. Bad input ends in one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from lipcoach.errors import LipcoachError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="lipcoach: a lip-sync coach for screen musicals.")
+
+EXPORT_SUFFIX = {"lrc": ".lrc", "ass": ".ass", "vtt": ".vtt", "ultrastar": ".txt"}
+
+
+def _say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+@app.command()
+def analyze(
+    song: Path = typer.Argument(..., help="Song: any audio or video file (mp3, m4a, wav, flac, ogg, mp4, mov, mkv, webm)."),
+    output: Path = typer.Option(..., "-o", "--output", help="Where to write the song map (JSON)."),
+    lyrics: Optional[Path] = typer.Option(None, "--lyrics", help="Lyrics: plain text, LRC, SRT or VTT."),
+    vocals: Optional[Path] = typer.Option(None, "--vocals", help="An isolated vocal stem of the same song."),
+    language: str = typer.Option("en", "--language", help="Language of the lyrics (en, fr, es, de, ...)."),
+    separation: str = typer.Option("auto", "--separation", help="Vocal guide without a stem: auto, classical, spleeter, none."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Also draw the song map (png, svg or pdf)."),
+) -> None:
+    """Map a song: words, phonemes, mouth shapes, breaths, beats, entrances, loudness."""
+    from lipcoach.progress import rich_bar
+    from lipcoach.song.analyze import analyze_song
+
+    with rich_bar(f"Mapping {song.name}") as report:
+        songmap = analyze_song(song, lyrics_path=lyrics, vocals_path=vocals, language=language, separation=separation, report=report)
+    songmap.save(output)
+    _say(f"song map: {output}  ({len(songmap.words)} words, {len(songmap.lines)} lines, {len(songmap.breaths)} breaths, {songmap.tempo_bpm:.1f} BPM)")
+    unaligned = [i + 1 for i, line in enumerate(songmap.lines) if not line.aligned]
+    if unaligned:
+        _say(f"warning: lines {', '.join(map(str, unaligned))} could not be aligned; their times are estimates (low confidence)")
+    if plot is not None:
+        from lipcoach.song.plot import plot_songmap
+
+        plot_songmap(songmap, plot)
+        _say(f"plot: {plot}")
+
+
+@app.command()
+def export(
+    songmap_path: Path = typer.Argument(..., metavar="SONG_JSON", help="A song map written by `lipcoach analyze`."),
+    fmt: str = typer.Option(..., "--format", "-f", help="lrc, ass, vtt or ultrastar."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output file (default: beside the song map)."),
+) -> None:
+    """Export a song map as karaoke lyrics (enhanced LRC, ASS, WebVTT, UltraStar)."""
+    from lipcoach.song.export import write_export
+    from lipcoach.song.songmap import SongMap
+
+    if fmt not in EXPORT_SUFFIX:
+        raise LipcoachError(None, f"unknown format {fmt!r}; choose one of {', '.join(EXPORT_SUFFIX)}")
+    songmap = SongMap.load(songmap_path)
+    output = output or songmap_path.with_suffix(EXPORT_SUFFIX[fmt])
+    write_export(songmap, fmt, output)
+    _say(f"{fmt}: {output}")
+
+
+@app.command()
+def demo(out: Path = typer.Option(Path("out"), "--out", help="Folder for the demo's files.")) -> None:
+    """Generate the built-in demo number and map it end to end."""
+    from lipcoach.demo import run_demo
+    from lipcoach.progress import rich_bar
+
+    with rich_bar("Demo number") as report:
+        paths = run_demo(out, report=report)
+    _say("demo written:")
+    for name, path in paths.items():
+        _say(f"  {name:12s} {path}")
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    """Entry point: run the app, turning LipcoachError into one line and exit code 2."""
+    try:
+        app(args=argv, prog_name="lipcoach", standalone_mode=False)
+    except LipcoachError as error:
+        _say(f"lipcoach: {error}")
+        sys.exit(2)
+    except KeyboardInterrupt:
+        _say("lipcoach: interrupted")
+        sys.exit(130)
+    except Exception as error:  # click's usage errors and anything unexpected: one line, no traceback
+        import click
+
+        if isinstance(error, click.exceptions.ClickException):
+            error.show()
+            sys.exit(error.exit_code)
+        if isinstance(error, click.exceptions.Abort):
+            sys.exit(1)
+        if os.environ.get("LIPCOACH_DEBUG"):
+            raise
+        _say(f"lipcoach: internal error: {type(error).__name__}: {error} (set LIPCOACH_DEBUG=1 for details)")
+        sys.exit(3)

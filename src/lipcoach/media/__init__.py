@@ -1,0 +1,1 @@
+"""Media: decoding audio and video, vocal isolation, time-stretching, speech synthesis."""

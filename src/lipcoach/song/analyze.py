@@ -1,0 +1,188 @@
+"""The song-map pipeline: one function from a song file (and lyrics) to a :class:`SongMap`.
+
+Stages, each a pure function in its own module: decode (``media.decode``) → vocal guide
+(``media.separate``, or the user's stem) → loudness, vocal activity and onsets
+(``song.vocal``) → beat grid (``song.rhythm``) → words and phonemes (``song.align``) →
+pitch per word → breaths (``song.breaths``) → line entrances (``song.rhythm``).
+All analysis runs at :data:`ANALYSIS_SR`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from lipcoach import __version__
+from lipcoach.errors import LipcoachError
+from lipcoach.media import espeak
+from lipcoach.media.decode import load_audio, probe
+from lipcoach.progress import ProgressCallback, silent, subrange
+from lipcoach.song.songmap import Section, SongMap
+
+#: Sample rate of every analysis stage, Hz (PocketSphinx's en-us model is 16 kHz).
+ANALYSIS_SR = 16000
+#: Separation methods accepted by :func:`analyze_song`.
+SEPARATIONS = ("auto", "none", "classical", "spleeter")
+#: The method "auto" means when the user gives no stem (chosen by benchmarks/separation.py).
+DEFAULT_SEPARATION = "classical"
+#: A song whose loudest 20 ms frame is below this level (dBFS) is treated as silent.
+SILENCE_DB = -60.0
+
+
+def file_sha256(path: str | os.PathLike, *, chunk: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file's bytes (identifies the exact song a map belongs to)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(chunk), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _peak_db(audio: np.ndarray, *, sr: int) -> float:
+    n = int(0.02 * sr)
+    usable = len(audio) // n * n
+    if usable == 0:
+        return -120.0
+    frames = audio[:usable].reshape(-1, n)
+    return float(10 * np.log10(np.max(np.mean(frames.astype(np.float64) ** 2, axis=1)) + 1e-12))
+
+
+def load_vocal_guide(
+    song_path: str | os.PathLike,
+    *,
+    vocals_path: str | os.PathLike | None = None,
+    separation: str = "auto",
+    report: Optional[ProgressCallback] = None,
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Decode a song and produce the signal the vocal analyses run on.
+
+    Returns
+    -------
+    mix : np.ndarray, float32 (n,)
+        The song mixed to mono at :data:`ANALYSIS_SR`.
+    vocal : np.ndarray, float32 (n,)
+        The user's stem when given, else the separated vocal estimate, else the mix.
+    method : str
+        "stem", "none", "classical" or "spleeter": where ``vocal`` came from.
+    """
+    if separation not in SEPARATIONS:
+        raise LipcoachError(None, f"unknown separation {separation!r}; choose one of {', '.join(SEPARATIONS)}")
+    report = report or silent
+    stereo, sr = load_audio(song_path, sr=ANALYSIS_SR, mono=False)
+    mix = stereo.mean(axis=0).astype(np.float32)
+    if _peak_db(mix, sr=sr) < SILENCE_DB:
+        raise LipcoachError(song_path, f"is silent (no 20 ms frame above {SILENCE_DB:.0f} dBFS)")
+    if vocals_path is not None:
+        stem, _ = load_audio(vocals_path, sr=ANALYSIS_SR, mono=True)
+        if abs(len(stem) - len(mix)) > 5 * sr:
+            raise LipcoachError(vocals_path, f"vocal stem is {len(stem) / sr:.1f} s but the song is {len(mix) / sr:.1f} s; is it the same number?")
+        vocal = np.zeros_like(mix)
+        vocal[: min(len(stem), len(mix))] = stem[: len(mix)]
+        return mix, vocal, "stem"
+    method = DEFAULT_SEPARATION if separation == "auto" else separation
+    if method == "none":
+        return mix, mix, "none"
+    from lipcoach.media.separate import vocal_guide
+
+    vocal = vocal_guide(stereo, sr=sr, method=method, report=report)
+    return mix, vocal.astype(np.float32), method
+
+
+def _sections(lines, section_of_line: list[int]) -> list[Section]:
+    sections: list[Section] = []
+    for index in sorted(set(section_of_line)):
+        members = [ln for ln, s in zip(lines, section_of_line) if s == index]
+        if members:
+            sections.append(Section(start=min(m.start for m in members), end=max(m.end for m in members), label=f"section {index + 1}"))
+    return sections
+
+
+def analyze_song(
+    song_path: str | os.PathLike,
+    *,
+    lyrics_path: str | os.PathLike | None = None,
+    vocals_path: str | os.PathLike | None = None,
+    language: str = "en",
+    separation: str = "auto",
+    report: Optional[ProgressCallback] = None,
+) -> SongMap:
+    """Map a song: words, phonemes, visemes, breaths, beats, entrances and loudness.
+
+    Parameters
+    ----------
+    song_path : path
+        Any audio or video file FFmpeg decodes.
+    lyrics_path : path, optional
+        Plain text, LRC or SRT/VTT lyrics. Without lyrics the map has no words or lines.
+    vocals_path : path, optional
+        An isolated vocal stem of the same song (same start); used instead of separation.
+    language : str
+        Language of the lyrics (ISO 639-1, e.g. "en", "fr", "es", "de").
+    separation : str
+        How to get a vocal guide without a stem: "auto", "classical", "spleeter" or "none".
+    report : callable, optional
+        Progress callback ``report(fraction, label)``.
+    """
+    from lipcoach.song import align, breaths, rhythm, vocal as vocal_features
+    from lipcoach.song.lyrics import read_lyrics
+
+    report = report or silent
+    song_path = Path(song_path)
+    info = probe(song_path)
+    if not info.has_audio:
+        raise LipcoachError(song_path, "has no audio stream")
+    if not espeak.has_language(language):
+        raise LipcoachError(None, f"unknown language {language!r}")
+    lyrics = read_lyrics(lyrics_path) if lyrics_path is not None else None
+
+    report(0.0, "decoding")
+    mix, vocal, method = load_vocal_guide(song_path, vocals_path=vocals_path, separation=separation, report=subrange(report, 0.02, 0.25))
+    sr = ANALYSIS_SR
+    report(0.25, "loudness")
+    loudness = vocal_features.loudness_contour(vocal, sr=sr)
+    activity = vocal_features.vocal_activity(vocal, sr=sr)
+    onsets = vocal_features.vocal_onsets(vocal, sr=sr)
+    report(0.3, "beats")
+    tempo_bpm, beats, downbeats = rhythm.beat_grid(mix, sr=sr)
+
+    words, lines = [], []
+    if lyrics is not None:
+        words, lines = align.align_lyrics(vocal, sr=sr, lyrics=lyrics, language=language, report=subrange(report, 0.35, 0.85))
+        report(0.85, "pitch")
+        for word, pitch in zip(words, vocal_features.word_pitches(vocal, sr=sr, words=words)):
+            word.pitch_midi = None if pitch is None else round(float(pitch), 2)
+    report(0.9, "breaths")
+    found_breaths = breaths.detect_breaths(vocal, sr=sr, words=words or None, lines=lines or None)
+    if lines:
+        report(0.95, "entrances")
+        for line, entrance in zip(lines, rhythm.line_entrances(lines, words, beats=beats, vocal=vocal, sr=sr)):
+            line.entrance = entrance
+    section_of_line = [ln.section for ln in lines]
+    report(1.0, "done")
+    return SongMap(
+        duration=len(mix) / sr,
+        tempo_bpm=float(tempo_bpm),
+        beats=[float(b) for b in beats],
+        downbeats=[float(b) for b in downbeats],
+        words=words,
+        lines=lines,
+        breaths=found_breaths,
+        loudness=loudness,
+        onsets=[float(t) for t in onsets],
+        vocal_activity=[[float(a), float(b)] for a, b in activity],
+        sections=_sections(lines, section_of_line) if lines else [],
+        language=language,
+        source={
+            "path": str(song_path),
+            "name": song_path.name,
+            "sha256": file_sha256(song_path),
+            "vocals": None if vocals_path is None else str(vocals_path),
+            "lyrics": None if lyrics_path is None else str(lyrics_path),
+            "vocal_guide": method,
+            "generator": f"lipcoach {__version__}",
+        },
+    )
