@@ -317,6 +317,13 @@ def _parse_lrc(text: str, source) -> list[LyricLine]:
                 word_starts_s=starts,
             )
         )
+    # Repeated stamps put a chorus back in time order: number sections by runs of lines that
+    # came from the same block of the file.
+    runs, previous = -1, None
+    for ln in lines:
+        if ln.section != previous:
+            runs, previous = runs + 1, ln.section
+        ln.section = runs
     _sections_from_gaps(lines, only_if_single=True)
     return lines
 

@@ -1,0 +1,72 @@
+"""Shared helpers for the benchmark scripts: where the data is, reading its annotations."""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import re
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data"
+
+
+def normalise(word: str) -> str:
+    """Lower-case letters and apostrophes only: how annotations and lyrics are compared."""
+    word = unicodedata.normalize("NFC", word.lower()).replace("’", "'")
+    return re.sub(r"[^\w']", "", word)
+
+
+def read_words_tsv(path: Path) -> list[tuple[float, float, str]]:
+    """``start<TAB>end<TAB>word`` rows, seconds."""
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 3:
+            rows.append((float(parts[0]), float(parts[1]), parts[2]))
+    return rows
+
+
+def match_words(ref_words: list[str], est_words: list[str]) -> list[tuple[int, int]]:
+    """Index pairs (ref, est) of the same word in the same order (difflib on normalised text)."""
+    a = [normalise(w) for w in ref_words]
+    b = [normalise(w) for w in est_words]
+    pairs = []
+    for block in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_matching_blocks():
+        pairs.extend((block.a + k, block.b + k) for k in range(block.size))
+    return pairs
+
+
+def jamendo_songs() -> list[dict]:
+    """The JamendoLyrics mixes: audio, plain lyrics, word truth and language."""
+    root = DATA / "songs" / "jamendolyrics"
+    songs = []
+    for folder in sorted(p for p in root.glob("*") if p.is_dir()):
+        meta = next(csv.DictReader((folder / "metadata.csv").open(encoding="utf-8")))
+        language = {"English": "en", "French": "fr", "Spanish": "es", "German": "de"}.get(meta.get("Language", ""), "en")
+        songs.append(
+            dict(name=folder.name, audio=folder / "audio.mp3", lyrics=folder / "lyrics.txt", truth=read_words_tsv(folder / "words_timed.tsv"), language=language)
+        )
+    return songs
+
+
+def english_songs() -> list[dict]:
+    """The UltraStar English songs: audio, lyrics from the timed lines, word truth (±0.1 s)."""
+    root = DATA / "songs_en"
+    songs = []
+    for folder in sorted(p for p in root.glob("*") if p.is_dir()):
+        audio = next((folder / name for name in ("audio.mp3", "audio.ogg") if (folder / name).exists()), None)
+        if audio is None:
+            continue
+        songs.append(dict(name=folder.name, audio=audio, lines=folder / "lines_timed.tsv", truth=read_words_tsv(folder / "words_timed.tsv"), language="en"))
+    return songs
+
+
+def summarise(values) -> str:
+    values = np.asarray(list(values), float)
+    if values.size == 0:
+        return "n/a"
+    return f"{np.mean(values):.3f}"
