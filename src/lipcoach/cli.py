@@ -59,11 +59,11 @@ def export(
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output file (default: beside the song map)."),
 ) -> None:
     """Export a song map as karaoke lyrics (enhanced LRC, ASS, WebVTT, UltraStar)."""
+    if fmt not in EXPORT_SUFFIX:
+        raise LipcoachError(None, f"unknown format {fmt!r}; choose one of {', '.join(EXPORT_SUFFIX)}")
     from lipcoach.song.export import write_export
     from lipcoach.song.songmap import SongMap
 
-    if fmt not in EXPORT_SUFFIX:
-        raise LipcoachError(None, f"unknown format {fmt!r}; choose one of {', '.join(EXPORT_SUFFIX)}")
     songmap = SongMap.load(songmap_path)
     output = output or songmap_path.with_suffix(EXPORT_SUFFIX[fmt])
     write_export(songmap, fmt, output)

@@ -138,14 +138,23 @@ def _stretch_parallel(x: np.ndarray, *, sr: int, speed: float, quality: str, n_p
     fade = max(1, int(_SEAM_FADE_S * sr))
     n_out = int(round(n / speed))
     out = np.zeros((x.shape[0], n_out + fade), dtype=np.float32)
+    shift = 0  # output samples by which the current piece sits away from its nominal place
+    prev, prev_off, pos = None, 0, 0  # pos: where the previous piece's own share ended
     for k, ((a, _b), piece) in enumerate(zip(spans, pieces)):
-        # Where this piece's own share [cuts[k], cuts[k+1]) lands in the output.
-        lo = int(round(cuts[k] / speed))
-        hi = int(round(cuts[k + 1] / speed))
-        off = int(round(a / speed))  # output index of the piece's first sample
-        seg_lo = lo - fade // 2 if k > 0 else lo
+        # Rubber Band places its output within ~15 ms of input_time / speed, not exactly, and
+        # two pieces that start at different places drift differently: align each piece to
+        # the previous one by cross-correlation inside their overlap before the crossfade.
+        off = int(round(a / speed)) + shift  # output index of the piece's first sample
+        if prev is not None:
+            off += _lag(prev, piece, seam=pos, off_prev=prev_off, off_new=off, sr=sr)
+            shift = off - int(round(a / speed))
+        # Both sides of a seam fade around the same output sample `pos`.
+        seg_lo = pos - fade // 2 if k > 0 else 0
+        hi = int(round(cuts[k + 1] / speed)) + shift
         seg_hi = hi + fade - fade // 2 if k < n_pieces - 1 else hi
+        seg_hi = min(seg_hi, out.shape[1])
         seg = piece[:, max(0, seg_lo - off) : max(0, seg_hi - off)]
+        seg_lo = max(0, seg_lo)
         seg_hi = seg_lo + seg.shape[1]
         w = np.ones(seg.shape[1], dtype=np.float32)
         if k > 0:
@@ -153,7 +162,26 @@ def _stretch_parallel(x: np.ndarray, *, sr: int, speed: float, quality: str, n_p
         if k < n_pieces - 1:
             w[-fade:] = np.linspace(1.0, 0.0, fade, dtype=np.float32)[-len(w[-fade:]) :]
         out[:, seg_lo:seg_hi] += seg * w
+        prev, prev_off, pos = piece, off, hi
     return out[:, :n_out]
+
+
+def _lag(prev: np.ndarray, new: np.ndarray, *, seam: int, off_prev: int, off_new: int, sr: int, max_lag_s: float = 0.04) -> int:
+    """Output samples to move ``new`` so it lines up with ``prev`` around output index ``seam``."""
+    half = int(0.25 * sr)
+    m = int(max_lag_s * sr)
+    a0 = seam - half - off_prev
+    b0 = seam - half - off_new
+    if a0 < 0 or b0 - m < 0 or a0 + 2 * half > prev.shape[1] or b0 + 2 * half + m > new.shape[1]:
+        return 0
+    ref = prev[:, a0 : a0 + 2 * half].mean(axis=0)
+    probe = new[:, b0 - m : b0 + 2 * half + m].mean(axis=0)
+    if float(np.abs(ref).max()) < 1e-4:
+        return 0
+    from scipy.signal import correlate
+
+    cc = correlate(probe, ref, mode="valid", method="fft")  # index j <-> new shifted by j - m
+    return -(int(np.argmax(cc)) - m)
 
 
 def _run_workers(pieces: list[np.ndarray], *, sr: int, speed: float, quality: str, report) -> list[np.ndarray]:

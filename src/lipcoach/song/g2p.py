@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import re
 import unicodedata
 from pathlib import Path
 
@@ -90,6 +91,15 @@ LANGUAGE_NAMES = {
 }
 
 _MAX_VARIANTS = 4
+
+#: French elided clitics in IPA, for colloquial elisions before a consonant ("qu'je",
+#: "j'suis") that eSpeak otherwise reads letter by letter in English.
+FRENCH_CLITICS = {
+    "qu": "k", "j": "ʒ", "m": "m", "t": "t", "l": "l", "d": "d", "n": "n", "s": "s", "c": "s",
+    "jusqu": "ʒysk", "lorsqu": "lɔʁsk", "puisqu": "pɥisk", "quoiqu": "kwak",
+}
+
+_SWITCH = re.compile(r"\([a-z-]+\)")
 
 
 def normalize_language(language: str) -> str:
@@ -211,6 +221,12 @@ def _pronunciations(word: str, language: str, max_variants: int) -> tuple[tuple[
             return (tuple(ph for p in parts for ph in entries[p][0]),)
     voice = "en-us" if base == "en" else language
     ipa = espeak.phonemize_ipa(word.replace("-", " "), voice)
+    if _SWITCH.search(ipa) and "'" in word:
+        # eSpeak switched language (it spelled the token out): phonemise the pieces.
+        head, _, tail = word.partition("'")
+        prefix = FRENCH_CLITICS.get(head) if base == "fr" else None
+        ipa = (prefix if prefix is not None else espeak.phonemize_ipa(head, voice)) + espeak.phonemize_ipa(tail, voice)
+    ipa = _SWITCH.sub("", ipa)
     variants = _expand(ipa_to_arpabet(ipa, language), max_variants)
     return tuple(tuple(v) for v in variants)
 

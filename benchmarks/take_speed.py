@@ -1,0 +1,103 @@
+"""Take scoring speed: seconds of 720p 30 fps video scored per second, against decoding alone.
+
+Generates a 1280×720, 30 fps H.264/AAC take of a drawn face lip-syncing the synthetic song
+(``lipcoach.song.synthetic.make_song``), then in one process times (1) decoding alone, the
+same way the tracker decodes (PyAV, threads AUTO, scaled to 640 px in the decoder) and
+(2) ``score_take`` end to end (MediaPipe start-up, tracking, placement, sync, grades, JSON).
+Each take length runs in its own subprocess so that peak memory (max RSS) can be compared
+across lengths.
+
+Run: ``.venv/bin/python benchmarks/take_speed.py [--lengths 20 60]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "take"))
+
+
+def make_inputs(folder: Path, length_s: float) -> tuple[Path, Path]:
+    import synth  # tests/take/synth.py: the drawn face
+
+    from lipcoach.media.decode import write_wav
+    from lipcoach.song.synthetic import make_song
+    from lipcoach.take import sync as S
+    from lipcoach.take.clips import songmap_from_words
+
+    song = make_song(seed=0)
+    song_path = folder / "song.wav"
+    write_wav(song_path, song.mix, song.sr)
+    sm = songmap_from_words(song.vocals, sr=song.sr, words=[(w.start, w.end, w.text) for w in song.words],
+                            source_path=str(song_path))
+    sm_path = folder / "song.json"
+    sm.save(sm_path)
+    level = S.vocal_level(np.asarray(sm.loudness.values), rate_hz=sm.loudness.rate,
+                          reference_db=sm.loudness.reference_db, duration_s=sm.duration)
+    start = 1.0
+    mouth = synth.envelope_from_level(level, rate_hz=S.GRID_RATE_HZ, shift_s=0.05, start_s=start)
+    take = folder / f"take_{int(length_s)}s.mp4"
+    audio = song.mix[int(start * song.sr): int((start + length_s) * song.sr)]
+    synth.write_take(take, duration_s=length_s, mouths=[mouth], fps=30.0, size=(1280, 720), face_scale=1.3, audio=audio)
+    return take, sm_path
+
+
+def run_one(take: Path, sm_path: Path) -> dict:
+    from lipcoach.media.decode import probe
+    from lipcoach.song.songmap import SongMap
+    from lipcoach.take.mouth import iter_frames
+    from lipcoach.take.score import save_json, score_take
+
+    info = probe(take)
+    t0 = time.perf_counter()
+    n = 0
+    for _t, _img in iter_frames(take, with_audio=True, audio_sink=[]):
+        n += 1
+    decode_s = time.perf_counter() - t0
+    sm = SongMap.load(sm_path)
+    t0 = time.perf_counter()
+    rep = score_take(take, sm)
+    save_json(rep, take.with_suffix(".json"))
+    score_s = time.perf_counter() - t0
+    return {
+        "take_s": info.duration_s, "frames": n, "size": f"{info.width}x{info.height}", "fps": info.fps,
+        "decode_s": decode_s, "score_s": score_s, "verdict": rep.verdict, "offset_ms": rep.doc["sync"]["offset_ms"],
+        "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lengths", type=float, nargs="+", default=[20.0, 60.0], help="take lengths, s")
+    ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(run_one(Path(args.child[0]), Path(args.child[1]))))
+        return 0
+    folder = Path(tempfile.mkdtemp(prefix="takespeed."))
+    print(f"{'take':>6} {'frames':>6}  {'decode-only':>12} {'scoring':>10} {'score/decode':>12}  {'max RSS':>8}  verdict")
+    for length in args.lengths:
+        take, sm_path = make_inputs(folder, length)
+        out = subprocess.run([sys.executable, __file__, "--child", str(take), str(sm_path)], capture_output=True,
+                             text=True, check=True)
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f"{r['take_s']:5.1f}s {r['frames']:6d}  {r['take_s'] / r['decode_s']:10.1f}x {r['take_s'] / r['score_s']:9.1f}x "
+              f"{r['score_s'] / r['decode_s']:11.2f}x  {r['max_rss_mb']:6.0f}MB  {r['verdict']} "
+              f"(offset {r['offset_ms']} ms, {r['size']} @ {r['fps']:.0f} fps)", flush=True)
+    print("ratios are seconds of video per second of wall time (decode-only: PyAV decode + scale to 640 px; "
+          "scoring: score_take end to end incl. MediaPipe start-up)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

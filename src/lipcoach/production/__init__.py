@@ -1,0 +1,1 @@
+"""The practice studio's catalogue, uploads and background jobs."""

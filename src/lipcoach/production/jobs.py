@@ -1,0 +1,278 @@
+"""Background jobs with progress: song analysis, Rubber Band renders, take scoring.
+
+Jobs live in the catalogue's ``jobs`` table, so their state survives a restart. One worker
+thread runs them in order (the machine has few cores and each job uses them fully). At
+start-up a job found "running" was cut off by the restart: it is queued again (every job
+writes its output atomically and is safe to redo) until it has been tried
+:data:`MAX_ATTEMPTS` times, then marked failed. No job is ever left "running".
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import traceback
+from typing import Any, Callable, Optional
+
+from sqlalchemy import select
+
+from lipcoach.errors import LipcoachError
+from lipcoach.production.catalogue import Catalogue, Job, Report, Song, SongMapVersion, Take, utcnow
+
+log = logging.getLogger("lipcoach.jobs")
+
+#: A job cut off by this many restarts is given up.
+MAX_ATTEMPTS = 2
+#: Progress is written at most this often, seconds (the page polls it).
+_PROGRESS_EVERY_S = 0.3
+
+Handler = Callable[[Catalogue, dict, Callable[[float, str], None]], dict]
+
+
+def recover(cat: Catalogue) -> list[int]:
+    """Requeue or fail the jobs a restart cut off; returns the ids that were running."""
+    with cat.session() as s:
+        stuck = list(s.scalars(select(Job).where(Job.state == "running")))
+        for job in stuck:
+            if job.attempts >= MAX_ATTEMPTS:
+                job.state, job.error = "failed", f"interrupted by a restart {job.attempts} times; giving up"
+                job.label = "failed"
+            else:
+                job.state, job.label, job.progress = "queued", "resumed after a restart", 0.0
+            job.updated_at = utcnow()
+        s.commit()
+        return [j.id for j in stuck]
+
+
+def submit(cat: Catalogue, kind: str, params: dict, *, key: str = "") -> Job:
+    """Queue a job, or return the queued/running/done one with the same ``key``."""
+    with cat.session() as s:
+        if key:
+            same = s.scalar(select(Job).where(Job.key == key, Job.state.in_(("queued", "running", "done"))).order_by(Job.id.desc()).limit(1))
+            if same is not None:
+                return same
+        job = Job(kind=kind, key=key, params=json.dumps(params))
+        s.add(job)
+        s.commit()
+        return job
+
+
+class JobRunner:
+    """Runs queued jobs in one daemon thread.
+
+    Parameters
+    ----------
+    cat : Catalogue
+    handlers : dict kind -> handler(cat, params, report) -> result dict
+    """
+
+    def __init__(self, cat: Catalogue, handlers: Optional[dict[str, Handler]] = None):
+        self.cat = cat
+        self.handlers = dict(HANDLERS if handlers is None else handlers)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+
+    def start(self) -> None:
+        recover(self.cat)
+        self._thread = threading.Thread(target=self._loop, name="lipcoach-jobs", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def poke(self) -> None:
+        """Wake the worker (a job was just queued)."""
+        self._wake.set()
+
+    def submit(self, kind: str, params: dict, *, key: str = "") -> Job:
+        job = submit(self.cat, kind, params, key=key)
+        self.poke()
+        return job
+
+    def run_pending(self) -> int:
+        """Run queued jobs in this thread until none is left (tests); returns how many ran."""
+        n = 0
+        while self._run_one():
+            n += 1
+        return n
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                ran = self._run_one()
+            except Exception:  # a bug in the runner itself must not kill the thread
+                log.exception("job runner")
+                ran = False
+            if not ran:
+                self._wake.wait(1.0)
+                self._wake.clear()
+
+    def _run_one(self) -> bool:
+        with self.cat.session() as s:
+            job = s.scalar(select(Job).where(Job.state == "queued").order_by(Job.id).limit(1))
+            if job is None:
+                return False
+            job.state, job.attempts, job.progress, job.updated_at = "running", job.attempts + 1, 0.0, utcnow()
+            s.commit()
+            job_id, kind, params = job.id, job.kind, json.loads(job.params or "{}")
+        last = [0.0]
+
+        def report(fraction: float, label: str) -> None:
+            now = time.monotonic()
+            if now - last[0] < _PROGRESS_EVERY_S and fraction < 1.0:
+                return
+            last[0] = now
+            with self.cat.session() as s2:
+                j = s2.get(Job, job_id)
+                j.progress, j.label, j.updated_at = float(min(max(fraction, 0.0), 1.0)), label[:200], utcnow()
+                s2.commit()
+
+        state, result, error = "done", {}, ""
+        try:
+            handler = self.handlers.get(kind)
+            if handler is None:
+                raise LipcoachError(None, f"unknown job kind {kind!r}")
+            result = handler(self.cat, params, report) or {}
+        except LipcoachError as exc:
+            state, error = "failed", str(exc)
+        except Exception as exc:  # shown to the user as one line; the traceback goes to the log
+            log.error("job %s (%s) failed:\n%s", job_id, kind, traceback.format_exc())
+            state, error = "failed", f"{type(exc).__name__}: {exc}"[:500]
+        with self.cat.session() as s:
+            j = s.get(Job, job_id)
+            j.state, j.result, j.error, j.updated_at = state, json.dumps(result), error, utcnow()
+            j.progress, j.label = (1.0, "done") if state == "done" else (j.progress, "failed")
+            s.commit()
+        return True
+
+
+# -- job kinds -------------------------------------------------------------------------------
+
+
+def analyze_job(cat: Catalogue, params: dict, report) -> dict:
+    """Map a stored song (with its lyrics and stem) into a new song map version."""
+    from lipcoach.song.analyze import analyze_song
+
+    with cat.session() as s:
+        song = s.get(Song, int(params["song_id"]))
+        if song is None:
+            raise LipcoachError(None, f"song {params['song_id']} no longer exists")
+        audio = cat.path("files", song.audio_file)
+        lyrics = cat.path("files", song.lyrics_file) if song.lyrics_file else None
+        stem = cat.path("files", song.stem_file) if song.stem_file else None
+        language = song.language
+    songmap = analyze_song(audio, lyrics_path=lyrics, vocals_path=stem, language=language, report=report)
+    with cat.session() as s:
+        row = cat.add_map_version(s, int(params["song_id"]), songmap, origin="analysis")
+        s.commit()
+        return {"songmap_version_id": row.id, "version": row.version}
+
+
+def render_name(song_id: int, part: str, speed_pct: int, quality: str = "high") -> str:
+    return f"song{song_id}-{part}-{speed_pct:03d}-{quality}.wav"
+
+
+def render_job(cat: Catalogue, params: dict, report) -> dict:
+    """Rubber Band render of a song (``part`` "mix") or its stem ("stem") at a speed."""
+    from lipcoach.media.decode import load_audio, probe
+    from lipcoach.media.stretch import time_stretch
+    from lipcoach.practice import write_audio
+
+    song_id, part, pct = int(params["song_id"]), params.get("part", "mix"), int(params["speed_pct"])
+    quality = params.get("quality", "high")
+    with cat.session() as s:
+        song = s.get(Song, song_id)
+        if song is None:
+            raise LipcoachError(None, f"song {song_id} no longer exists")
+        stored = song.audio_file if part == "mix" else song.stem_file
+    if not stored:
+        raise LipcoachError(None, f"song {song_id} has no {part}")
+    src = cat.path("files", stored)
+    rate = probe(src).audio_rate
+    sr = rate if 8000 <= rate <= 48000 else 44100
+    report(0.02, "decoding")
+    audio, sr = load_audio(src, sr=sr, mono=False)
+    out = time_stretch(audio, sr=sr, speed=pct / 100.0, quality=quality, report=lambda f, _label: report(0.05 + 0.85 * f, "rendering"))
+    report(0.92, "writing")
+    name = render_name(song_id, part, pct, quality)
+    write_audio(cat.path("renders", name), out, sr=sr)
+    return {"file": name}
+
+
+def time_scaled(songmap, speed: float):
+    """A copy of ``songmap`` on the timeline of the song played at ``speed`` (times / speed).
+
+    A take recorded while the track played slowed is scored against this map, so words,
+    breaths and the vocal loudness fall where the actor heard them.
+    """
+    import copy
+
+    if speed == 1.0:
+        return songmap
+    m = copy.deepcopy(songmap)
+    k = 1.0 / speed
+    m.duration *= k
+    m.tempo_bpm *= speed
+    m.beats = [t * k for t in m.beats]
+    m.downbeats = [t * k for t in m.downbeats]
+    m.onsets = [t * k for t in m.onsets]
+    m.vocal_activity = [[a * k, b * k] for a, b in m.vocal_activity]
+    for w in m.words:
+        w.start, w.end = w.start * k, w.end * k
+        for p in w.phonemes:
+            p.start, p.end = p.start * k, p.end * k
+    for ln in m.lines:
+        ln.start, ln.end = ln.start * k, ln.end * k
+        if ln.entrance is not None:
+            ln.entrance.beat_time *= k
+            ln.entrance.offset_ms *= k
+    for b in m.breaths:
+        b.start, b.end = b.start * k, b.end * k
+    for sec in m.sections:
+        sec.start, sec.end = sec.start * k, sec.end * k
+    m.loudness.rate *= speed
+    return m
+
+
+def score_job(cat: Catalogue, params: dict, report) -> dict:
+    """Score a stored take against the song map version it was recorded with."""
+    from lipcoach.song.songmap import SongMap
+    from lipcoach.take.score import save_json, score_take
+
+    take_id = int(params["take_id"])
+    with cat.session() as s:
+        take = s.get(Take, take_id)
+        if take is None:
+            raise LipcoachError(None, f"take {take_id} no longer exists")
+        smv = s.get(SongMapVersion, take.songmap_version_id)
+        take_path = cat.path("files", take.file)
+        map_path = cat.path("maps", smv.file)
+        speed, song_start_s = take.speed, take.song_start_s
+    songmap = time_scaled(SongMap.load(map_path), speed)
+    start = None if song_start_s is None else song_start_s / speed
+    result = score_take(take_path, songmap, song_start_s=start, report=report)
+    doc = result.to_dict()
+    name = f"take{take_id}.json"
+    save_json(result, cat.path("reports", name))
+    line_scores = {str(ln["index"]): ln["score"] for ln in doc.get("lines", []) if ln.get("score") is not None}
+    with cat.session() as s:
+        old = s.scalar(select(Report).where(Report.take_id == take_id))
+        if old is not None:
+            s.delete(old)
+            s.flush()
+        s.add(Report(take_id=take_id, file=name, score=float(doc["score"]), line_scores=json.dumps(line_scores)))
+        s.commit()
+    return {"take_id": take_id, "score": doc["score"], "verdict": doc.get("verdict")}
+
+
+HANDLERS: dict[str, Handler] = {"analyze": analyze_job, "render": render_job, "score": score_job}
+
+
+def job_dict(job: Job) -> dict[str, Any]:
+    return job.to_dict()

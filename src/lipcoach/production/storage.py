@@ -1,0 +1,163 @@
+"""Storing uploads safely: size-limited, checked by content, renamed into place, generated names.
+
+An upload is streamed into ``tmp/`` (refused as soon as it passes its limit), flushed to disk,
+probed with FFmpeg (media) or decoded as UTF-8 (lyrics), and only then renamed into ``files/``
+under a random name whose extension comes from what the content is. The client's file name
+is kept only as a label shown as text.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from pathlib import Path
+from typing import BinaryIO, Optional
+
+from lipcoach.errors import LipcoachError
+
+#: Size limits, bytes.
+MAX_AUDIO_BYTES = 200 * 1024 * 1024
+MAX_TAKE_BYTES = 500 * 1024 * 1024
+MAX_LYRICS_BYTES = 256 * 1024
+
+#: FFmpeg container names → (stored extension, MIME type).
+_FORMATS = {
+    "wav": (".wav", "audio/wav"),
+    "mp3": (".mp3", "audio/mpeg"),
+    "ogg": (".ogg", "audio/ogg"),
+    "flac": (".flac", "audio/flac"),
+    "mov,mp4,m4a,3gp,3g2,mj2": (".m4a", "audio/mp4"),
+    "matroska,webm": (".webm", "video/webm"),
+    "aiff": (".aiff", "audio/aiff"),
+}
+MIME_BY_SUFFIX = {ext: mime for ext, mime in _FORMATS.values()} | {".mp4": "video/mp4", ".json": "application/json",
+                                                                   ".txt": "text/plain; charset=utf-8", ".lrc": "text/plain; charset=utf-8",
+                                                                   ".srt": "text/plain; charset=utf-8", ".vtt": "text/plain; charset=utf-8"}
+
+_CHUNK = 1 << 20
+
+
+class TooLarge(LipcoachError):
+    """An upload over its size limit (the web app answers 413)."""
+
+
+def _new_name(suffix: str) -> str:
+    return secrets.token_hex(16) + suffix
+
+
+def _receive(src: BinaryIO, tmp_dir: Path, *, limit: int, what: str) -> Path:
+    """Copy ``src`` into a new file in ``tmp_dir``, refusing more than ``limit`` bytes."""
+    tmp = tmp_dir / (_new_name(".part"))
+    total = 0
+    try:
+        with open(tmp, "wb") as out:
+            while True:
+                chunk = src.read(_CHUNK)
+                if not chunk:
+                    break
+                total += len(chunk)
+                if total > limit:
+                    raise TooLarge(None, f"{what} is larger than the {_size(limit)} limit")
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        if total == 0:
+            raise LipcoachError(None, f"{what} is empty")
+        return tmp
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _size(n_bytes: int) -> str:
+    return f"{n_bytes / (1 << 20):.0f} MB" if n_bytes >= 1 << 20 else f"{n_bytes / 1024:.0f} KB"
+
+
+def _commit(tmp: Path, files_dir: Path, suffix: str) -> str:
+    name = _new_name(suffix)
+    os.replace(tmp, files_dir / name)
+    # The rename is durable only once the directory entry is on disk.
+    fd = os.open(files_dir, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return name
+
+
+def media_kind(path: Path) -> tuple[str, bool, bool, float]:
+    """``(suffix, has_audio, has_video, duration_s)`` of a media file, judged by its content."""
+    import av
+
+    from lipcoach.media.decode import probe
+
+    info = probe(path)  # raises LipcoachError when FFmpeg cannot read it
+    with av.open(str(path)) as c:
+        fmt = c.format.name
+    suffix, _mime = _FORMATS.get(fmt, (None, None))
+    if suffix is None:
+        raise LipcoachError(None, f"unsupported container {fmt!r}")
+    if suffix == ".m4a" and info.has_video:
+        suffix = ".mp4"
+    return suffix, info.has_audio, info.has_video, info.duration_s
+
+
+def store_media(src: BinaryIO, root: Path, *, what: str, need_video: bool = False, limit: Optional[int] = None) -> tuple[str, float]:
+    """Store an uploaded audio (or, with ``need_video``, video) file.
+
+    Returns
+    -------
+    (stored_name, duration_s)
+    """
+    limit = limit or (MAX_TAKE_BYTES if need_video else MAX_AUDIO_BYTES)
+    tmp = _receive(src, root / "tmp", limit=limit, what=what)
+    try:
+        try:
+            suffix, has_audio, has_video, duration_s = media_kind(tmp)
+        except LipcoachError as exc:
+            raise LipcoachError(None, f"{what} is not a media file we can read ({exc.problem})") from None
+        if need_video and not has_video:
+            raise LipcoachError(None, f"{what} has no video")
+        if not need_video and not has_audio:
+            raise LipcoachError(None, f"{what} has no audio")
+        return _commit(tmp, root / "files", suffix), duration_s
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def lyrics_suffix(text: str) -> str:
+    """Pick the lyrics format by content: WebVTT, SRT, LRC or plain text."""
+    head = text.lstrip("\ufeff").lstrip()
+    if head.startswith("WEBVTT"):
+        return ".vtt"
+    if re.search(r"^\d+\s*\n\s*\d\d:\d\d:\d\d[,.]\d+\s*-->", head, flags=re.M):
+        return ".srt"
+    if re.search(r"^\s*\[\d+:\d\d(?:[.:]\d+)?\]", head, flags=re.M):
+        return ".lrc"
+    return ".txt"
+
+
+def store_lyrics(src: BinaryIO, root: Path) -> str:
+    """Store uploaded lyrics after checking they are UTF-8 text; returns the stored name."""
+    tmp = _receive(src, root / "tmp", limit=MAX_LYRICS_BYTES, what="lyrics")
+    try:
+        raw = tmp.read_bytes()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise LipcoachError(None, "lyrics are not UTF-8 text") from None
+        if "\x00" in text:
+            raise LipcoachError(None, "lyrics are not text (NUL bytes)")
+        if not text.strip():
+            raise LipcoachError(None, "lyrics are empty")
+        return _commit(tmp, root / "files", lyrics_suffix(text))
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def store_text(text: str, root: Path) -> str:
+    """Store lyrics typed into the page (same checks as an upload)."""
+    import io
+
+    return store_lyrics(io.BytesIO(text.encode("utf-8")), root)

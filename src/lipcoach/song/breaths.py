@@ -1,0 +1,334 @@
+"""Breath detection: every inhalation of the singer, with its level, kind and the line it prepares.
+
+An inhalation is turbulent noise: unvoiced (low periodicity), broadband with most of its
+energy between 1 and 3 kHz (so less "hiss" above 4 kHz than an /s/), 0.1–0.9 s long,
+typically 15–40 dB under the sung level, and it sits in a gap between phrases. The detector
+works in three steps on the shared frame analysis of :mod:`lipcoach.song.vocal`
+(10 ms frames):
+
+1. **Where to look.** Frames away from singing: outside the aligned words when words are
+   given (with the aligner's ±50 ms slack), and never within 30 ms of a voiced frame.
+2. **Acoustic evidence.** Frames whose breath-band (500–6000 Hz) power stands at least
+   :data:`EXCESS_DB` over the local noise floor, are not periodic, and are quieter than
+   the singing; runs of them become breaths after hysteresis on the edges. Runs that look
+   like consonants (hissy /s/-like spectrum, or short and glued to a sung frame) are dropped.
+3. **Silent inhalations.** A singer (or speaker) inhales before a phrase that follows a rest
+   of at least :data:`INFER_MIN_GAP_S`, even when the breath noise drowns in the noise floor
+   or in the accompaniment leaking into a separated vocal. When step 2 found nothing in such
+   a rest, a breath is placed at its end (at most :data:`INFER_MAX_S` long) with
+   ``audible=False``; ``infer_silent=False`` turns this off.
+
+Levels are dB relative to the vocal's median sung level (see
+:func:`lipcoach.song.vocal.sung_reference_db`).
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import numpy as np
+
+from lipcoach.song import vocal as vf
+from lipcoach.song.songmap import Breath, Line, Word
+
+#: Breath-band power must exceed the local noise floor by this much to count as breath noise, dB.
+EXCESS_DB = 6.0
+#: Edges of a breath extend while the breath band stays this far over the floor, dB.
+EDGE_EXCESS_DB = 3.0
+#: ... or while within this much of the breath's own median breath-band level, dB.
+EDGE_BELOW_OWN_DB = 6.0
+#: Breath noise more than this far under the sung level is ignored (inaudible anyway), dB.
+MIN_LEVEL_DB = -50.0
+#: Frames louder than this relative to the sung level are not breath noise (a shout, a hit), dB.
+MAX_LEVEL_DB = -6.0
+#: A breath's median level is at most this, relative to the sung level: louder noise next to
+#: the voice is a consonant (/h/, /sh/, /f/), dB.
+MAX_BREATH_LEVEL_DB = -12.0
+#: Frames at or above this periodicity are voice, not breath (0..1).
+MAX_PERIODICITY = 0.6
+#: Shortest and longest breath reported, s.
+MIN_BREATH_S = 0.1
+MAX_BREATH_S = 1.5
+#: Shorter than this is a quick "catch" breath, longer a "full" breath, s.
+CATCH_MAX_S = 0.35
+#: Rests at least this long before a phrase get an inferred inhalation when no noise is found, s.
+INFER_MIN_GAP_S = 0.3
+#: Without lyrics, the shortest rest (between voiced runs) that gets an inferred inhalation, s.
+INFER_MIN_REST_S = 0.5
+#: Longest inferred inhalation, s.
+INFER_MAX_S = 0.6
+#: A breath quieter than this relative to the sung level is marked inaudible, dB.
+AUDIBLE_MIN_DB = -40.0
+#: Over accompaniment, a breath is audible when at most this far under it, dB.
+AUDIBLE_UNDER_ACCOMPANIMENT_DB = 10.0
+#: Slack around aligned word boundaries (aligner error), s.
+WORD_SLACK_S = 0.03
+#: Keep-out around voiced frames, s.
+VOICED_GUARD_S = 0.03
+#: Noise runs shorter than this that touch the voice or a word are consonants, not breaths, s.
+GLUED_MAX_S = 0.2
+#: "Touch": within this much of a voiced frame (beyond the keep-out) or a word boundary, s.
+GLUE_S = 0.03
+#: /s/-like hiss: power above 4 kHz over 0.5–4 kHz power beyond this, dB. Raised up to
+#: :data:`HISS_RATIO_MAX_DB` when the room noise itself is that bright (white-ish noise).
+HISS_RATIO_DB = 0.0
+HISS_RATIO_MAX_DB = 3.0
+#: Window for the local noise floor (± this many seconds) and its percentile.
+FLOOR_WINDOW_S = 4.0
+FLOOR_PERCENTILE = 5.0
+
+
+def _dilate(mask: np.ndarray, n: int) -> np.ndarray:
+    if n <= 0 or not mask.any():
+        return mask.copy()
+    kernel = np.ones(2 * n + 1)
+    return np.convolve(mask.astype(float), kernel, mode="same") > 0
+
+
+def local_floor_db(values: np.ndarray, *, hop_s: float, window_s: float = FLOOR_WINDOW_S,
+                   percentile: float = FLOOR_PERCENTILE, mask: Optional[np.ndarray] = None) -> np.ndarray:
+    """Running low percentile of ``values`` (the noise floor of a dB track), per frame.
+
+    Parameters
+    ----------
+    values : np.ndarray
+        A per-frame dB track.
+    hop_s : float
+        Frame step, s.
+    window_s : float
+        Half-width of the running window, s.
+    percentile : float
+        Percentile taken inside the window (0..100).
+    mask : np.ndarray of bool, optional
+        Frames allowed into the estimate (e.g. unvoiced frames); all when None.
+
+    Returns
+    -------
+    np.ndarray
+        Floor per frame, dB. Computed every 0.25 s and linearly interpolated.
+    """
+    n = len(values)
+    if n == 0:
+        return values.copy()
+    mask = np.ones(n, bool) if mask is None or not mask.any() else mask
+    half = max(1, int(round(window_s / hop_s)))
+    step = max(1, int(round(0.25 / hop_s)))
+    centres = np.arange(0, n, step)
+    fallback = float(np.percentile(values[mask], percentile))
+    floors = np.empty(len(centres))
+    for k, c in enumerate(centres):
+        a, b = max(0, c - half), min(n, c + half + 1)
+        chosen = values[a:b][mask[a:b]]
+        floors[k] = np.percentile(chosen, percentile) if len(chosen) >= 20 else fallback
+    return np.interp(np.arange(n), centres, floors)
+
+
+def _search_mask(features: vf.FrameFeatures, voiced: np.ndarray, words: Optional[Sequence[Word]]) -> np.ndarray:
+    hop_s = features.hop_length / features.sr
+    allowed = ~_dilate(voiced, int(round(VOICED_GUARD_S / hop_s)))
+    if words:
+        # Widened by the slack: a word's consonants spill past the aligner's boundaries
+        # more often than a breath runs into the word.
+        for w in words:
+            allowed[features.index(w.start - WORD_SLACK_S) : features.index(w.end + WORD_SLACK_S) + 1] = False
+    return allowed
+
+
+def _phrase_starts(features: vf.FrameFeatures, voiced: np.ndarray, words: Optional[Sequence[Word]],
+                   lines: Optional[Sequence[Line]]) -> list[tuple[float, float, float]]:
+    """(rest_start_s, phrase_onset_s, min_rest_s) for every phrase that may follow a rest."""
+    hop_s = features.hop_length / features.sr
+    if lines:
+        ordered = sorted(lines, key=lambda ln: ln.start)
+        pairs = [(0.0, ordered[0].start)] + [(a.end, b.start) for a, b in zip(ordered[:-1], ordered[1:])]
+        return [(a, b, INFER_MIN_GAP_S) for a, b in pairs if b > a]
+    if words:
+        ordered = sorted(words, key=lambda w: w.start)
+        pairs = [(0.0, ordered[0].start)]
+        pairs += [(a.end, b.start) for a, b in zip(ordered[:-1], ordered[1:])]
+        return [(a, b, INFER_MIN_GAP_S) for a, b in pairs if b > a]
+    # Without lyrics: rests are the gaps between voiced runs (short unvoiced stretches
+    # inside words are closed first so that they do not count as rests).
+    sung = vf._close_gaps(voiced, int(round(0.12 / hop_s)))
+    runs = vf._runs(sung)
+    pairs = []
+    previous_end = 0.0
+    for a, b in runs:
+        if (b - a) * hop_s < 0.05:
+            continue
+        pairs.append((previous_end, a * hop_s))
+        previous_end = b * hop_s
+    # Without lyrics a short rest may be a gap between two words of one phrase.
+    return [(a, b, INFER_MIN_REST_S) for a, b in pairs if b > a]
+
+
+def _hiss_threshold_db(features: vf.FrameFeatures, floor_db: np.ndarray) -> float:
+    """High/mid ratio above which a frame is /s/-like hiss rather than breath, dB.
+
+    0 dB, unless the noise floor is itself bright: then 3 dB over the floor's own ratio,
+    at most :data:`HISS_RATIO_MAX_DB`, so white room noise does not read as hiss.
+    """
+    at_floor = features.band_db <= floor_db + 3.0
+    if at_floor.sum() < 10:
+        return HISS_RATIO_DB
+    floor_ratio = float(np.median(features.high_ratio_db[at_floor]))
+    return float(np.clip(floor_ratio + 3.0, HISS_RATIO_DB, HISS_RATIO_MAX_DB))
+
+
+def _breath_level_db(band_db: np.ndarray, floor_db: np.ndarray) -> float:
+    """Median level of the breath itself, dB: breath-band power minus the floor's power.
+
+    Measured in the breath band so that bass and pads of the accompaniment (or hum) under a
+    breath do not count; the floor's power is subtracted, but by at most 10 dB, so a breath
+    buried in the floor is reported near the floor's level rather than at minus infinity.
+    """
+    power = 10.0 ** (band_db / 10.0)
+    own = np.maximum(power - 10.0 ** (floor_db / 10.0), 0.1 * power)
+    return float(np.median(10.0 * np.log10(own + 1e-20)))
+
+
+def _glued(a: int, b: int, voiced_idx: np.ndarray, word_edges: np.ndarray, hop_s: float) -> bool:
+    """Whether frames [a, b) touch a voiced frame or a word boundary within :data:`GLUE_S`."""
+    reach = GLUE_S + VOICED_GUARD_S
+    if len(voiced_idx):
+        before = voiced_idx[voiced_idx < a]
+        after = voiced_idx[voiced_idx >= b]
+        if (len(before) and (a - before[-1]) * hop_s <= reach) or (len(after) and (after[0] - b) * hop_s <= reach):
+            return True
+    if len(word_edges):
+        nearest = np.min(np.minimum(np.abs(word_edges - a * hop_s), np.abs(word_edges - b * hop_s)))
+        return bool(nearest <= reach + WORD_SLACK_S)
+    return False
+
+
+def detect_breaths(
+    vocal: np.ndarray,
+    *,
+    sr: int,
+    words: Optional[Sequence[Word]] = None,
+    lines: Optional[Sequence[Line]] = None,
+    accompaniment_level_db: Optional[float] = None,
+    infer_silent: bool = True,
+    features: Optional[vf.FrameFeatures] = None,
+) -> list[Breath]:
+    """Find every inhalation of the singer.
+
+    Parameters
+    ----------
+    vocal : np.ndarray
+        Mono vocal signal (stem, separated vocal, or the mix), shape (n,).
+    sr : int
+        Sample rate, Hz.
+    words : sequence of Word, optional
+        Aligned words; breaths are searched only outside them (±30 ms), which keeps
+        fricatives (/s/, /f/, /sh/) from being called breaths.
+    lines : sequence of Line, optional
+        Sung lines; each breath gets ``before_line`` = the line starting within 1.5 s after it.
+    accompaniment_level_db : float, optional
+        Level of the accompaniment relative to the vocal's median sung level, dB. A breath
+        more than 10 dB under it is marked inaudible.
+    infer_silent : bool
+        Place an inaudible inhalation at the end of every rest ≥ 0.3 s before a phrase where
+        no breath noise was found (see the module docstring).
+    features : FrameFeatures, optional
+        Precomputed :func:`lipcoach.song.vocal.frame_features` of ``vocal``.
+
+    Returns
+    -------
+    list of Breath
+        Sorted by start. ``start``/``end`` in s; ``level_db`` = median frame level in the
+        breath minus the median sung level, dB; ``kind`` "catch" (< 0.35 s) or "full".
+    """
+    features = features or vf.frame_features(vocal, sr=sr)
+    n = len(features.times_s)
+    if n == 0:
+        return []
+    hop_s = features.hop_length / features.sr
+    reference = vf.sung_reference_db(features, words)
+    voiced = vf.voiced_mask(features)
+    allowed = _search_mask(features, voiced, words)
+    floor = local_floor_db(features.band_db, hop_s=hop_s, mask=~_dilate(voiced, int(round(0.05 / hop_s))))
+    excess = features.band_db - floor
+    # Levels in the breath band: bass, pads and hum under a breath are not the breath.
+    relative = features.band_db - reference
+    noise_like = features.periodicity < MAX_PERIODICITY
+    hiss = features.high_ratio_db > _hiss_threshold_db(features, floor)
+    plausible = allowed & noise_like & ~hiss & (relative >= MIN_LEVEL_DB) & (relative <= MAX_LEVEL_DB)
+    core = plausible & (excess >= EXCESS_DB)
+    edge = plausible & (excess >= EDGE_EXCESS_DB)
+    # Breath noise flickers frame to frame; bridge 80 ms dips inside the allowed region.
+    core = vf._close_gaps(core, int(round(0.08 / hop_s))) & allowed
+    max_frames = int(round(MAX_BREATH_S / hop_s))
+    spans: list[tuple[int, int]] = []
+    for a, b in vf._runs(core):
+        # Edges: while the noise stays over the floor, or (when the floor is the breath
+        # itself, as in a noisy room) within 6 dB of the breath's own level.
+        own = float(np.median(features.band_db[a:b])) - EDGE_BELOW_OWN_DB
+        a0, b0 = a, b
+        while a > 0 and plausible[a - 1] and (edge[a - 1] or features.band_db[a - 1] >= own):
+            a -= 1
+        while b < n and plausible[b] and (edge[b] or features.band_db[b] >= own):
+            b += 1
+        if b - a > max_frames:
+            a, b = a0, b0
+        if spans and a - spans[-1][1] <= int(round(0.1 / hop_s)) and allowed[spans[-1][1] : a].all():
+            spans[-1] = (spans[-1][0], b)
+        else:
+            spans.append((a, b))
+
+    voiced_idx = np.flatnonzero(voiced)
+    word_edges = np.array(sorted([w.start for w in words or []] + [w.end for w in words or []]))
+    found: list[tuple[float, float, bool]] = []
+    for a, b in spans:
+        duration = (b - a) * hop_s
+        if duration < MIN_BREATH_S or duration > MAX_BREATH_S:
+            continue
+        if float(np.median(relative[a:b])) > MAX_BREATH_LEVEL_DB:
+            continue
+        # Consonants are glued to their vowel (or word); breaths leave the voice for a moment.
+        if duration < GLUED_MAX_S and _glued(a, b, voiced_idx, word_edges, hop_s):
+            continue
+        found.append((a * hop_s, b * hop_s, True))
+
+    if infer_silent:
+        for rest_start, onset, min_rest in _phrase_starts(features, voiced, words, lines):
+            if onset - rest_start < min_rest:
+                continue
+            if any(s < onset and e > rest_start for s, e, _ in found):
+                continue
+            end = onset - VOICED_GUARD_S
+            start = max(rest_start + VOICED_GUARD_S, end - INFER_MAX_S)
+            a, b = features.index(start), features.index(end)
+            # Only the quiet, unvoiced stretch that runs up to the onset (not a consonant
+            # ending the previous phrase).
+            quiet = allowed[a:b] & ~hiss[a:b] & (relative[a:b] <= MAX_BREATH_LEVEL_DB)
+            # A single odd frame in room noise is not a consonant: cut at 30 ms of non-quiet.
+            loud_runs = [r for r in vf._runs(~quiet) if r[1] - r[0] >= 3 or r[0] == 0]
+            if loud_runs:
+                a += loud_runs[-1][1]
+                start = a * hop_s
+            # Digital silence (a gated stem) or a silent band holds no breath to infer.
+            if end - start >= MIN_BREATH_S and np.median(relative[a:b]) >= MIN_LEVEL_DB:
+                found.append((start, end, False))
+
+    found.sort()
+    breaths = []
+    line_starts = sorted((ln.start, k) for k, ln in enumerate(lines)) if lines else []
+    for start, end, heard in found:
+        a, b = features.index(start), max(features.index(start) + 1, features.index(end))
+        level = _breath_level_db(features.band_db[a:b], floor[a:b]) - reference
+        audible = heard and level >= AUDIBLE_MIN_DB
+        if accompaniment_level_db is not None:
+            audible = audible and level >= accompaniment_level_db - AUDIBLE_UNDER_ACCOMPANIMENT_DB
+        before_line = next((k for s, k in line_starts if end - 0.1 <= s <= end + 1.5), None)
+        breaths.append(
+            Breath(
+                start=round(start, 3),
+                end=round(end, 3),
+                level_db=round(level, 1),
+                audible=bool(audible),
+                kind="catch" if end - start < CATCH_MAX_S else "full",
+                before_line=before_line,
+            )
+        )
+    return breaths

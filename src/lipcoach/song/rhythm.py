@@ -1,0 +1,368 @@
+"""Beat grid (tempo, beats, downbeats) and line entrances (early / on / late against the grid).
+
+Beats come from librosa's dynamic-programming beat tracker run on a fine onset envelope
+(hop :data:`HOP_S` ≈ 8 ms), then every beat is snapped to the local peak of the onset
+envelope (parabolic interpolation, so beat times are not quantised to the hop). Downbeats
+come from choosing the bar phase (meter 4, or 3 when it fits clearly better) whose beats
+carry the strongest low-frequency onsets and harmonic (chord) changes.
+
+Entrances: a line's entrance is its first word's onset, refined on the vocal signal (the
+aligner's onset can be ±50 ms off; see :func:`refine_onset`), measured against the grid as a
+music director reads it. The reference point is the **nearest beat**, except when the onset
+lies within :data:`~lipcoach.song.songmap.ENTRANCE_ON_TOLERANCE_MS` of the off-beat eighth
+between two beats: then the line is written on the "and" and is measured against it. An
+early entrance by more than the tolerance is therefore never mistaken for an on-time
+off-beat entrance, and pick-ups written on the "and" are not called 250 ms early.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import functools
+
+import numpy as np
+from scipy.signal import butter, sosfilt
+
+from lipcoach.errors import LipcoachError
+from lipcoach.song.songmap import ENTRANCE_ON_TOLERANCE_MS, Entrance, Line, Word
+
+#: Onset-envelope hop, seconds (128 samples at 16 kHz).
+HOP_S = 0.008
+#: librosa beat-tracker tightness: 4x its default, because numbers for the screen are mostly
+#: recorded to a click; a loose tracker drifts onto the vocal's onsets.
+TIGHTNESS = 400.0
+#: A beat moves to the onset-envelope peak within this distance, s.
+SNAP_S = 0.04
+#: Meter 3 replaces meter 4 only when its downbeat contrast is this much larger (ratio).
+METER_3_MARGIN = 1.15
+#: Onset refinement looks this far either side of the aligner's onset, s.
+REFINE_WINDOW_S = 0.15
+
+
+def _mono(audio: np.ndarray, sr: int) -> np.ndarray:
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim == 2:
+        audio = audio.mean(axis=0)
+    if audio.ndim != 1:
+        raise LipcoachError(None, f"audio must be mono or (channels, samples), got shape {audio.shape}")
+    if sr <= 0:
+        raise LipcoachError(None, f"sample rate must be positive, got {sr}")
+    return audio
+
+
+def _peak_refine(envelope: np.ndarray, index: int, radius: int) -> float:
+    """Fractional index of the envelope maximum within ``index ± radius`` (parabolic)."""
+    a, b = max(1, index - radius), min(len(envelope) - 1, index + radius + 1)
+    if b <= a:
+        return float(index)
+    k = a + int(np.argmax(envelope[a:b]))
+    if 0 < k < len(envelope) - 1:
+        y0, y1, y2 = envelope[k - 1], envelope[k], envelope[k + 1]
+        denom = y0 - 2 * y1 + y2
+        if denom < 0:
+            return k + 0.5 * (y0 - y2) / denom
+    return float(k)
+
+
+def _downbeat_phase(audio: np.ndarray, *, sr: int, beats_s: np.ndarray, hop: int) -> tuple[int, int]:
+    """(meter, phase): beats ``phase, phase + meter, …`` are the downbeats."""
+    import librosa
+
+    if len(beats_s) < 8:
+        return 4, 0
+    n_fft = 2048 if sr > 24000 else 1024
+    spec = np.abs(librosa.stft(audio, n_fft=n_fft, hop_length=hop))
+    freqs = librosa.fft_frequencies(sr=sr, n_fft=n_fft)
+    low = np.log1p(100 * spec[freqs < 200])
+    # Low-frequency onset strength: kick drum and bass notes land on downbeats.
+    low_flux = np.maximum(0.0, np.diff(low, axis=1, prepend=low[:, :1])).sum(axis=0)
+    chroma = librosa.feature.chroma_stft(S=spec**2, sr=sr, n_fft=n_fft, hop_length=hop)
+    frames = np.clip(np.round(beats_s * sr / hop).astype(int), 0, spec.shape[1] - 1)
+    # Per beat: low onset strength near the beat, and chord change from the previous beat span.
+    radius = max(1, int(0.05 * sr / hop))
+    low_at = np.array([low_flux[max(0, f - radius) : f + radius + 1].max() for f in frames])
+    bounds = np.concatenate(([0], frames, [spec.shape[1]]))
+    spans = [chroma[:, bounds[i] : max(bounds[i] + 1, bounds[i + 1])].mean(axis=1) for i in range(len(bounds) - 1)]
+    spans = [s / (np.linalg.norm(s) + 1e-9) for s in spans]
+    change = np.array([1.0 - float(np.dot(spans[i], spans[i + 1])) for i in range(len(frames))])
+    score = low_at / (low_at.mean() + 1e-9) + change / (change.mean() + 1e-9)
+    best: dict[int, tuple[float, int]] = {}
+    for meter in (4, 3):
+        means = np.array([score[p::meter].mean() for p in range(meter)])
+        phase = int(np.argmax(means))
+        contrast = means[phase] / (np.mean(np.delete(means, phase)) + 1e-9)
+        best[meter] = (float(contrast), phase)
+    if best[3][0] > best[4][0] * METER_3_MARGIN:
+        return 3, best[3][1]
+    return 4, best[4][1]
+
+
+def _regularise(frames: np.ndarray, envelope: np.ndarray) -> np.ndarray:
+    """Repair a tracked beat sequence (frame indices): outliers, and missing ends.
+
+    A beat more than 20 % of a period off the line through its ±4 neighbours is moved onto
+    that line (the tracker followed a vocal onset instead of the pulse); the grid is then
+    extended at both ends while the onset envelope keeps a clear peak on the predicted beat.
+    """
+    if len(frames) < 6:
+        return frames
+    period = float(np.median(np.diff(frames)))
+    fixed = frames.copy()
+    for i in range(len(frames)):
+        nb = [j for j in range(max(0, i - 4), min(len(frames), i + 5)) if j != i]
+        slope, intercept = np.polyfit(nb, frames[nb], 1)
+        predicted = slope * i + intercept
+        if abs(frames[i] - predicted) > 0.2 * period:
+            fixed[i] = predicted
+    radius = max(1, int(round(0.1 * period)))
+    strength = np.median([envelope[max(0, int(f) - radius) : int(f) + radius + 1].max() for f in fixed])
+
+    def has_peak(f: float) -> bool:
+        a, b = int(round(f)) - radius, int(round(f)) + radius + 1
+        return a >= 0 and b <= len(envelope) and envelope[a:b].max() >= 0.5 * strength
+
+    head, tail = list(fixed[:1]), list(fixed[-1:])
+    while has_peak(head[0] - period):
+        head.insert(0, head[0] - period)
+    while has_peak(tail[-1] + period):
+        tail.append(tail[-1] + period)
+    return np.concatenate((head[:-1], fixed, tail[1:]))
+
+
+def _steady(beats_s: np.ndarray, *, audio: np.ndarray, sr: int, tolerance_s: float = 0.01) -> np.ndarray:
+    """Keep snapped beats that agree with the local pulse; put the others back on it.
+
+    For every beat, a line is fitted (iteratively reweighted: outliers dropped) through the
+    snapped times of its ±8 neighbours; a beat more than ``tolerance_s`` off that line latched
+    onto a vocal or fill onset, so it moves to the line and then to an attack within
+    ``tolerance_s`` of it, if there is one.
+    """
+    n = len(beats_s)
+    if n < 6:
+        return beats_s
+    out = beats_s.copy()
+    idx = np.arange(n, dtype=float)
+    for i in range(n):
+        lo, hi = max(0, i - 8), min(n, i + 9)
+        x, y = idx[lo:hi], beats_s[lo:hi]
+        keep = np.ones(len(x), bool)
+        slope, intercept = np.polyfit(x, y, 1)
+        for _ in range(3):
+            residual = y - (slope * x + intercept)
+            keep = np.abs(residual) <= max(tolerance_s, 2.5 * float(np.median(np.abs(residual[keep]))))
+            if keep.sum() < 4:
+                break
+            slope, intercept = np.polyfit(x[keep], y[keep], 1)
+        predicted = slope * i + intercept
+        if abs(beats_s[i] - predicted) > tolerance_s:
+            attack = _attack(audio, sr=sr, time_s=predicted, radius_s=tolerance_s)
+            out[i] = attack if abs(attack - predicted) <= tolerance_s else predicted
+    return np.sort(out)
+
+
+@functools.lru_cache(maxsize=8)
+def _highpass(sr: int) -> np.ndarray:
+    return butter(4, min(1000.0, 0.4 * sr), btype="highpass", fs=sr, output="sos")
+
+
+def _attack(audio: np.ndarray, *, sr: int, time_s: float, radius_s: float = 0.025) -> float:
+    """Time of the first strong level rise (2 ms windows, 0.5 ms steps) within ``time_s ± radius_s``."""
+    win = max(2, int(round(0.002 * sr)))
+    step = max(1, win // 4)
+    a = max(0, int((time_s - radius_s) * sr) - win)
+    b = min(len(audio), int((time_s + radius_s) * sr) + 2 * win)
+    pad = int(0.01 * sr)
+    seg = audio[max(0, a - pad) : b].astype(np.float64)
+    if len(seg) - (a - max(0, a - pad)) < 3 * win:
+        return time_s
+    # High-passed at 1 kHz: a 2 ms window on a bass note swings by tens of dB between its
+    # zero crossings, while attacks are broadband.
+    seg = sosfilt(_highpass(sr), seg)[a - max(0, a - pad) :]
+    n = (len(seg) - win) // step + 1
+    power = np.convolve(seg**2, np.ones(win) / win, mode="valid")[::step][:n]
+    level = 10 * np.log10(power + 1e-12)
+    lag = win // step
+    rise = level[lag:] - level[:-lag]
+    if len(rise) == 0 or rise.max() < 6.0:
+        return time_s
+    # The earliest strong rise, not the steepest: a voice landing with the drum peaks a few
+    # ms after the hit and is often louder.
+    k = int(np.argmax(rise >= max(6.0, 0.5 * rise.max())))
+    while k + 1 < len(rise) and rise[k + 1] > rise[k]:
+        k += 1
+    # Window k + lag is the first that holds the attack: its start is the attack time.
+    return float((a + (k + lag) * step) / sr)
+
+
+def beat_grid(audio: np.ndarray, *, sr: int) -> tuple[float, list[float], list[float]]:
+    """Tempo, beats and downbeats of a song.
+
+    Parameters
+    ----------
+    audio : np.ndarray
+        The mix, mono (n,) or (channels, n), float.
+    sr : int
+        Sample rate, Hz.
+
+    Returns
+    -------
+    tempo_bpm : float
+        60 / median inter-beat interval, beats per minute (0.0 when no beats are found).
+    beats_s : list of float
+        Beat times, s, refined to the onset-envelope peak (sub-frame).
+    downbeats_s : list of float
+        The beats that start a bar, s.
+    """
+    import librosa
+
+    audio = _mono(audio, sr)
+    hop = max(32, int(round(HOP_S * sr)))
+    if len(audio) < sr:
+        return 0.0, [], []
+    n_fft = 1 << int(np.ceil(np.log2(0.032 * sr)))
+    envelope = librosa.onset.onset_strength(y=audio, sr=sr, hop_length=hop, n_fft=n_fft)
+    if not np.any(envelope > 0):
+        return 0.0, [], []
+    # Tempo from a coarse envelope (the tempogram at an 8 ms hop costs seconds), beats on the fine one.
+    coarse = 4
+    tempo_hint = float(librosa.feature.tempo(onset_envelope=envelope[: len(envelope) // coarse * coarse].reshape(-1, coarse).max(axis=1),
+                                             sr=sr, hop_length=hop * coarse)[0])
+    _, frames = librosa.beat.beat_track(onset_envelope=envelope, sr=sr, hop_length=hop, units="frames",
+                                        bpm=tempo_hint, tightness=TIGHTNESS)
+    if len(frames) < 2:
+        return 0.0, [], []
+    frames = _regularise(np.asarray(frames, float), envelope)
+    period = float(np.median(np.diff(frames)))
+    radius = max(1, int(round(min(SNAP_S * sr / hop, 0.15 * period))))
+    refined = np.array([_peak_refine(envelope, int(round(f)), radius) for f in frames])
+    # The flux peak lags the attack by a fraction of the analysis window; the attack itself
+    # (steepest rise of the short-time level) is where a drummer's hit is heard.
+    beats = np.array([_attack(audio, sr=sr, time_s=t * hop / sr) for t in refined])
+    beats = _steady(np.sort(beats), audio=audio, sr=sr)
+    beats = beats[np.concatenate(([True], np.diff(beats) > 0.05))]
+    tempo = 60.0 / float(np.median(np.diff(beats))) if len(beats) > 1 else 0.0
+    meter, phase = _downbeat_phase(audio, sr=sr, beats_s=beats, hop=hop)
+    downbeats = beats[phase::meter]
+    return round(tempo, 2), [round(float(b), 4) for b in beats], [round(float(b), 4) for b in downbeats]
+
+
+def refine_onset(vocal: np.ndarray, *, sr: int, onset_s: float, window_s: float = REFINE_WINDOW_S) -> float:
+    """Move an aligner's word onset to where the voice actually starts, s.
+
+    Within ``onset_s ± window_s`` the onset is the point of the largest *sustained* rise of
+    the vocal's level (mean level over the next 40 ms minus the mean over the previous
+    30 ms, 1 ms steps), which ignores clicks and other short transients; it is then moved
+    back to the first millisecond whose level is within 6 dB of the rise's top minus 20 dB,
+    i.e. the start of the attack rather than its middle.
+
+    Parameters
+    ----------
+    vocal : np.ndarray
+        Mono vocal signal, shape (n,).
+    sr : int
+        Sample rate, Hz.
+    onset_s : float
+        Approximate onset, s.
+    window_s : float
+        Search radius, s.
+
+    Returns
+    -------
+    float
+        The refined onset, s (``onset_s`` unchanged when no clear rise exists).
+    """
+    vocal = np.asarray(vocal, dtype=np.float32)
+    step = max(1, int(round(0.001 * sr)))
+    win = max(step, int(round(0.004 * sr)))
+    before, after = 30, 40  # ms
+    a = int((onset_s - window_s - before / 1000 - 0.01) * sr)
+    b = int((onset_s + window_s + after / 1000 + 0.01) * sr)
+    a, b = max(0, a), min(len(vocal), b)
+    segment = vocal[a:b].astype(np.float64)
+    if len(segment) < win + (before + after) * step:
+        return onset_s
+    n = (len(segment) - win) // step + 1
+    power = np.array([np.mean(segment[i * step : i * step + win] ** 2) for i in range(n)])
+    level = 10 * np.log10(power + 1e-12)
+    cs = np.concatenate(([0.0], np.cumsum(level)))
+    idx = np.arange(before, n - after)
+    if len(idx) == 0:
+        return onset_s
+    rise = (cs[idx + after] - cs[idx]) / after - (cs[idx] - cs[idx - before]) / before
+    times = a / sr + (idx * step + win / 2) / sr
+    inside = np.abs(times - onset_s) <= window_s
+    if not inside.any():
+        return onset_s
+    rise = np.where(inside, rise, -np.inf)
+    k = int(np.argmax(rise))
+    if rise[k] < 6.0:
+        return onset_s
+    i = idx[k]
+    top = level[i : i + after].max()
+    base = level[i - before : i].min()
+    threshold = max(base + 3.0, top - 30.0)
+    # The attack starts at the first frame, going back from the rise, still above the threshold.
+    j = i + int(np.argmax(level[i : i + after] >= threshold))
+    while j > i - before and level[j - 1] >= threshold:
+        j -= 1
+    return float(a / sr + (j * step) / sr)
+
+
+def _reference_point(onset_s: float, beats: np.ndarray) -> float:
+    """The grid point an entrance is measured against (see the module docstring)."""
+    k = int(np.searchsorted(beats, onset_s))
+    candidates = [beats[i] for i in (k - 1, k) if 0 <= i < len(beats)]
+    nearest = min(candidates, key=lambda b: abs(onset_s - b))
+    if 0 < k < len(beats):
+        offbeat = 0.5 * (beats[k - 1] + beats[k])
+        if abs(onset_s - offbeat) * 1000 <= ENTRANCE_ON_TOLERANCE_MS and abs(onset_s - offbeat) < abs(onset_s - nearest):
+            return float(offbeat)
+    return float(nearest)
+
+
+def line_entrances(
+    lines: Sequence[Line],
+    words: Sequence[Word],
+    *,
+    beats: Sequence[float],
+    vocal: Optional[np.ndarray] = None,
+    sr: Optional[int] = None,
+) -> list[Optional[Entrance]]:
+    """Entrance of every line: its first word's onset against the beat grid.
+
+    Parameters
+    ----------
+    lines : sequence of Line
+    words : sequence of Word
+        Aligned words; ``word.line`` indexes ``lines``.
+    beats : sequence of float
+        Beat times, s.
+    vocal : np.ndarray, optional
+        Mono vocal signal; when given (with ``sr``), each first-word onset is refined with
+        :func:`refine_onset`.
+    sr : int, optional
+        Sample rate of ``vocal``, Hz.
+
+    Returns
+    -------
+    list of Entrance or None
+        One per line (None when there are no beats). ``offset_ms`` = onset minus the grid
+        point, ms (negative = early); ``label`` early/on/late with
+        :data:`~lipcoach.song.songmap.ENTRANCE_ON_TOLERANCE_MS`.
+    """
+    grid = np.sort(np.asarray(beats, dtype=float))
+    first: dict[int, float] = {}
+    for w in words:
+        if w.line not in first or w.start < first[w.line]:
+            first[w.line] = w.start
+    out: list[Optional[Entrance]] = []
+    for index, line in enumerate(lines):
+        if len(grid) == 0:
+            out.append(None)
+            continue
+        onset = first.get(index, line.start)
+        if vocal is not None and sr:
+            onset = refine_onset(vocal, sr=sr, onset_s=onset)
+        out.append(Entrance.from_times(onset, _reference_point(onset, grid)))
+    return out

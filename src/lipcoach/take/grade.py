@@ -1,0 +1,247 @@
+"""Grading a take word by word and line by line, as a lip-sync coach would.
+
+Every check works on the chosen face's mouth track, read at the performer's own timing
+(the song time of a word, mapped to take time through the placement and the line's
+offset), so a performer who is late on a line is told they are late once, not also that
+every word of it was missed.
+
+Per word
+    ``timing_error_ms``  local offset over the word and its neighbours (±0.6 s window).
+    ``hit``              the mouth moved during the word: opening range ≥ 25 % of this
+                         face's own range (p95 − p5), or peak opening over the "open" level.
+    ``closure_ok``       every m/b/p (viseme ``closed``) got a closed-lips frame within
+                         [phoneme start − 80 ms, phoneme end + 40 ms]; None without m/b/p.
+    ``open_ratio``       peak opening / (OPEN_TARGET × vocal level); a screen performer
+                         should open more than a singer would, so the target is a wide
+                         opening (:data:`OPEN_TARGET` eye-corner distances at full voice).
+Score formula (0–100), documented in docs/takereport.md:
+
+    word  = 0 if missed, else 100 × (0.45·T + 0.25·C + 0.30·O)
+            T = clip(1 − (|timing_error_ms| − 40) / 160, 0, 1)   (full within one frame)
+            C = 1 if closure_ok is not False else 0
+            O = clip(open_ratio / OPEN_OK_RATIO, 0, 1)
+    line  = 0.7 × mean(word) + 0.2 × 100·T(line offset) + 0.1 × 100·B
+            B = 0 if an audible breath before the line was not shown, else 1
+    take  = word-count-weighted mean(line) − 3 per instrumental gap with mouthing (≤ 15),
+            capped at 20 when the verdict is not_lip_syncing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional, Sequence
+
+import numpy as np
+
+from lipcoach.song.songmap import SongMap
+
+#: Opening (eye-corner distances) expected on an open vowel at full voice on screen.
+OPEN_TARGET = 0.30
+#: open_ratio under which we say "open more".
+OPEN_OK_RATIO = 0.7
+#: |offset| (ms) a coach lets pass: one frame at 25 fps.
+ON_TIME_MS = 40.0
+#: |offset| (ms) worth telling the actor about.
+TELL_MS = 80.0
+#: Instrumental gaps at least this long (s) are checked for mouthing.
+MIN_GAP_S = 1.5
+
+
+@dataclasses.dataclass
+class FaceScale:
+    """One face's own scale of opening, eye-corner distances."""
+
+    closed: float  #: under this the lips are closed
+    open: float  #: over this the mouth is clearly open
+    range: float  #: p95 − p5
+
+
+def face_scale(opening: np.ndarray) -> FaceScale:
+    """Closed/open thresholds from the distribution of a face's openings over the take."""
+    v = np.asarray(opening, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return FaceScale(closed=0.03, open=0.08, range=0.05)
+    p5, p95 = np.percentile(v, [5, 95])
+    rng = max(float(p95 - p5), 0.01)
+    # Closed mouths measure 0.00–0.02 on GRID speakers; mid-speech closures only reach the
+    # lowest quarter of the range at 25 fps.
+    closed = float(np.clip(p5 + 0.25 * rng, 0.015, 0.07))
+    return FaceScale(closed=closed, open=float(p5 + 0.35 * rng), range=rng)
+
+
+@dataclasses.dataclass
+class WordGrade:
+    index: int
+    text: str
+    line: int
+    start_s: float  #: song time, s
+    end_s: float  #: song time, s
+    take_time_s: float  #: where the word should start in the take, s (performer's timing)
+    timing_error_ms: Optional[float]
+    hit: bool
+    closure_ok: Optional[bool]
+    closure_words: list[str]
+    open_ratio: Optional[float]
+    peak_opening: float
+    vocal_level: float
+    score: float
+
+
+@dataclasses.dataclass
+class LineGrade:
+    index: int
+    text: str
+    start_s: float
+    end_s: float
+    offset_ms: Optional[float]
+    r: float
+    n_words: int
+    n_hit: int
+    closures_missed: list[str]
+    open_more: list[str]
+    breath: Optional[str]  #: "shown" | "not_shown" | None (no audible breath before the line)
+    score: float
+
+
+@dataclasses.dataclass
+class GapGrade:
+    start_s: float
+    end_s: float
+    mouthing: bool
+    share_open: float
+
+
+def timing_points(error_ms: Optional[float]) -> float:
+    """T term of the score formula: 1 within one frame, 0 at 200 ms or more."""
+    if error_ms is None or not np.isfinite(error_ms):
+        return 0.5
+    return float(np.clip(1.0 - (abs(error_ms) - ON_TIME_MS) / 160.0, 0.0, 1.0))
+
+
+def _window(t_s: np.ndarray, values: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    sel = (t_s >= lo) & (t_s <= hi)
+    v = values[sel]
+    return v[np.isfinite(v)]
+
+
+def grade_words(songmap: SongMap, *, t_s: np.ndarray, opening: np.ndarray, song_start_s: float,
+                line_offsets_ms: Sequence[Optional[float]], word_offsets_ms: Sequence[Optional[float]],
+                vocal_grid: np.ndarray, grid_rate_hz: int, take_span_s: tuple[float, float],
+                scale: FaceScale) -> list[WordGrade]:
+    """Grade every word of the song map that falls inside the take.
+
+    Parameters
+    ----------
+    t_s, opening : np.ndarray
+        The face's frame times (take time, s) and openings (NaN = no face).
+    song_start_s : float
+        Song time at take time 0, s.
+    line_offsets_ms : sequence
+        Performer offset per line (index = line), ms; None when not measured.
+    word_offsets_ms : sequence
+        Local timing error per word (index = word), ms; None when not measured.
+    vocal_grid : np.ndarray
+        Vocal level 0..1 on the song grid.
+    take_span_s : (float, float)
+        Song times covered by the take, s.
+    """
+    out: list[WordGrade] = []
+    for i, w in enumerate(songmap.words):
+        if w.start < take_span_s[0] or w.end > take_span_s[1]:
+            continue
+        off = line_offsets_ms[w.line] if w.line < len(line_offsets_ms) else None
+        shift = (off or 0.0) / 1000.0 - song_start_s
+        lo, hi = w.start + shift - 0.04, max(w.end, w.start + 0.12) + shift + 0.04
+        seg = _window(t_s, opening, lo, hi)
+        peak = float(seg.max()) if seg.size else float("nan")
+        moved = bool(seg.size and (seg.max() - seg.min() >= 0.25 * scale.range or seg.max() >= scale.open))
+        i0, i1 = int(w.start * grid_rate_hz), max(int(w.end * grid_rate_hz), int(w.start * grid_rate_hz) + 1)
+        level = float(np.max(vocal_grid[i0:i1])) if i1 <= vocal_grid.size and i1 > i0 else 0.0
+        closures = [p for p in w.phonemes if p.viseme == "closed"]
+        closure_ok: Optional[bool] = None
+        if closures:
+            closure_ok = True
+            for p in closures:
+                cseg = _window(t_s, opening, p.start + shift - 0.08, p.end + shift + 0.04)
+                if not cseg.size or cseg.min() > scale.closed:
+                    closure_ok = False
+        vowels = [p for p in w.phonemes if p.viseme in ("open", "mid")]
+        judge_open = (bool(vowels) or not w.phonemes) and level >= 0.5
+        open_ratio = float(peak / (OPEN_TARGET * level)) if judge_open and np.isfinite(peak) else None
+        err = word_offsets_ms[i] if i < len(word_offsets_ms) else None
+        if not moved:
+            score = 0.0
+        else:
+            o_term = 1.0 if open_ratio is None else float(np.clip(open_ratio / OPEN_OK_RATIO, 0, 1))
+            score = 100.0 * (0.45 * timing_points(err) + 0.25 * (0.0 if closure_ok is False else 1.0) + 0.30 * o_term)
+        out.append(WordGrade(index=i, text=w.text, line=w.line, start_s=w.start, end_s=w.end,
+                             take_time_s=w.start - song_start_s + (off or 0.0) / 1000.0, timing_error_ms=err, hit=moved,
+                             closure_ok=closure_ok, closure_words=[p.symbol for p in closures], open_ratio=open_ratio,
+                             peak_opening=peak, vocal_level=level, score=round(score, 1)))
+    return out
+
+
+def breath_shown(songmap: SongMap, line_index: int, *, t_s: np.ndarray, opening: np.ndarray, song_start_s: float,
+                 offset_ms: Optional[float], scale: FaceScale) -> Optional[str]:
+    """Whether the audible breath before a line shows on the face (mouth opens for the intake)."""
+    breaths = [b for b in songmap.breaths if b.before_line == line_index and b.audible]
+    if not breaths:
+        return None
+    b = breaths[-1]
+    shift = (offset_ms or 0.0) / 1000.0 - song_start_s
+    seg = _window(t_s, opening, b.start + shift - 0.1, b.end + shift + 0.05)
+    if not seg.size:
+        return None
+    return "shown" if seg.max() >= scale.open else "not_shown"
+
+
+def grade_gaps(songmap: SongMap, *, t_s: np.ndarray, opening: np.ndarray, song_start_s: float, offset_ms: float,
+               take_span_s: tuple[float, float], scale: FaceScale) -> list[GapGrade]:
+    """Instrumental gaps (≥ :data:`MIN_GAP_S` without words) and whether the performer mouthed in them."""
+    words = sorted(songmap.words, key=lambda w: w.start)
+    edges = [(take_span_s[0], words[0].start)] if words else [take_span_s]
+    edges += [(a.end, b.start) for a, b in zip(words, words[1:])]
+    if words:
+        edges.append((words[-1].end, take_span_s[1]))
+    out = []
+    shift = offset_ms / 1000.0 - song_start_s
+    for lo, hi in edges:
+        lo, hi = max(lo, take_span_s[0]), min(hi, take_span_s[1])
+        if hi - lo < MIN_GAP_S:
+            continue
+        # Leave room for the end of the previous word and a breath before the next one.
+        a, b = lo + 0.3, hi - 0.6
+        for br in songmap.breaths:
+            if br.start < hi and br.end > lo:
+                b = min(b, br.start - 0.1)
+        if b - a < 0.5:
+            continue
+        seg = _window(t_s, opening, a + shift, b + shift)
+        if seg.size < 5:
+            continue
+        share = float(np.mean(seg > scale.open))
+        moving = float(np.std(seg)) >= 0.2 * scale.range
+        out.append(GapGrade(start_s=round(lo, 3), end_s=round(hi, 3), mouthing=bool(share >= 0.3 and moving),
+                            share_open=round(share, 3)))
+    return out
+
+
+def line_score(words: Sequence[WordGrade], offset_ms: Optional[float], breath: Optional[str]) -> float:
+    """Line score (0–100) from its words, its offset and its breath (formula in the module docstring)."""
+    if not words:
+        return 0.0
+    w = float(np.mean([g.score for g in words]))
+    return round(0.7 * w + 20.0 * timing_points(offset_ms) + 10.0 * (0.0 if breath == "not_shown" else 1.0), 1)
+
+
+def take_score(lines: Sequence[LineGrade], gaps: Sequence[GapGrade], *, in_sync: bool) -> float:
+    """Take score (0–100): word-weighted line mean, minus gap mouthing, capped when not lip-syncing."""
+    graded = [ln for ln in lines if ln.n_words]
+    if not graded:
+        return 0.0
+    s = float(np.average([ln.score for ln in graded], weights=[ln.n_words for ln in graded]))
+    s -= min(15.0, 3.0 * sum(g.mouthing for g in gaps))
+    if not in_sync:
+        s = min(s, 20.0)
+    return round(max(0.0, s), 1)

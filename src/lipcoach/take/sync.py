@@ -1,0 +1,308 @@
+"""Performer sync: how far ahead of or behind the vocal the mouth moves (ms, negative = early).
+
+Both sides become signals on one uniform grid (:data:`GRID_RATE_HZ`):
+
+- the **mouth**: ``log(opening + 0.01)`` of the chosen face, linearly interpolated between
+  frame timestamps (so any frame rate, constant or variable, lands on the same grid);
+- the **vocal**: the song map's vocal loudness mapped to 0..1 over a 35 dB range under the
+  sung reference level (silence and instrumental → 0).
+
+The lag score is the sum of two Pearson correlations, the levels and their time derivatives
+(the derivative carries word onsets and lip closures, the level carries held vowels). The lag
+with the best score over a long window (the whole take, or a line with its neighbours) gives
+the offset, refined between grid points with a parabola. The expected visual lead
+(:data:`VISUAL_LEAD_MS`) is removed so a performer in perfect sync reads 0 ms.
+
+Verdict: the derivative correlation at the best lag is compared with a null distribution:
+the same correlation at every circular shift of the mouth against the vocal by ≥ 1 s. ``z``
+is how many null standard deviations the real peak stands above the null mean. Because the
+best of many lags is taken, chance alone reaches about ``sqrt(2 ln K)`` for K independent
+lags searched; a take is ``in_sync`` when ``z`` beats that by :data:`Z_MARGIN`
+(:func:`z_threshold`), the correlation is at least :data:`R_IN_SYNC`, and the best lag is
+a real peak inside the window.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional
+
+import numpy as np
+
+#: Rate of the common analysis grid, samples/s (10 ms steps).
+GRID_RATE_HZ = 100
+#: How far the mouth moves ahead of the sound it shapes, ms, as this score measures it.
+#: Calibrated on in-sync GRID clips (own voice; benchmarks/take_accuracy.py prints the
+#: calibration): the raw lag of 3-clip takes has a median of −10 ms (mouth first).
+VISUAL_LEAD_MS = 10.0
+#: Largest performer offset searched, ms. Beyond half a second a take is not a lip-sync.
+MAX_LAG_MS = 500.0
+#: Verdict: z must exceed what the best of K chance lags would reach, sqrt(2 ln K), by this
+#: margin. K = searched span / CORRELATION_LENGTH_S. With the ±500 ms window the threshold is
+#: 3.3; a silent take placed by its mouth anywhere in a 9 s song needs 4.15, in 3 min 5.1.
+Z_MARGIN = 1.15
+#: Lags closer than this (s) give correlated scores (syllable-rate signals).
+CORRELATION_LENGTH_S = 0.1
+#: Below this derivative correlation the mouth does not follow the vocal whatever z says.
+R_IN_SYNC = 0.15
+#: Dynamic range of the vocal level signal under the sung reference, dB.
+VOCAL_RANGE_DB = 35.0
+
+
+@dataclasses.dataclass
+class SyncEstimate:
+    """Offset of the mouth against the vocal over one window.
+
+    Attributes
+    ----------
+    offset_ms : float
+        Performer offset, ms; negative = early (mouth ahead of the vocal), 0 = in sync.
+    peak : float
+        Combined score at the best lag (sum of two correlations, -2..2).
+    r : float
+        Derivative correlation at the best lag (-1..1).
+    z : float
+        Standard scores of ``r`` above the circular-shift null (NaN when not computed).
+    confidence : float
+        0..1, logistic in ``z`` around ``z_threshold``.
+    z_threshold : float
+        The z needed for ``in_sync`` given how widely the offset was searched.
+    at_edge : bool
+        The best lag is the edge of the searched window (no real peak found).
+    """
+
+    offset_ms: float
+    peak: float
+    r: float
+    z: float = float("nan")
+    confidence: float = float("nan")
+    z_threshold: float = float("nan")
+    at_edge: bool = False
+
+    @property
+    def in_sync(self) -> bool:
+        return bool(np.isfinite(self.z) and self.z >= self.z_threshold and self.r >= R_IN_SYNC and not self.at_edge)
+
+
+def z_threshold(search_span_s: float) -> float:
+    """z an in-sync take must reach when its offset was searched over ``search_span_s`` seconds."""
+    k = max(search_span_s / CORRELATION_LENGTH_S, 2.0)
+    return float(Z_MARGIN + np.sqrt(2.0 * np.log(k)))
+
+
+# ---------------------------------------------------------------------------------------
+# signals
+
+
+def vocal_level(loudness_db: np.ndarray, *, rate_hz: float, reference_db: Optional[float] = None,
+                grid_rate_hz: int = GRID_RATE_HZ, duration_s: Optional[float] = None) -> np.ndarray:
+    """Vocal loudness (dBFS per frame) as a 0..1 level on the analysis grid.
+
+    Parameters
+    ----------
+    loudness_db : np.ndarray
+        Vocal level per frame, dBFS (``SongMap.loudness.values``).
+    rate_hz : float
+        Frames per second of ``loudness_db``.
+    reference_db : float, optional
+        Sung reference level, dBFS; default the 95th percentile.
+    grid_rate_hz : int
+    duration_s : float, optional
+        Length of the output in seconds (default: that of the input).
+
+    Returns
+    -------
+    np.ndarray
+        Level on the grid, sample ``i`` at ``i / grid_rate_hz`` s.
+    """
+    db = np.asarray(loudness_db, dtype=float)
+    db = np.where(np.isfinite(db), db, -120.0)
+    ref = float(np.percentile(db, 95)) if reference_db is None or not np.isfinite(reference_db) else float(reference_db)
+    # The reference is the median sung level; loud notes sit a few dB above it.
+    top = max(ref + 3.0, float(np.percentile(db, 95)))
+    level = np.clip((db - (top - VOCAL_RANGE_DB)) / VOCAL_RANGE_DB, 0.0, 1.0)
+    dur = duration_s if duration_s is not None else db.size / rate_hz
+    t_grid = np.arange(int(round(dur * grid_rate_hz))) / grid_rate_hz
+    t_src = (np.arange(db.size) + 0.5) / rate_hz if rate_hz < grid_rate_hz else np.arange(db.size) / rate_hz
+    return np.interp(t_grid, t_src, level, left=0.0, right=0.0)
+
+
+def mouth_signal(t_s: np.ndarray, opening: np.ndarray, *, start_s: float, n: int,
+                 grid_rate_hz: int = GRID_RATE_HZ) -> tuple[np.ndarray, np.ndarray]:
+    """The mouth opening on the analysis grid.
+
+    Parameters
+    ----------
+    t_s : np.ndarray
+        Frame times, s (any spacing).
+    opening : np.ndarray
+        Opening per frame, eye-corner distances; NaN where no face was found.
+    start_s : float
+        Time of grid sample 0 on the ``t_s`` timeline, s.
+    n : int
+        Number of grid samples.
+
+    Returns
+    -------
+    signal : np.ndarray
+        ``log(opening + 0.01)`` interpolated onto the grid.
+    valid : np.ndarray of bool
+        True where a face was measured within a frame of the grid sample.
+    """
+    t_grid = start_s + np.arange(n) / grid_rate_hz
+    ok = np.isfinite(opening)
+    sig = np.zeros(n)
+    valid = np.zeros(n, dtype=bool)
+    if ok.sum() < 2:
+        return sig, valid
+    ts, vs = t_s[ok], np.log(np.asarray(opening)[ok] + 0.01)
+    sig = np.interp(t_grid, ts, vs)
+    # Nearest measured frame must be within ~1.5 frame periods, or the grid sample is a gap.
+    period = float(np.median(np.diff(t_s))) if t_s.size > 1 else 0.04
+    idx = np.clip(np.searchsorted(ts, t_grid), 1, ts.size - 1)
+    near = np.minimum(np.abs(ts[idx] - t_grid), np.abs(ts[idx - 1] - t_grid))
+    valid = (near <= 1.5 * period) & (t_grid >= ts[0] - period) & (t_grid <= ts[-1] + period)
+    return sig, valid
+
+
+def _smooth(x: np.ndarray, width: int = 5) -> np.ndarray:
+    """Moving average over ``width`` samples, edges padded with the edge value."""
+    half = width // 2
+    padded = np.pad(np.asarray(x, dtype=float), (half, width - 1 - half), mode="edge")
+    return np.convolve(padded, np.ones(width) / width, mode="valid")
+
+
+def _masked_corr(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> float:
+    if w.sum() < 10:
+        return 0.0
+    a, b = a[w], b[w]
+    a = a - a.mean()
+    b = b - b.mean()
+    den = np.sqrt(np.dot(a, a) * np.dot(b, b))
+    return float(np.dot(a, b) / den) if den > 1e-12 else 0.0
+
+
+def lag_scores(mouth: np.ndarray, vocal: np.ndarray, valid: np.ndarray, *, lags: np.ndarray,
+               region: Optional[np.ndarray] = None) -> tuple[np.ndarray, np.ndarray]:
+    """Score of every lag: correlation of levels plus correlation of derivatives.
+
+    Parameters
+    ----------
+    mouth, vocal : np.ndarray
+        Signals on the same grid (sample ``i`` of both = the same song time at lag 0).
+    valid : np.ndarray of bool
+        Where the mouth signal is measured.
+    lags : np.ndarray of int
+        Grid lags; a positive lag compares ``mouth[i + lag]`` with ``vocal[i]`` (mouth late).
+    region : np.ndarray of bool, optional
+        Grid samples (of the vocal) that count; default all.
+
+    Returns
+    -------
+    combined : np.ndarray
+        Level correlation + derivative correlation per lag.
+    deriv : np.ndarray
+        Derivative correlation per lag.
+    """
+    n = mouth.size
+    dm = np.gradient(mouth)
+    dv = np.gradient(_smooth(vocal))
+    base = np.ones(n, dtype=bool) if region is None else region
+    combined = np.zeros(lags.size)
+    deriv = np.zeros(lags.size)
+    for j, lag in enumerate(lags):
+        lag = int(lag)
+        if lag >= 0:
+            sl_m, sl_v = slice(lag, n), slice(0, n - lag)
+        else:
+            sl_m, sl_v = slice(0, n + lag), slice(-lag, n)
+        w = valid[sl_m] & base[sl_v]
+        lv = _masked_corr(mouth[sl_m], vocal[sl_v], w)
+        ld = _masked_corr(dm[sl_m], dv[sl_v], w)
+        combined[j] = lv + ld
+        deriv[j] = ld
+    return combined, deriv
+
+
+def _parabolic(y: np.ndarray, k: int) -> float:
+    if 0 < k < y.size - 1:
+        y0, y1, y2 = y[k - 1], y[k], y[k + 1]
+        den = y0 - 2 * y1 + y2
+        if den < 0:
+            return float(np.clip(0.5 * (y0 - y2) / den, -0.5, 0.5))
+    return 0.0
+
+
+def estimate_offset(mouth: np.ndarray, vocal: np.ndarray, valid: np.ndarray, *, max_lag_ms: float = MAX_LAG_MS,
+                    region: Optional[np.ndarray] = None, grid_rate_hz: int = GRID_RATE_HZ,
+                    center_ms: float = 0.0) -> SyncEstimate:
+    """Best performer offset over a window (no null test; see :func:`sync_verdict`).
+
+    Parameters
+    ----------
+    center_ms : float
+        Search ``center_ms ± max_lag_ms`` (raw lag, before the visual-lead correction).
+    """
+    step_ms = 1000.0 / grid_rate_hz
+    c = int(round(center_ms / step_ms))
+    k_max = int(round(max_lag_ms / step_ms))
+    lags = np.arange(c - k_max, c + k_max + 1)
+    if region is not None:
+        # Only the region and the lag reach around it matter: crop for speed on long songs.
+        idx = np.flatnonzero(region)
+        if idx.size == 0:
+            return SyncEstimate(offset_ms=center_ms + VISUAL_LEAD_MS, peak=0.0, r=0.0)
+        reach = abs(c) + k_max + 2
+        lo, hi = max(0, int(idx[0]) - reach), min(mouth.size, int(idx[-1]) + reach + 1)
+        mouth, vocal, valid, region = mouth[lo:hi], vocal[lo:hi], valid[lo:hi], region[lo:hi]
+    combined, deriv = lag_scores(mouth, vocal, valid, lags=lags, region=region)
+    k = int(np.argmax(combined))
+    raw_ms = (lags[k] + _parabolic(combined, k)) * step_ms
+    return SyncEstimate(offset_ms=raw_ms + VISUAL_LEAD_MS, peak=float(combined[k]), r=float(deriv[k]),
+                        at_edge=k in (0, lags.size - 1))
+
+
+def _circular_corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a = a - a.mean()
+    b = b - b.mean()
+    c = np.fft.irfft(np.fft.rfft(a) * np.conj(np.fft.rfft(b)), a.size)
+    den = np.sqrt(np.dot(a, a) * np.dot(b, b))
+    return c / den if den > 1e-12 else c * 0.0
+
+
+def sync_verdict(mouth: np.ndarray, vocal: np.ndarray, valid: np.ndarray, estimate: SyncEstimate, *,
+                 max_lag_ms: float = MAX_LAG_MS, min_shift_s: float = 1.0,
+                 search_span_s: Optional[float] = None, grid_rate_hz: int = GRID_RATE_HZ) -> SyncEstimate:
+    """Add ``z`` and ``confidence`` to an estimate with a circular-shift null distribution.
+
+    The derivative correlation is computed for every circular shift at once (FFT); the
+    shifts of at least ``min_shift_s`` are the null sample (chance correlations of these very
+    signals). ``search_span_s`` is how widely the offset was searched (default the lag
+    window, 2 × ``max_lag_ms``; the whole song for a silent take placed by its mouth).
+    """
+    span = search_span_s if search_span_s is not None else 2.0 * max_lag_ms / 1000.0
+    threshold = z_threshold(span)
+    w = valid.astype(float)
+    dm = np.gradient(mouth) * w
+    dv = np.gradient(_smooth(vocal)) * w
+    n = dm.size
+    k_max = int(round(max_lag_ms * grid_rate_hz / 1000.0))
+    min_shift = int(round(min_shift_s * grid_rate_hz))
+    if n < 2 * (min_shift + k_max) + 10:
+        # Short takes: shifts of half a second still break the syllable rhythm.
+        min_shift = int(round(0.5 * grid_rate_hz))
+    if n < 2 * (min_shift + k_max) + 10:
+        return dataclasses.replace(estimate, z=float("nan"), confidence=0.0, z_threshold=threshold)
+    c = _circular_corr(dm, dv)
+    lags = np.arange(n)
+    lags = np.minimum(lags, n - lags)
+    # Every circular shift beyond min_shift is a "not in sync" sample of the same signals:
+    # its spread is the chance level of a correlation for this take's length and rhythm.
+    null = c[lags >= min_shift]
+    lag0 = int(round((estimate.offset_ms - VISUAL_LEAD_MS) * grid_rate_hz / 1000.0))
+    obs = float(np.max(c[np.arange(lag0 - 2, lag0 + 3) % n]))
+    z = (obs - float(np.mean(null))) / max(float(np.std(null)), 1e-6)
+    confidence = float(1.0 / (1.0 + np.exp(-2.0 * (z - threshold))))
+    if estimate.at_edge:
+        confidence = 0.0
+    return dataclasses.replace(estimate, z=float(z), confidence=confidence, z_threshold=threshold)

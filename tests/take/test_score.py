@@ -1,0 +1,152 @@
+"""Scoring whole takes end to end: a drawn face lip-syncing a synthetic song (always runs).
+
+One video is made per module (two faces: the left one lip-syncs the song 120 ms late,
+skipping the words of line 2; the right one babbles), tracked once, then scored in several
+ways (with scratch sound, silent, against the wrong song, the other face).
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lipcoach import schema
+from lipcoach.errors import LipcoachError
+from lipcoach.song.songmap import Breath, SongMap
+from lipcoach.take import sync as S
+from lipcoach.take.clips import songmap_from_words
+from lipcoach.take.mouth import track_mouth
+from lipcoach.take.score import save_json, score_take, write_report_html
+
+from . import synth
+
+START_S = 2.0
+SHIFT_S = 0.12
+
+
+def songmap_of(song, path: Path) -> SongMap:
+    from lipcoach.media.decode import write_wav
+
+    write_wav(path, song.mix, song.sr)
+    starts = sorted({min(w.start for w in song.words if w.line == i) for i in range(len(song.line_texts))})
+    sm = songmap_from_words(song.vocals, sr=song.sr, words=[(w.start, w.end, w.text) for w in song.words],
+                            line_breaks_s=[s - 0.01 for s in starts[1:]], source_path=str(path))
+    sm.breaths = [Breath(b.start, b.end, b.level_db, True, "full", before_line=b.before_line) for b in song.breaths]
+    return sm
+
+
+@pytest.fixture(scope="module")
+def take(tmp_path_factory):
+    from lipcoach.song.synthetic import make_song
+
+    tmp = tmp_path_factory.mktemp("take")
+    song = make_song(n_lines=3, seed=1, accompaniment_db=-20.0)
+    sm = songmap_of(song, tmp / "song.wav")
+    level = S.vocal_level(np.asarray(sm.loudness.values), rate_hz=sm.loudness.rate,
+                          reference_db=sm.loudness.reference_db, duration_s=sm.duration)
+    line2 = (sm.lines[1].start - 0.1, sm.lines[1].end + 0.1)
+    breath1 = [b for b in sm.breaths if b.before_line == 1][0]
+    follow = synth.envelope_from_level(level, rate_hz=S.GRID_RATE_HZ, shift_s=SHIFT_S, start_s=START_S)
+
+    def performer(t):
+        song_t = t + START_S - SHIFT_S
+        if line2[0] <= song_t <= line2[1]:
+            return 0.0  # forgot line 2
+        if breath1.start <= song_t <= breath1.end:
+            return 0.6  # shows the breath before line 2
+        return 1.4 * follow(t)
+
+    rng = np.random.default_rng(3)
+    babble_times = np.cumsum(rng.uniform(0.1, 0.5, 200))
+
+    def babbler(t):
+        return 0.5 if np.searchsorted(babble_times, t) % 2 else 0.05
+
+    noise = np.random.default_rng(4).normal(0, 0.01, song.mix.size - int(START_S * song.sr)).astype(np.float32)
+    scratch = 0.5 * song.mix[int(START_S * song.sr):] + noise
+    path = tmp / "take.mp4"
+    duration = sm.duration - START_S - 0.5
+    synth.write_take(path, duration_s=duration, mouths=[performer, babbler], size=(640, 360), face_scale=0.8,
+                     audio=scratch[: int(duration * song.sr)])
+    track = track_mouth(path)
+    other_lyrics = "hold your breath and count to seven\nwe can make the music last tonight\ncome and dance beside me baby"
+    other = songmap_of(make_song(lyrics=other_lyrics, tempo_bpm=120.0, seed=5, accompaniment_db=-20.0), tmp / "other.wav")
+    return dict(path=path, sm=sm, track=track, tmp=tmp, other=other)
+
+
+@pytest.fixture(scope="module")
+def scored(take):
+    return score_take(take["path"], take["sm"], track=take["track"])
+
+
+def test_two_faces_are_tracked_with_stable_ids_and_the_singer_is_chosen(take, scored):
+    faces = take["track"].faces
+    assert len(faces) == 2 and all(f.found_share > 0.95 for f in faces)
+    assert faces[0].center[0] < 0.5 < faces[1].center[0]
+    assert scored.doc["face"] == 0
+
+
+def test_scratch_sound_places_the_take_and_the_offset_is_read(scored):
+    d = scored.doc
+    assert d["placement"]["method"] == "scratch_sound"
+    assert abs(d["placement"]["song_start_s"] - START_S) < 0.005
+    assert d["verdict"] == "in_sync"
+    assert abs(d["sync"]["offset_ms"] - 1000 * SHIFT_S) <= 40.0
+
+
+def test_the_forgotten_line_and_the_breath_are_reported(scored):
+    d = scored.doc
+    lines = {ln["index"]: ln for ln in d["lines"]}
+    assert lines[1]["n_hit"] <= lines[1]["n_words"] // 2
+    assert lines[0]["n_hit"] == lines[0]["n_words"]
+    assert lines[1]["breath"] == "shown"
+    assert lines[1]["score"] < lines[0]["score"]
+    assert any("Line 2" in f and "did not move" in f for f in d["fixes"])
+
+
+def test_report_files_validate_and_work_offline(scored, take):
+    out_json, out_html = take["tmp"] / "r.json", take["tmp"] / "r.html"
+    save_json(scored, out_json)
+    write_report_html(scored, out_html)
+    doc = schema.load_document(out_json, "lipcoach.takereport")
+    assert doc["verdict"] == "in_sync" and 0 <= doc["score"] <= 100
+    page = out_html.read_text(encoding="utf-8")
+    assert "<svg" in page and "data:image/jpeg;base64," in page
+    assert "<script" not in page and "src=\"http" not in page and "src='http" not in page and "<link" not in page
+    assert "Fix these first" in page and json.loads(out_json.read_text())["fixes"][0] in page.replace("&#x27;", "'")
+
+
+def test_a_silent_take_is_placed_by_the_mouth(take):
+    import dataclasses
+
+    silent = dataclasses.replace(take["track"], audio=None)
+    d = score_take(take["path"], take["sm"], track=silent).doc
+    assert d["placement"]["method"] == "mouth"
+    assert d["verdict"] == "in_sync" and d["sync"]["absolute"] is False
+    # The performer's 120 ms cannot be told from the start without sound: it joins the placement.
+    assert abs(d["placement"]["song_start_s"] - (START_S - SHIFT_S)) < 0.04
+
+
+def test_the_wrong_song_or_the_wrong_face_is_not_lip_syncing(take):
+    d = score_take(take["path"], take["other"], track=take["track"]).doc
+    assert d["verdict"] == "not_lip_syncing" and d["sync"]["offset_ms"] is None
+    assert d["score"] <= 20 and "does not follow" in d["fixes"][0]
+    d = score_take(take["path"], take["sm"], track=take["track"], face=1).doc
+    assert d["face"] == 1 and d["verdict"] == "not_lip_syncing"
+    with pytest.raises(LipcoachError, match="no face 5"):
+        score_take(take["path"], take["sm"], track=take["track"], face=5)
+
+
+def test_a_take_longer_than_the_song_is_refused(take):
+    short = SongMap.from_dict({**take["sm"].to_dict(), "duration": 5.0})
+    with pytest.raises(LipcoachError, match="long"):
+        score_take(take["path"], short, track=take["track"])
+
+
+def test_a_truncated_take_is_one_clear_error(take):
+    cut = take["tmp"] / "cut.mp4"
+    data = take["path"].read_bytes()
+    cut.write_bytes(data[: len(data) // 3])
+    with pytest.raises(LipcoachError):
+        score_take(cut, take["sm"])

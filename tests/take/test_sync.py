@@ -1,0 +1,77 @@
+"""Performer offset and verdict on synthetic mouth tracks (pure numpy, always run)."""
+
+import numpy as np
+import pytest
+
+from lipcoach.take import sync as S
+
+RATE = S.GRID_RATE_HZ
+
+
+def syllables(duration_s: float, seed: int) -> np.ndarray:
+    """A vocal level 0..1 on the grid: syllables of 120–350 ms with pauses, like speech or singing."""
+    rng = np.random.default_rng(seed)
+    level = np.zeros(int(duration_s * RATE))
+    t = 0.5
+    while t < duration_s - 0.5:
+        d = rng.uniform(0.12, 0.35)
+        i0, i1 = int(t * RATE), int((t + d) * RATE)
+        level[i0:i1] = rng.uniform(0.5, 1.0) * np.hanning(i1 - i0)
+        t += d + rng.uniform(0.05, 0.4) + (0.8 if rng.random() < 0.1 else 0.0)
+    return level
+
+
+def mouth_frames(level: np.ndarray, *, shift_ms: float, fps: float = 25.0, jitter: float = 0.0, seed: int = 0):
+    """Frame times (s) and openings of a mouth that follows ``level`` late by ``shift_ms``."""
+    rng = np.random.default_rng(seed)
+    n = int(level.size / RATE * fps)
+    t = np.arange(n) / fps + (rng.uniform(-jitter, jitter, n) / fps if jitter else 0.0)
+    t = np.sort(t)
+    tg = np.arange(level.size) / RATE
+    opening = 0.01 + 0.25 * np.interp(t - shift_ms / 1000.0, tg, level, left=0.0, right=0.0)
+    opening += rng.normal(0, 0.005, n)
+    return t, np.maximum(opening, 0.0)
+
+
+@pytest.mark.parametrize("shift_ms", [-300, -130, 0, 70, 250])
+def test_offset_is_recovered_to_a_few_ms_at_25_fps_and_variable_frame_rate(shift_ms):
+    level = syllables(20.0, seed=1)
+    t, op = mouth_frames(level, shift_ms=shift_ms, jitter=0.3, seed=2)
+    mouth, valid = S.mouth_signal(t, op, start_s=0.0, n=level.size)
+    est = S.estimate_offset(mouth, level, valid)
+    assert abs(est.offset_ms - S.VISUAL_LEAD_MS - shift_ms) < 12.0
+    est = S.sync_verdict(mouth, level, valid, est)
+    assert est.in_sync and est.confidence > 0.9
+
+
+def test_a_mouth_following_another_song_is_not_in_sync():
+    level = syllables(20.0, seed=1)
+    other = syllables(20.0, seed=7)
+    t, op = mouth_frames(other, shift_ms=0)
+    mouth, valid = S.mouth_signal(t, op, start_s=0.0, n=level.size)
+    est = S.sync_verdict(mouth, level, valid, S.estimate_offset(mouth, level, valid))
+    assert not est.in_sync
+    assert est.confidence < 0.5
+
+
+def test_frames_without_a_face_are_ignored_not_read_as_a_closed_mouth():
+    level = syllables(20.0, seed=3)
+    t, op = mouth_frames(level, shift_ms=100)
+    op[(t > 5) & (t < 9)] = np.nan  # face lost for four seconds
+    mouth, valid = S.mouth_signal(t, op, start_s=0.0, n=level.size)
+    assert not valid[int(7 * RATE)] and valid[int(12 * RATE)]
+    est = S.estimate_offset(mouth, level, valid)
+    assert abs(est.offset_ms - S.VISUAL_LEAD_MS - 100) < 15.0
+
+
+def test_wider_searches_need_stronger_evidence():
+    assert S.z_threshold(1.0) < S.z_threshold(10.0) < S.z_threshold(180.0)
+
+
+def test_vocal_level_maps_dbfs_onto_zero_to_one():
+    db = np.array([-120.0] * 10 + [-20.0] * 10 + [-40.0] * 10)
+    lv = S.vocal_level(db, rate_hz=50.0, reference_db=-20.0)
+    assert lv.size == 60
+    assert lv[:18].max() == 0.0
+    assert lv[25:38].min() > 0.8
+    assert 0.1 < lv[50] < 0.6
