@@ -19,8 +19,10 @@ $(STAMP): pyproject.toml requirements.lock
 
 setup: $(STAMP)
 
+# Maps the built-in demo number (files in out/), then opens the practice studio on it (Ctrl-C stops).
 demo: setup
 	$(VENV)/bin/lipcoach demo --out $(OUT)
+	$(VENV)/bin/lipcoach serve --data $(OUT)/studio --demo
 
 test: setup
 	$(PY) -m pytest -q

@@ -26,7 +26,10 @@ def read_words_tsv(path: Path) -> list[tuple[float, float, str]]:
     for line in path.read_text(encoding="utf-8").splitlines():
         parts = line.split("\t")
         if len(parts) >= 3:
-            rows.append((float(parts[0]), float(parts[1]), parts[2]))
+            try:
+                rows.append((float(parts[0]), float(parts[1]), parts[2]))
+            except ValueError:  # a header row
+                continue
     return rows
 
 

@@ -103,6 +103,13 @@ def bench_page(n_loads: int = 5) -> list[float]:
                 ready = page.evaluate("window.lcPractice.readyMs")
                 if k:  # the first load also fills the peaks cache and warms the server
                     times.append(ready)
+            # the screenshot of the demo number in docs/screenshots/
+            page.set_viewport_size({"width": 1280, "height": 900})
+            page.evaluate("lcPractice.seek(21.0)")
+            page.evaluate("lcPractice.loopLine(2)")
+            page.wait_for_timeout(400)
+            (REPO / "docs" / "screenshots").mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(REPO / "docs" / "screenshots" / "practice-demo.png"), full_page=True)
             ctx.close()
         server.should_exit = True
         thread.join(5)

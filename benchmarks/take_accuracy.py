@@ -187,10 +187,16 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer songs")
     ap.add_argument("--no-encode", action="store_true", help="skip the re-encoded files")
+    ap.add_argument("--word-weight", type=float, default=None, help="override sync.WORD_WEIGHT")
+    ap.add_argument("--no-region", action="store_true", help="compare the mouth everywhere, not only around words")
     args = ap.parse_args()
     from lipcoach.evaluate import sync as ev
     from lipcoach.take import sync as S
+    import functools
+
     from lipcoach.take.score import score_take
+
+    score_take = functools.partial(score_take, word_weight=args.word_weight, use_region=not args.no_region)
 
     if not DATA.exists():
         print(f"no data at {DATA}")
@@ -204,6 +210,7 @@ def main() -> int:
     def add(case, song, shift, doc, true_start_s):
         rows.append(dict(case=case, song=song, shift=shift, est=doc["sync"]["raw_offset_ms"], verdict=doc["verdict"],
                          z=doc["sync"]["z"], zt=doc["sync"]["z_threshold"], r=doc["sync"]["r"],
+                         spread=doc["sync"].get("line_spread_ms"),
                          perr=None if true_start_s is None else 1000 * (doc["placement"]["song_start_s"] - true_start_s)))
 
     tmp = Path(tempfile.mkdtemp(prefix="takebench."))
@@ -233,6 +240,7 @@ def main() -> int:
         audio_v, sm_t, t_song_v, op_v = make_song(trio_v, tmp, f"grid{k}t")
         words = [(w.start, w.end, w.text) for w in sm_t.words]
         voice = other_voice(words, audio_v.size)
+        voice *= np.sqrt(np.mean(audio_v**2) / (np.mean(voice**2) + 1e-12))  # as loud as the original speech
         path_v = tmp / f"grid{k}v.wav"
         from lipcoach.media.decode import write_wav
         from lipcoach.take.clips import songmap_from_words
@@ -275,7 +283,7 @@ def main() -> int:
             err = None
         f = lambda v, w=7: " " * w if v is None else f"{v:{w}.1f}"
         print(f"{r['case']:15s} {r['song']:30s} {r['shift']:5d} {f(r['est'])} {f(err, 8)}  {r['verdict']:16s} "
-              f"{f(r['z'], 5)} ({r['zt']:.2f}) {r['r']:5.2f}  {f(r['perr'])}")
+              f"{f(r['z'], 5)} ({r['zt']:.2f}) {r['r']:5.2f}  {f(r['perr'])}  spread {f(r['spread'], 5)}")
 
     def sel(case):
         return [r for r in rows if r["case"] == case]

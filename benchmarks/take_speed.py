@@ -1,7 +1,7 @@
 """Take scoring speed: seconds of 720p 30 fps video scored per second, against decoding alone.
 
 Generates a 1280×720, 30 fps H.264/AAC take of a drawn face lip-syncing the synthetic song
-(``lipcoach.song.synthetic.make_song``), then in one process times (1) decoding alone, the
+(``lipcoach.song.synthetic.make_song``, its lyrics sung twice: ~130 s), then in one process times (1) decoding alone, the
 same way the tracker decodes (PyAV, threads AUTO, scaled to 640 px in the decoder) and
 (2) ``score_take`` end to end (MediaPipe start-up, tracking, placement, sync, grades, JSON).
 Each take length runs in its own subprocess so that peak memory (max RSS) can be compared
@@ -31,11 +31,11 @@ def make_inputs(folder: Path, length_s: float) -> tuple[Path, Path]:
     import synth  # tests/take/synth.py: the drawn face
 
     from lipcoach.media.decode import write_wav
-    from lipcoach.song.synthetic import make_song
+    from lipcoach.song.synthetic import DEFAULT_LYRICS, make_song
     from lipcoach.take import sync as S
     from lipcoach.take.clips import songmap_from_words
 
-    song = make_song(seed=0)
+    song = make_song(lyrics=DEFAULT_LYRICS + "\n\n" + DEFAULT_LYRICS, seed=0)  # ~130 s
     song_path = folder / "song.wav"
     write_wav(song_path, song.mix, song.sr)
     sm = songmap_from_words(song.vocals, sr=song.sr, words=[(w.start, w.end, w.text) for w in song.words],
@@ -78,7 +78,7 @@ def run_one(take: Path, sm_path: Path) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--lengths", type=float, nargs="+", default=[20.0, 60.0], help="take lengths, s")
+    ap.add_argument("--lengths", type=float, nargs="+", default=[20.0, 60.0, 120.0], help="take lengths, s")
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:

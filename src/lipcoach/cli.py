@@ -83,6 +83,70 @@ def demo(out: Path = typer.Option(Path("out"), "--out", help="Folder for the dem
         _say(f"  {name:12s} {path}")
 
 
+@app.command()
+def score(
+    take: Path = typer.Argument(..., help="The take: a video (mp4, mov, mkv, webm, avi, mpg), with or without sound."),
+    song: Path = typer.Option(..., "--song", help="The song map of the number (from `lipcoach analyze`)."),
+    output: Path = typer.Option(..., "-o", "--output", help="The coach's report (HTML)."),
+    json_path: Optional[Path] = typer.Option(None, "--json", help="Also write the report as JSON (lipcoach.takereport/1)."),
+    face: Optional[int] = typer.Option(None, "--face", help="Score this face id (default: the face that follows the vocal best)."),
+    song_audio: Optional[Path] = typer.Option(None, "--song-audio", help="The song's audio, if it moved since it was analysed."),
+) -> None:
+    """Score a lip-sync take: timing per word and line, missed words, m/b/p closures, breaths."""
+    from lipcoach.progress import rich_bar
+    from lipcoach.song.songmap import SongMap
+    from lipcoach.take.score import save_json, score_take, write_report_html
+
+    songmap = SongMap.load(song)
+    with rich_bar(f"Scoring {take.name}") as report:
+        result = score_take(take, songmap, face=face, song_audio=song_audio, report=report)
+    write_report_html(result, output)
+    if json_path is not None:
+        save_json(result, json_path)
+    doc = result.doc
+    _say(f"verdict: {doc['verdict']}  offset {doc['sync']['offset_ms']:+.0f} ms  score {doc['score']:.0f}/100")
+    _say(f"report: {output}" + (f"  json: {json_path}" if json_path else ""))
+
+
+@app.command("practice-track")
+def practice_track(
+    song: Path = typer.Argument(..., metavar="SONG_OR_SONGMAP", help="A song file, or a song map JSON (its song is used)."),
+    output: Path = typer.Option(..., "-o", "--output", help="The drill track (mp3, m4a, wav, flac, ogg)."),
+    speed: float = typer.Option(1.0, "--speed", help="Playback speed, 0.25 to 1.0; pitch is kept."),
+    loop: Optional[str] = typer.Option(None, "--loop", help="Only this part, e.g. 0:43-0:58."),
+    repeat: int = typer.Option(1, "--repeat", help="Number of passes."),
+    ramp: Optional[str] = typer.Option(None, "--ramp", help="Speed from the first pass to the last, e.g. 0.7:1.0."),
+    count_in: int = typer.Option(0, "--count-in", help="Bars of count-in clicks before each pass."),
+    breath_cues: bool = typer.Option(False, "--breath-cues", help="A soft tick before each breath (needs a song map)."),
+    quality: str = typer.Option("high", "--quality", help="Rubber Band quality: high, balanced or fast."),
+) -> None:
+    """Render a practice track for the phone: slowed, looped, counted in, with breath cues."""
+    from lipcoach.practice import parse_loop, parse_ramp, render_practice_track
+    from lipcoach.progress import rich_bar
+
+    with rich_bar(f"Rendering {output.name}") as report:
+        result = render_practice_track(
+            song, speed=speed, loop=parse_loop(loop) if loop else None, repeat=repeat, ramp=parse_ramp(ramp) if ramp else None,
+            count_in_bars=count_in, breath_cues=breath_cues, out_path=output, quality=quality, report=report,
+        )
+    _say(f"practice track: {result.path}  ({result.duration_s:.1f} s, speeds {', '.join(f'{s:.0%}' for s in result.speeds)})")
+
+
+@app.command()
+def serve(
+    data: Path = typer.Option(Path("lipcoach-data"), "--data", help="Catalogue folder (created if absent)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind; anything but loopback requires a token."),
+    port: int = typer.Option(8765, "--port"),
+    demo: bool = typer.Option(False, "--demo", help="Add the built-in demo number to an empty catalogue."),
+    token: Optional[str] = typer.Option(None, "--token", help="Access token (generated when binding beyond loopback)."),
+    render_quality: str = typer.Option("high", "--render-quality", help="Slowed-down renders: high, balanced or fast."),
+) -> None:
+    """Run the practice studio (a local web app) until Ctrl-C."""
+    from lipcoach.web.app import serve as run_server
+
+    run_server(data, host, port, demo=demo, token=token, render_quality=render_quality)
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     """Entry point: run the app, turning LipcoachError into one line and exit code 2."""
     try:

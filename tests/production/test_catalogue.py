@@ -190,3 +190,20 @@ def test_analysis_job_maps_an_uploaded_song(tmp_path, short_song_files):
         smv = cat.latest_map(s, song_id)
         doc = json.loads(cat.path("maps", smv.file).read_text())
     assert smv.version == 1 and len(doc["words"]) == 12
+
+
+def test_scores_jump_the_queue_and_stale_renders_are_dropped(tmp_path):
+    cat = Catalogue(tmp_path / "data")
+    order = []
+    handlers = {k: (lambda kind: lambda c, p, report: order.append(kind) or {})(k) for k in ("render", "score", "analyze")}
+    runner = J.JobRunner(cat, handlers)
+    r70 = runner.submit("render", {}, key="render:1:mix:70:high", supersedes="render:1:mix:")
+    r80 = runner.submit("render", {}, key="render:1:mix:80:high", supersedes="render:1:mix:")
+    stem = runner.submit("render", {}, key="render:1:stem:80:high", supersedes="render:1:stem:")
+    runner.submit("analyze", {}, key="analyze:2")
+    runner.submit("score", {}, key="score:1")
+    runner.run_pending()
+    assert order == ["score", "analyze", "render", "render"]
+    with cat.session() as s:
+        assert s.get(Job, r70.id).state == "failed" and s.get(Job, r70.id).label == "superseded"
+        assert s.get(Job, r80.id).state == "done" and s.get(Job, stem.id).state == "done"

@@ -182,3 +182,19 @@ def test_exports_survive_a_saved_and_reloaded_map(tmp_path):
     reloaded = SongMap.load(tmp_path / "song.json")
     for fmt in FORMATS:
         assert export_songmap(reloaded, fmt) == export_songmap(songmap, fmt)
+
+
+@pytest.mark.parametrize("fmt, events", [("ass", 5), ("vtt", 5), ("lrc", 3)])
+def test_ffmpeg_reads_the_subtitle_exports_at_the_right_times(tmp_path, fmt, events):
+    av = pytest.importorskip("av")
+    songmap = small_songmap()
+    path = write_export(songmap, fmt, tmp_path / f"song.{fmt}")
+    starts = []
+    with av.open(str(path)) as container:
+        stream = container.streams[0]
+        for packet in container.demux(stream):
+            if packet.pts is not None and packet.size:
+                starts.append(float(packet.pts * packet.time_base))
+    assert len(starts) == events  # 3 lines (+ 2 breath marks where the format shows them)
+    expected = sorted([ln.start for ln in songmap.lines] + ([b.start for b in songmap.breaths] if events == 5 else []))
+    np.testing.assert_allclose(sorted(starts), expected, atol=TOLERANCE_S)

@@ -200,3 +200,34 @@ def test_scored_takes_build_the_line_history(client, shared_data):
     assert [ln["text"] for ln in hist["lines"]] == ["paper boats upon the river", "carry all the words I never said"]
     assert all(a["line_scores"] and set(a["line_scores"]) <= {"0", "1"} for a in hist["attempts"])
     assert json.dumps(hist)  # plain JSON
+
+
+def test_one_bad_file_refuses_the_whole_upload(client, short_song_files):
+    cat: Catalogue = client.app.state.catalogue
+    before = sorted(p.name for p in (cat.root / "files").iterdir())
+    with open(short_song_files["mix.wav"], "rb") as f:
+        r = client.post("/api/songs", data={"title": "x"}, headers=POST,
+                        files={"song": ("mix.wav", f, "audio/wav"), "stem": ("stem.wav", io.BytesIO(b"not audio" * 100), "audio/wav")})
+    assert r.status_code == 400 and "vocal stem" in r.json()["error"]
+    assert sorted(p.name for p in (cat.root / "files").iterdir()) == before
+    assert len(client.get("/api/numbers").json()) == 1
+
+
+def test_a_loop_render_covers_just_the_loop(client):
+    body = {"speed_pct": 50, "start_s": 3.04, "end_s": 7.01}
+    r = client.post(f"/api/songs/{client.song_id}/renders", json=body, headers=POST).json()
+    assert (r["start_s"], r["end_s"]) == (3.0, 7.1)  # snapped outwards to 100 ms
+    full = client.post(f"/api/songs/{client.song_id}/renders", json={"speed_pct": 50}, headers=POST).json()
+    assert full["state"] == "queued"  # a loop render does not stand for the whole song's
+    ran = []
+    runner = client.app.state.runner
+    original = runner.handlers["render"]
+    runner.handlers["render"] = lambda cat, params, report: ran.append("start_ms" in params) or original(cat, params, report)
+    runner.run_pending()
+    assert ran == [True, False]  # the loop's render (seconds of work) runs first
+    import soundfile as sf
+
+    audio, sr = sf.read(io.BytesIO(client.get(r["url"]).content))
+    assert len(audio) / sr == pytest.approx(4.1 / 0.5, abs=0.01)
+    bad = client.post(f"/api/songs/{client.song_id}/renders", json={"speed_pct": 50, "start_s": 5, "end_s": 5.2}, headers=POST)
+    assert bad.status_code == 400 and "0.5 s" in bad.json()["error"]

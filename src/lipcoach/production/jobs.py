@@ -14,9 +14,9 @@ import logging
 import threading
 import time
 import traceback
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 
 from lipcoach.errors import LipcoachError
 from lipcoach.production.catalogue import Catalogue, Job, Report, Song, SongMapVersion, Take, utcnow
@@ -46,13 +46,20 @@ def recover(cat: Catalogue) -> list[int]:
         return [j.id for j in stuck]
 
 
-def submit(cat: Catalogue, kind: str, params: dict, *, key: str = "") -> Job:
-    """Queue a job, or return the queued/running/done one with the same ``key``."""
+def submit(cat: Catalogue, kind: str, params: dict, *, key: str = "", supersedes: str = "") -> Job:
+    """Queue a job, or return the queued/running/done one with the same ``key``.
+
+    Queued jobs whose key starts with ``supersedes`` (and is not ``key``) are dropped: the
+    actor moved the speed slider on before their render began.
+    """
     with cat.session() as s:
         if key:
             same = s.scalar(select(Job).where(Job.key == key, Job.state.in_(("queued", "running", "done"))).order_by(Job.id.desc()).limit(1))
             if same is not None:
                 return same
+        if supersedes:
+            for old in s.scalars(select(Job).where(Job.state == "queued", Job.key.startswith(supersedes), Job.key != key)):
+                old.state, old.label, old.error, old.updated_at = "failed", "superseded", "superseded by a newer request", utcnow()
         job = Job(kind=kind, key=key, params=json.dumps(params))
         s.add(job)
         s.commit()
@@ -90,8 +97,8 @@ class JobRunner:
         """Wake the worker (a job was just queued)."""
         self._wake.set()
 
-    def submit(self, kind: str, params: dict, *, key: str = "") -> Job:
-        job = submit(self.cat, kind, params, key=key)
+    def submit(self, kind: str, params: dict, *, key: str = "", supersedes: str = "") -> Job:
+        job = submit(self.cat, kind, params, key=key, supersedes=supersedes)
         self.poke()
         return job
 
@@ -115,7 +122,10 @@ class JobRunner:
 
     def _run_one(self) -> bool:
         with self.cat.session() as s:
-            job = s.scalar(select(Job).where(Job.state == "queued").order_by(Job.id).limit(1))
+            # An actor waiting for a take's score comes first, then a loop's render (seconds), then
+            # song maps, then whole-song renders.
+            priority = case((Job.kind == "score", 0), (Job.key.startswith("renderpart:"), 1), (Job.kind == "analyze", 2), else_=3)
+            job = s.scalar(select(Job).where(Job.state == "queued").order_by(priority, Job.id).limit(1))
             if job is None:
                 return False
             job.state, job.attempts, job.progress, job.updated_at = "running", job.attempts + 1, 0.0, utcnow()
@@ -174,12 +184,18 @@ def analyze_job(cat: Catalogue, params: dict, report) -> dict:
         return {"songmap_version_id": row.id, "version": row.version}
 
 
-def render_name(song_id: int, part: str, speed_pct: int, quality: str = "high") -> str:
-    return f"song{song_id}-{part}-{speed_pct:03d}-{quality}.wav"
+def render_name(song_id: int, part: str, speed_pct: int, quality: str = "high", region_ms: Optional[tuple[int, int]] = None) -> str:
+    """File name of a render; ``region_ms`` = (start, end) in ms of the song for a loop's render."""
+    region = f"-{region_ms[0]}-{region_ms[1]}" if region_ms else ""
+    return f"song{song_id}-{part}-{speed_pct:03d}-{quality}{region}.wav"
 
 
 def render_job(cat: Catalogue, params: dict, report) -> dict:
-    """Rubber Band render of a song (``part`` "mix") or its stem ("stem") at a speed."""
+    """Rubber Band render of a song (``part`` "mix") or its stem ("stem") at a speed.
+
+    With ``start_ms``/``end_ms`` only that part of the song is rendered: a loop's render is
+    ready in a few seconds, long before the whole song's.
+    """
     from lipcoach.media.decode import load_audio, probe
     from lipcoach.media.stretch import time_stretch
     from lipcoach.practice import write_audio
@@ -198,9 +214,12 @@ def render_job(cat: Catalogue, params: dict, report) -> dict:
     sr = rate if 8000 <= rate <= 48000 else 44100
     report(0.02, "decoding")
     audio, sr = load_audio(src, sr=sr, mono=False)
+    region = (int(params["start_ms"]), int(params["end_ms"])) if params.get("end_ms") else None
+    if region:
+        audio = audio[:, int(region[0] * sr / 1000) : int(region[1] * sr / 1000)]
     out = time_stretch(audio, sr=sr, speed=pct / 100.0, quality=quality, report=lambda f, _label: report(0.05 + 0.85 * f, "rendering"))
     report(0.92, "writing")
-    name = render_name(song_id, part, pct, quality)
+    name = render_name(song_id, part, pct, quality, region)
     write_audio(cat.path("renders", name), out, sr=sr)
     return {"file": name}
 
@@ -272,7 +291,3 @@ def score_job(cat: Catalogue, params: dict, report) -> dict:
 
 
 HANDLERS: dict[str, Handler] = {"analyze": analyze_job, "render": render_job, "score": score_job}
-
-
-def job_dict(job: Job) -> dict[str, Any]:
-    return job.to_dict()

@@ -30,6 +30,7 @@ _FORMATS = {
     "mov,mp4,m4a,3gp,3g2,mj2": (".m4a", "audio/mp4"),
     "matroska,webm": (".webm", "video/webm"),
     "aiff": (".aiff", "audio/aiff"),
+    "aac": (".aac", "audio/aac"),
 }
 MIME_BY_SUFFIX = {ext: mime for ext, mime in _FORMATS.values()} | {".mp4": "video/mp4", ".json": "application/json",
                                                                    ".txt": "text/plain; charset=utf-8", ".lrc": "text/plain; charset=utf-8",

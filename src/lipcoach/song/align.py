@@ -60,6 +60,9 @@ MAX_S_PER_PHONE = 0.25
 MAX_WORD_S = 3.0
 #: Coarse attempts per chunk: (lines in the chunk, 0 = all; window stretch factor).
 COARSE_ATTEMPTS = ((0, 1.0), (0, 2.0), (0, 3.0), (1, 1.0), (1, 2.0))
+#: Near-silence appended to an alignment window, s (see _Engine.align).
+LINE_PAD_S = 1.0
+GLOBAL_PAD_S = 3.0
 #: Beam of the single whole-song pass tried first. Much wider than BEAM: over minutes of
 #: music the path that has reached the last word is otherwise pruned at the final frame.
 GLOBAL_BEAM = 1e-200
@@ -71,8 +74,9 @@ COARSE_SLACK_S = 6.0
 TYPICAL_S_PER_PHONE = 0.09
 #: Extra audio around a line in the phone pass, s.
 LINE_MARGIN_S = 0.6
-#: Extra audio around a timed line's stamp window, s (hand-made LRC stamps are often early/late).
-STAMP_MARGIN_S = 1.5
+#: Extra audio around a timed line's stamp window, s. Tight, because a wide window lets the
+#: model spread a line over the accompaniment; a line that fails is retried 3 s wider.
+STAMP_MARGIN_S = 0.5
 #: Confidence given to words of a line whose times were interpolated.
 UNALIGNED_CONFIDENCE = 0.05
 #: A word's first phone longer than this (s) is checked for leading near-silence; see _trim_onsets.
@@ -95,6 +99,8 @@ class _Engine:
     def __init__(self, audio_i16: np.ndarray, vocab: dict[str, list[list[str]]], beams: Sequence[float] = ()):
         self.audio = audio_i16
         self.n = len(audio_i16)
+        floor = 10.0 ** (NOISE_FLOOR_DBFS / 20.0) * 32767.0
+        self._quiet = np.round(np.random.default_rng(1).normal(0.0, floor, int(GLOBAL_PAD_S * ALIGN_SR))).astype(np.int16)
         fd, self.dict_path = tempfile.mkstemp(prefix="lipcoach-", suffix=".dict")
         try:
             with os.fdopen(fd, "w", encoding="ascii") as handle:
@@ -115,15 +121,23 @@ class _Engine:
             beam=beam, wbeam=beam, pbeam=beam, maxhmmpf=-1,
         )
 
-    def _pcm(self, t0: float, t1: float) -> bytes:
+    def _pcm(self, t0: float, t1: float, pad_s: float) -> bytes:
         a, b = max(0, int(round(t0 * ALIGN_SR))), min(self.n, int(round(t1 * ALIGN_SR)))
-        return self.audio[a:b].tobytes()
+        return self.audio[a:b].tobytes() + self._quiet[: int(pad_s * ALIGN_SR)].tobytes()
 
-    def align(self, ids: Sequence[str], t0: float, t1: float, *, phones: bool, beam: Optional[float] = None) -> Optional[list[_Seg]]:
-        """Align ``ids`` inside [t0, t1] s; None when PocketSphinx finds no complete path."""
+    def align(
+        self, ids: Sequence[str], t0: float, t1: float, *, phones: bool, beam: Optional[float] = None, pad_s: float = LINE_PAD_S
+    ) -> Optional[list[_Seg]]:
+        """Align ``ids`` inside [t0, t1] s; None when PocketSphinx finds no complete path.
+
+        ``pad_s`` seconds of near-silence are appended: a path still in the middle of the
+        text must then sing its remaining words over silence, which lets the path that has
+        finished the text win (otherwise it is often pruned at the last frame of a window
+        that ends in music).
+        """
         if not ids or t1 - t0 < 0.05 * len(ids):
             return None
-        pcm = self._pcm(t0, t1)
+        pcm = self._pcm(t0, t1, pad_s)
         dec = self.decoders[BEAM if beam is None else beam]
         try:
             dec.set_align_text(" ".join(ids))
@@ -138,7 +152,7 @@ class _Engine:
             if words != list(ids):
                 return None  # a wide beam can silently drop trailing words
             out = [
-                _Seg(t0 + s.start_frame * FRAME_S, t0 + (s.end_frame + 1) * FRAME_S, float(np.clip(s.prob, 0.0, 1.0)))
+                _Seg(min(t1, t0 + s.start_frame * FRAME_S), min(t1, t0 + (s.end_frame + 1) * FRAME_S), float(np.clip(s.prob, 0.0, 1.0)))
                 for s in segs
             ]
             if phones:
@@ -154,10 +168,10 @@ class _Engine:
                     k += 1
                     if k >= len(out):
                         break
-                    out[k].start_s = t0 + entry.start * FRAME_S
-                    out[k].end_s = t0 + (entry.start + entry.duration) * FRAME_S
+                    out[k].start_s = min(t1, t0 + entry.start * FRAME_S)
+                    out[k].end_s = min(t1, t0 + (entry.start + entry.duration) * FRAME_S)
                     out[k].phones = [
-                        (p.name, t0 + p.start * FRAME_S, t0 + (p.start + p.duration) * FRAME_S) for p in entry
+                        (p.name, min(t1, t0 + p.start * FRAME_S), min(t1, t0 + (p.start + p.duration) * FRAME_S)) for p in entry
                     ]
             return out
         except RuntimeError:
@@ -221,7 +235,7 @@ def _plausible(segs: list[_Seg], n_phones: int) -> bool:
 def _coarse_global(engine: _Engine, line_ids: list[list[str]], duration_s: float) -> Optional[list[Optional[list[_Seg]]]]:
     """One alignment of all words over the whole song; None when it finds no complete path."""
     ids = [w for ids in line_ids for w in ids]
-    segs = engine.align(ids, 0.0, duration_s, phones=False, beam=GLOBAL_BEAM)
+    segs = engine.align(ids, 0.0, duration_s, phones=False, beam=GLOBAL_BEAM, pad_s=GLOBAL_PAD_S)
     if segs is None:
         return None
     out: list[Optional[list[_Seg]]] = []
@@ -252,7 +266,7 @@ def _coarse_untimed(
             ids = [w for k in chunk for w in line_ids[k]]
             nph = sum(sum(line_nph[k]) for k in chunk)
             t1 = min(duration_s, cursor + (nph * SLOW_S_PER_PHONE + COARSE_SLACK_S) * stretch)
-            segs = engine.align(ids, cursor, t1, phones=False)
+            segs = engine.align(ids, cursor, t1, phones=False, pad_s=0.0)
             if segs is None:
                 continue
             per_line, pos = [], 0
@@ -419,6 +433,11 @@ def align_lyrics(
         for k in range(n):
             report(fine_from + (1 - fine_from) * k / n, f"aligning line {k + 1}/{n}")
             a, b = windows[k]
+            previous = segs_per_line[k - 1] if k else None
+            if lyrics.timed and previous:
+                # Lines are sung in order: a line starts after the previous one ended (this
+                # also splits an SRT/VTT cue holding several lines).
+                a = max(a, min(previous[-1].end_s - 0.05, b - 0.5))
             segs = engine.align(line_ids[k], a, b, phones=True) if b > a else None
             if segs is None and lyrics.timed:
                 # A stamp can be off by more than the margin: retry with a wider window.

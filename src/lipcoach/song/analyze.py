@@ -92,6 +92,19 @@ def load_vocal_guide(
     return mix, vocal.astype(np.float32), method
 
 
+def accompaniment_level_db(mix: np.ndarray, vocal: np.ndarray, *, sr: int, reference_db: float) -> float:
+    """Median level of the accompaniment (mix minus vocal) relative to the sung level, dB.
+
+    Decides whether a breath can be heard over the band (the ``audible`` flag).
+    """
+    from lipcoach.song.vocal import frame_levels_db
+
+    n = min(len(mix), len(vocal))
+    levels = frame_levels_db(mix[:n] - vocal[:n], sr=sr)
+    active = levels[levels > -90.0]
+    return float(np.median(active) - reference_db) if active.size else -120.0
+
+
 def _sections(lines, section_of_line: list[int]) -> list[Section]:
     sections: list[Section] = []
     for index in sorted(set(section_of_line)):
@@ -156,7 +169,10 @@ def analyze_song(
         for word, pitch in zip(words, vocal_features.word_pitches(vocal, sr=sr, words=words)):
             word.pitch_midi = None if pitch is None else round(float(pitch), 2)
     report(0.9, "breaths")
-    found_breaths = breaths.detect_breaths(vocal, sr=sr, words=words or None, lines=lines or None)
+    found_breaths = breaths.detect_breaths(
+        vocal, sr=sr, words=words or None, lines=lines or None,
+        accompaniment_level_db=accompaniment_level_db(mix, vocal, sr=sr, reference_db=loudness.reference_db) if method != "none" else None,
+    )
     if lines:
         report(0.95, "entrances")
         for line, entrance in zip(lines, rhythm.line_entrances(lines, words, beats=beats, vocal=vocal, sr=sr)):

@@ -7,16 +7,22 @@ works in three steps on the shared frame analysis of :mod:`lipcoach.song.vocal`
 (10 ms frames):
 
 1. **Where to look.** Frames away from singing: outside the aligned words when words are
-   given (with the aligner's ±50 ms slack), and never within 30 ms of a voiced frame.
+   given (widened by 30 ms for the aligner's error), never within 30 ms of a voiced frame,
+   and at most :data:`MAX_LEAD_S` before the next sung onset (an inhalation prepares
+   phonation; noise in an instrumental passage is leakage).
 2. **Acoustic evidence.** Frames whose breath-band (500–6000 Hz) power stands at least
    :data:`EXCESS_DB` over the local noise floor, are not periodic, and are quieter than
    the singing; runs of them become breaths after hysteresis on the edges. Runs that look
-   like consonants (hissy /s/-like spectrum, or short and glued to a sung frame) are dropped.
-3. **Silent inhalations.** A singer (or speaker) inhales before a phrase that follows a rest
-   of at least :data:`INFER_MIN_GAP_S`, even when the breath noise drowns in the noise floor
-   or in the accompaniment leaking into a separated vocal. When step 2 found nothing in such
-   a rest, a breath is placed at its end (at most :data:`INFER_MAX_S` long) with
-   ``audible=False``; ``infer_silent=False`` turns this off.
+   like consonants (hissy /s/-like spectrum, or short and glued to a vowel or to an /s/)
+   are dropped.
+3. **Silent inhalations.** A singer (or speaker) inhales before a phrase that follows a rest,
+   even when the breath noise drowns in the noise floor or in the accompaniment leaking into
+   a separated vocal. When step 2 found nothing in such a rest, a breath is placed at its end
+   (at most :data:`INFER_MAX_S` long) with ``audible=False``. With lyrics, a rest is a gap of
+   at least :data:`INFER_MIN_GAP_S` between two lines. Without lyrics, it is a gap of at least
+   :data:`INFER_MIN_REST_S` between voiced runs, the breath covers only the quiet unvoiced
+   stretch before the onset (not the consonant that ended the previous phrase), and digital
+   silence gets none. ``infer_silent=False`` turns this off.
 
 Levels are dB relative to the vocal's median sung level (see
 :func:`lipcoach.song.vocal.sung_reference_db`).
@@ -49,9 +55,11 @@ MAX_PERIODICITY = 0.6
 #: Shortest and longest breath reported, s.
 MIN_BREATH_S = 0.1
 MAX_BREATH_S = 1.5
+#: A breath ends at most this long before the next sung onset, s.
+MAX_LEAD_S = 1.5
 #: Shorter than this is a quick "catch" breath, longer a "full" breath, s.
 CATCH_MAX_S = 0.35
-#: Rests at least this long before a phrase get an inferred inhalation when no noise is found, s.
+#: With lyrics, rests between lines at least this long get an inferred inhalation when no noise is found, s.
 INFER_MIN_GAP_S = 0.3
 #: Without lyrics, the shortest rest (between voiced runs) that gets an inferred inhalation, s.
 INFER_MIN_REST_S = 0.5
@@ -143,9 +151,13 @@ def _phrase_starts(features: vf.FrameFeatures, voiced: np.ndarray, words: Option
         pairs = [(0.0, ordered[0].start)] + [(a.end, b.start) for a, b in zip(ordered[:-1], ordered[1:])]
         return [(a, b, INFER_MIN_GAP_S) for a, b in pairs if b > a]
     if words:
-        ordered = sorted(words, key=lambda w: w.start)
-        pairs = [(0.0, ordered[0].start)]
-        pairs += [(a.end, b.start) for a, b in zip(ordered[:-1], ordered[1:])]
+        # Phrases are the words' lines: a gap between two words of one line is not a rest.
+        spans: dict[int, list[float]] = {}
+        for w in words:
+            span = spans.setdefault(w.line, [w.start, w.end])
+            span[0], span[1] = min(span[0], w.start), max(span[1], w.end)
+        ordered = sorted(spans.values())
+        pairs = [(0.0, ordered[0][0])] + [(a[1], b[0]) for a, b in zip(ordered[:-1], ordered[1:])]
         return [(a, b, INFER_MIN_GAP_S) for a, b in pairs if b > a]
     # Without lyrics: rests are the gaps between voiced runs (short unvoiced stretches
     # inside words are closed first so that they do not count as rests).
@@ -187,8 +199,17 @@ def _breath_level_db(band_db: np.ndarray, floor_db: np.ndarray) -> float:
     return float(np.median(10.0 * np.log10(own + 1e-20)))
 
 
+def _next_onset_s(time_s: float, voiced_idx: np.ndarray, hop_s: float, word_starts: Optional[np.ndarray]) -> Optional[float]:
+    """The first sung onset at or after ``time_s`` (a word start when words are known), s."""
+    if word_starts is not None:
+        later = word_starts[word_starts >= time_s - WORD_SLACK_S]
+        return float(later[0]) if len(later) else None
+    later = voiced_idx[voiced_idx * hop_s >= time_s]
+    return float(later[0] * hop_s) if len(later) else None
+
+
 def _glued(a: int, b: int, voiced_idx: np.ndarray, word_edges: np.ndarray, hop_s: float) -> bool:
-    """Whether frames [a, b) touch a voiced frame or a word boundary within :data:`GLUE_S`."""
+    """Whether frames [a, b) touch a sounding frame or a word boundary within :data:`GLUE_S`."""
     reach = GLUE_S + VOICED_GUARD_S
     if len(voiced_idx):
         before = voiced_idx[voiced_idx < a]
@@ -220,24 +241,29 @@ def detect_breaths(
     sr : int
         Sample rate, Hz.
     words : sequence of Word, optional
-        Aligned words; breaths are searched only outside them (±30 ms), which keeps
+        Aligned words; breaths are searched only outside them (widened by 30 ms), which keeps
         fricatives (/s/, /f/, /sh/) from being called breaths.
     lines : sequence of Line, optional
-        Sung lines; each breath gets ``before_line`` = the line starting within 1.5 s after it.
+        Sung lines; each breath gets ``before_line`` = the line starting within 1.5 s after it
+        (from the words' ``line`` indices when only words are given).
     accompaniment_level_db : float, optional
         Level of the accompaniment relative to the vocal's median sung level, dB. A breath
         more than 10 dB under it is marked inaudible.
     infer_silent : bool
-        Place an inaudible inhalation at the end of every rest ≥ 0.3 s before a phrase where
-        no breath noise was found (see the module docstring).
+        Place an inaudible inhalation at the end of every rest before a phrase where no breath
+        noise was found (≥ 0.3 s between lines with lyrics, ≥ 0.5 s between voiced runs
+        without; see the module docstring).
     features : FrameFeatures, optional
         Precomputed :func:`lipcoach.song.vocal.frame_features` of ``vocal``.
 
     Returns
     -------
     list of Breath
-        Sorted by start. ``start``/``end`` in s; ``level_db`` = median frame level in the
-        breath minus the median sung level, dB; ``kind`` "catch" (< 0.35 s) or "full".
+        Sorted by start. ``start``/``end`` in s; ``level_db`` = median breath-band level of
+        the breath (noise floor subtracted, see :func:`_breath_level_db`) minus the median
+        sung level, dB; ``audible`` False for inferred inhalations and for breaths under
+        −40 dB (or more than 10 dB under ``accompaniment_level_db``); ``kind`` "catch"
+        (< 0.35 s) or "full".
     """
     features = features or vf.frame_features(vocal, sr=sr)
     n = len(features.times_s)
@@ -245,6 +271,8 @@ def detect_breaths(
         return []
     hop_s = features.hop_length / features.sr
     reference = vf.sung_reference_db(features, words)
+    if reference <= vf.FLOOR_DB + 1.0:
+        return []  # nothing is sung: no singer to breathe, and no level to measure against
     voiced = vf.voiced_mask(features)
     allowed = _search_mask(features, voiced, words)
     floor = local_floor_db(features.band_db, hop_s=hop_s, mask=~_dilate(voiced, int(round(0.05 / hop_s))))
@@ -277,7 +305,11 @@ def detect_breaths(
             spans.append((a, b))
 
     voiced_idx = np.flatnonzero(voiced)
+    # Speech sounds a noise run can be glued to: vowels and hissing fricatives (an /s/ fades
+    # out through a short tail of quieter noise that is no inhalation).
+    sounding_idx = np.flatnonzero(voiced | (hiss & (relative > MIN_LEVEL_DB) & (excess >= EXCESS_DB)))
     word_edges = np.array(sorted([w.start for w in words or []] + [w.end for w in words or []]))
+    word_starts = np.array(sorted(w.start for w in words)) if words else None
     found: list[tuple[float, float, bool]] = []
     for a, b in spans:
         duration = (b - a) * hop_s
@@ -286,7 +318,12 @@ def detect_breaths(
         if float(np.median(relative[a:b])) > MAX_BREATH_LEVEL_DB:
             continue
         # Consonants are glued to their vowel (or word); breaths leave the voice for a moment.
-        if duration < GLUED_MAX_S and _glued(a, b, voiced_idx, word_edges, hop_s):
+        if duration < GLUED_MAX_S and _glued(a, b, sounding_idx, word_edges, hop_s):
+            continue
+        # An inhalation prepares phonation: noise long before the next sung onset (in an
+        # instrumental passage) is leakage or room noise, not the singer.
+        nxt = _next_onset_s(b * hop_s, voiced_idx, hop_s, word_starts)
+        if nxt is None or nxt - b * hop_s > MAX_LEAD_S:
             continue
         found.append((a * hop_s, b * hop_s, True))
 
@@ -298,6 +335,12 @@ def detect_breaths(
                 continue
             end = onset - VOICED_GUARD_S
             start = max(rest_start + VOICED_GUARD_S, end - INFER_MAX_S)
+            if words or lines:
+                # The lyrics say a line follows a rest: the singer inhales there, whatever
+                # the vocal guide (leakage, a gated stem) lets us hear.
+                if end - start >= MIN_BREATH_S:
+                    found.append((start, end, False))
+                continue
             a, b = features.index(start), features.index(end)
             # Only the quiet, unvoiced stretch that runs up to the onset (not a consonant
             # ending the previous phrase).
@@ -313,7 +356,13 @@ def detect_breaths(
 
     found.sort()
     breaths = []
-    line_starts = sorted((ln.start, k) for k, ln in enumerate(lines)) if lines else []
+    if lines:
+        line_starts = sorted((ln.start, k) for k, ln in enumerate(lines))
+    else:
+        firsts: dict[int, float] = {}
+        for w in words or []:
+            firsts[w.line] = min(firsts.get(w.line, w.start), w.start)
+        line_starts = sorted((start, k) for k, start in firsts.items())
     for start, end, heard in found:
         a, b = features.index(start), max(features.index(start) + 1, features.index(end))
         level = _breath_level_db(features.band_db[a:b], floor[a:b]) - reference

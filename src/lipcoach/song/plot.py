@@ -234,6 +234,8 @@ def _draw_row(ax, songmap: SongMap, a: float, span_end: float, b: float, *, audi
         text = "on the beat" if entrance.label == "on" else f"{entrance.label} {entrance.offset_ms:+.0f} ms"
         if entrance.label == "on" and abs(entrance.offset_ms) >= 1:
             text = f"on ({entrance.offset_ms:+.0f} ms)"
+        if not a <= line.start <= b:
+            continue  # the label goes with the sung onset, in the row that holds it
         anchor = max(line.start, entrance.beat_time)
         ax.text(anchor + 0.05, _MARK_Y, text, transform=xa, fontsize=8.5, color=colour, va="center", ha="left", fontweight="bold", zorder=7, bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8))
 

@@ -22,6 +22,7 @@ import numpy as np
 import soxr
 
 from lipcoach.media import espeak
+from lipcoach.song.vocal import LEVEL_FRAME_S, frame_levels_db
 
 #: Our own lyrics for the default number (blank line = new section).
 DEFAULT_LYRICS = """\
@@ -34,9 +35,6 @@ hold your breath and count to seven
 we can make the music last tonight
 come and dance beside me baby
 till the moon is falling from the sky"""
-
-#: Frame used for all level figures, seconds.
-LEVEL_FRAME_S = 0.02
 
 
 @dataclasses.dataclass
@@ -109,14 +107,6 @@ class SyntheticSong:
         }
         write_json_atomic(paths["truth.json"], truth)
         return paths
-
-
-def frame_levels_db(audio: np.ndarray, *, sr: int, frame_s: float = LEVEL_FRAME_S) -> np.ndarray:
-    """RMS level of consecutive non-overlapping frames, dBFS (floor −120 dB)."""
-    n = max(1, int(round(frame_s * sr)))
-    usable = len(audio) // n * n
-    frames = audio[:usable].reshape(-1, n).astype(np.float64)
-    return 10.0 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
 
 
 def _trimmed_word(text: str, language: str, *, pitch: int, rate_wpm: int, sr: int) -> np.ndarray:

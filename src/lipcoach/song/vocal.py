@@ -3,7 +3,8 @@
 Everything here works on a mono vocal signal (an isolated stem, a separated vocal guide, or
 the mix when nothing better exists) as float32 samples at ``sr`` Hz. Frames advance by
 :data:`HOP_S` seconds unless a function says otherwise; all returned times are seconds from
-the start of the signal; all levels are dBFS (0 dB = a full-scale sine's RMS times √2).
+the start of the signal; all levels are dBFS: 10·log10 of the mean square (a full-scale
+square wave reads 0 dB, a full-scale sine −3 dB).
 
 The shared per-frame analysis, :func:`frame_features`, is also what
 :mod:`lipcoach.song.breaths` reads, so that "sung", "voiced" and "quiet" mean the same thing
@@ -76,6 +77,18 @@ class FrameFeatures:
         return int(np.clip(round(time_s * self.sr / self.hop_length), 0, len(self.times_s) - 1))
 
 
+
+#: Frame of the plain level figures (synthetic truth, accompaniment level), seconds.
+LEVEL_FRAME_S = 0.02
+
+
+def frame_levels_db(audio: np.ndarray, *, sr: int, frame_s: float = LEVEL_FRAME_S) -> np.ndarray:
+    """RMS level of consecutive non-overlapping frames, dBFS (floor −120 dB)."""
+    n = max(1, int(round(frame_s * sr)))
+    usable = len(audio) // n * n
+    frames = audio[:usable].reshape(-1, n).astype(np.float64)
+    return 10.0 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
+
 def _check(vocal: np.ndarray, sr: int) -> np.ndarray:
     vocal = np.asarray(vocal)
     if vocal.ndim != 1:
@@ -98,6 +111,14 @@ def _frames(signal: np.ndarray, *, frame_length: int, hop_length: int) -> np.nda
     )
 
 
+_LAST: list = []  # [(key, FrameFeatures)]: the song map asks for the same vocal's features 4 times
+
+
+def _cache_key(vocal: np.ndarray, sr: int, hop_s: float) -> tuple:
+    sample = np.ascontiguousarray(vocal[:: max(1, len(vocal) // 4096)])
+    return (id(vocal), vocal.shape, str(vocal.dtype), sr, hop_s, hash(sample.tobytes()))
+
+
 def frame_features(vocal: np.ndarray, *, sr: int, hop_s: float = HOP_S) -> FrameFeatures:
     """Compute the shared per-frame features of a vocal signal.
 
@@ -113,8 +134,20 @@ def frame_features(vocal: np.ndarray, *, sr: int, hop_s: float = HOP_S) -> Frame
     Returns
     -------
     FrameFeatures
+        The last result is kept (one entry, keyed on the array object, its shape and a sample
+        of its values), so the song map's loudness, activity, onsets and breaths, which all
+        read the same vocal, compute it once.
     """
     vocal = _check(vocal, sr)
+    key = _cache_key(vocal, sr, hop_s)
+    if _LAST and _LAST[0][0] == key:
+        return _LAST[0][1]
+    features = _frame_features(vocal, sr=sr, hop_s=hop_s)
+    _LAST[:] = [(key, features)]
+    return features
+
+
+def _frame_features(vocal: np.ndarray, *, sr: int, hop_s: float) -> FrameFeatures:
     hop_length = max(1, int(round(hop_s * sr)))
     frame_length = int(round(FRAME_S * sr))
     lag_lo = max(1, int(sr / F0_MAX_HZ))
@@ -339,31 +372,29 @@ def _f0_of_frames(frames: np.ndarray, *, sr: int) -> tuple[np.ndarray, np.ndarra
     (the classic guard against sub-octave errors), refined by parabolic interpolation.
     """
     frame_length = frames.shape[1]
-    n_fft = 1 << int(np.ceil(np.log2(2 * frame_length)))
     window = np.hanning(frame_length)
     lag_lo = max(2, int(sr / F0_MAX_HZ))
     lag_hi = min(frame_length - 2, int(np.ceil(sr / F0_MIN_HZ)))
+    n_fft = 1 << int(np.ceil(np.log2(frame_length + lag_hi + 2)))  # linear autocorrelation up to lag_hi
     win_ac = scipy.fft.irfft(np.abs(scipy.fft.rfft(window, n_fft)) ** 2)[: lag_hi + 2]
     win_ac /= win_ac[0]
-    spec = scipy.fft.rfft(frames * window, n_fft, axis=1)
-    ac = scipy.fft.irfft(np.abs(spec) ** 2, n_fft, axis=1)[:, : lag_hi + 2]
+    spec = scipy.fft.rfft((frames * window).astype(np.float32), n_fft, axis=1)
+    ac = scipy.fft.irfft((spec.real**2 + spec.imag**2).astype(np.complex64), n_fft, axis=1)[:, : lag_hi + 2].astype(np.float64)
     nacf = ac / (ac[:, :1] + 1e-20) / win_ac
-    f0 = np.full(len(frames), np.nan)
-    strength = np.zeros(len(frames))
-    for i, row in enumerate(nacf):
-        seg = row[lag_lo : lag_hi + 1]
-        peaks = np.flatnonzero((seg[1:-1] > seg[:-2]) & (seg[1:-1] >= seg[2:])) + 1
-        if len(peaks) == 0:
-            continue
-        best = seg[peaks].max()
-        if best <= 0:
-            continue
-        k = peaks[np.flatnonzero(seg[peaks] >= 0.9 * best)[0]]
-        a, b, c = seg[k - 1], seg[k], seg[k + 1]
-        denom = a - 2 * b + c
-        shift = 0.5 * (a - c) / denom if denom < 0 else 0.0
-        f0[i] = sr / (lag_lo + k + shift)
-        strength[i] = min(1.0, b)
+    seg = nacf[:, lag_lo : lag_hi + 1]
+    peak = np.zeros_like(seg, dtype=bool)
+    peak[:, 1:-1] = (seg[:, 1:-1] > seg[:, :-2]) & (seg[:, 1:-1] >= seg[:, 2:])
+    best = np.where(peak, seg, -np.inf).max(axis=1)
+    ok = np.isfinite(best) & (best > 0)
+    chosen = peak & (seg >= 0.9 * best[:, None])
+    k = np.argmax(chosen, axis=1)
+    rows = np.arange(len(seg))
+    k = np.clip(k, 1, seg.shape[1] - 2)
+    a, b, c = seg[rows, k - 1], seg[rows, k], seg[rows, k + 1]
+    denom = a - 2 * b + c
+    shift = np.where(denom < 0, 0.5 * (a - c) / np.where(denom < 0, denom, -1.0), 0.0)
+    f0 = np.where(ok, sr / (lag_lo + k + shift), np.nan)
+    strength = np.where(ok, np.minimum(1.0, b), 0.0)
     return f0, strength
 
 
@@ -392,22 +423,34 @@ def word_pitches(vocal: np.ndarray, *, sr: int, words: Sequence[Word]) -> list[O
     hop = max(1, int(round(HOP_S * sr)))
     frame_length = int(round(FRAME_S * sr))
     padded = np.pad(vocal, (frame_length // 2, frame_length // 2))
-    out: list[Optional[float]] = []
-    for w in words:
+    # All words' frames go through one batched autocorrelation.
+    owner, starts = [], []
+    for k, w in enumerate(words):
         a = int(max(0, w.start) * sr)
         b = int(min(len(vocal), max(w.end, w.start) * sr))
-        starts = np.arange(a, max(a, b - 1), hop)
-        if len(starts) < 3:
+        s = np.arange(a, max(a, b - 1), hop)
+        starts.append(s)
+        owner.append(np.full(len(s), k))
+    all_starts = np.concatenate(starts) if starts else np.zeros(0, int)
+    all_owner = np.concatenate(owner) if owner else np.zeros(0, int)
+    f0 = np.full(len(all_starts), np.nan)
+    strength = np.zeros(len(all_starts))
+    energy = np.zeros(len(all_starts))
+    for c in range(0, len(all_starts), 4096):
+        idx = all_starts[c : c + 4096, None] + np.arange(frame_length)[None, :]
+        frames = padded[idx].astype(np.float64)
+        energy[c : c + 4096] = np.mean(frames**2, axis=1)
+        f0[c : c + 4096], strength[c : c + 4096] = _f0_of_frames(frames, sr=sr)
+    out: list[Optional[float]] = []
+    for k in range(len(words)):
+        mine = all_owner == k
+        if mine.sum() < 3:
             out.append(None)
             continue
-        frames = np.stack([padded[s : s + frame_length] for s in starts]).astype(np.float64)
-        energy = np.mean(frames**2, axis=1)
-        f0, strength = _f0_of_frames(frames, sr=sr)
-        loud = energy >= np.max(energy) * 10 ** (-30 / 10)
-        good = (strength >= 0.6) & loud & np.isfinite(f0)
+        e, f, st = energy[mine], f0[mine], strength[mine]
+        good = (st >= 0.6) & (e >= e.max() * 10 ** (-30 / 10)) & np.isfinite(f)
         if good.sum() < 3:
             out.append(None)
             continue
-        midi = 69.0 + 12.0 * np.log2(f0[good] / 440.0)
-        out.append(float(np.median(midi)))
+        out.append(float(np.median(69.0 + 12.0 * np.log2(f[good] / 440.0))))
     return out

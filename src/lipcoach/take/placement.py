@@ -89,7 +89,9 @@ def onset_envelope(audio: np.ndarray, *, sr: int = PLACEMENT_SR, hop_length: int
     n_fft = 4 * hop_length
     power = _frames_spectrum(audio, n_fft=n_fft, hop_length=hop_length)
     bands = band_matrix(sr=sr, n_fft=n_fft, n_bands=n_bands) @ power
-    logm = np.log(bands + 1e-8)
+    # Floor 50 dB under each band's mean: digital silence must not make giant jumps that
+    # a real room (never silent) cannot reproduce.
+    logm = np.log(bands + 1e-5 * bands.mean(axis=1, keepdims=True) + 1e-12)
     return np.maximum(np.diff(logm, axis=1, prepend=logm[:, :1]), 0.0)
 
 
@@ -134,8 +136,10 @@ def place_by_sound(take_audio: np.ndarray, song_audio: np.ndarray, *, sr: int = 
     c = gcc_phat(es, et, n_fft=n)  # c[k]: song[t + k] ~ take[t]
     lags = np.arange(n)
     lags = np.where(lags > n // 2, lags - n, lags)
-    # Only lags that put some take inside the song.
-    ok = (lags > -et.shape[1] + 50) & (lags < es.shape[1] - 50)
+    # Only lags where the take and the song overlap by at least half of the shorter one:
+    # a take that mostly runs outside the song is not a take of it.
+    need = int(0.5 * min(et.shape[1], es.shape[1]))
+    ok = (lags > -et.shape[1] + need) & (lags < es.shape[1] - need)
     c = np.where(ok, c, -np.inf)
     k = int(np.argmax(c))
     best = float(c[k])

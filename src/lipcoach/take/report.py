@@ -87,7 +87,7 @@ def fixes_first(doc: dict, *, n: int = 3) -> list[str]:
         ranked.append((1.5 * len(gaps), f"You kept mouthing during the instrumental ({where}); keep the face "
                                          "still and listening between phrases."))
     if overall:
-        ranked.append((abs(off) / 20.0, f"Overall you are {abs(off):.0f} ms {'behind' if off > 0 else 'ahead of'} "
+        ranked.append((abs(overall) / 10.0, f"Overall you are {abs(off):.0f} ms {'behind' if off > 0 else 'ahead of'} "
                                         f"the vocal; {'anticipate' if off > 0 else 'wait for'} the track a little."))
     ranked.sort(key=lambda x: -x[0])
     out = [text for _, text in ranked[:n]]
@@ -170,6 +170,21 @@ def grab_stills(path: str | os.PathLike, times_s: list[float], *, max_side_px: i
     return out
 
 
+def moment_reason(word: dict) -> str:
+    """Why a word is among the worst moments, in plain words."""
+    if not word["hit"]:
+        return "your mouth did not move"
+    if word["closure_ok"] is False:
+        return "lips not closed on the m/b/p"
+    err = word.get("timing_error_ms")
+    if err is not None and abs(err) > G.TELL_MS:
+        return f"{abs(err):.0f} ms {'late' if err > 0 else 'early'}"
+    ratio = word.get("open_ratio")
+    if ratio is not None and ratio < G.OPEN_OK_RATIO:
+        return f"mouth opened to {100 * ratio:.0f} % of what this note needs"
+    return f"word score {word['score']:.0f}"
+
+
 def worst_moments(doc: dict, n: int = 3) -> list[dict]:
     """The words most worth a look: missed, lips open on m/b/p, or the lowest scores."""
     words = [w for w in doc["words"] if (not w["hit"]) or w["closure_ok"] is False or w["score"] < 60]
@@ -248,8 +263,7 @@ def write_html(report, path: str | os.PathLike, *, stills: bool = True) -> None:
             for w, jpg in zip(moments, jpegs):
                 if jpg is None:
                     continue
-                why = ("mouth did not move" if not w["hit"] else
-                       "lips not closed on m/b/p" if w["closure_ok"] is False else f"score {w['score']:.0f}")
+                why = moment_reason(w)
                 figs.append(f"<figure><img alt='still' src='data:image/jpeg;base64,{base64.b64encode(jpg).decode()}'>"
                             f"<figcaption><b>‘{e(w['text'])}’</b> at {_clock(w['take_time_s'])} of the take — {e(why)}"
                             "</figcaption></figure>")

@@ -101,6 +101,8 @@ def score_take(
     song_audio: Optional[str | os.PathLike] = None,
     song_start_s: Optional[float] = None,
     track: Optional[MouthTrack] = None,
+    word_weight: Optional[float] = None,
+    use_region: bool = True,
 ) -> TakeReport:
     """Score a lip-sync take against a song map.
 
@@ -120,6 +122,9 @@ def score_take(
         Skip placement: the song time at take time 0, s.
     track : MouthTrack, optional
         A mouth track already made of this take (benchmarks shift its timestamps).
+    word_weight : float, optional
+        Share of the lyric timing in the signal the mouth is matched with
+        (default :data:`lipcoach.take.sync.WORD_WEIGHT`).
 
     Returns
     -------
@@ -144,8 +149,11 @@ def score_take(
         track.face(face)  # raises with the list of faces
 
     rate = S.GRID_RATE_HZ
-    vocal = S.vocal_level(np.asarray(songmap.loudness.values), rate_hz=songmap.loudness.rate,
+    level = S.vocal_level(np.asarray(songmap.loudness.values), rate_hz=songmap.loudness.rate,
                           reference_db=songmap.loudness.reference_db, duration_s=songmap.duration)
+    activity = S.word_activity([(w.start, w.end) for w in songmap.words], n=level.size)
+    vocal = S.song_signal(level, activity, word_weight=word_weight)
+    sung = S.sung_region([(w.start, w.end) for w in songmap.words], n=level.size) if use_region else None
     report(0.8, "placing the take in the song")
 
     # -- placement ---------------------------------------------------------------------
@@ -177,7 +185,7 @@ def score_take(
                                      for a in placement.alternatives]
         for pl in options:
             m, valid = S.mouth_signal(track.t_s, fc.opening, start_s=-pl.song_start_s, n=vocal.size)
-            by_face.append((fc, pl, S.estimate_offset(m, vocal, valid)))
+            by_face.append((fc, pl, S.estimate_offset(m, vocal, valid, region=sung)))
     fc, placement, est = max(by_face, key=lambda x: x[2].peak)
     report(0.85, "measuring sync")
 
@@ -188,13 +196,14 @@ def score_take(
         # told apart from where the take starts, so it goes into the placement.
         placement = dataclasses.replace(placement, song_start_s=placement.song_start_s + est.offset_ms / 1000.0)
         mouth, valid = S.mouth_signal(track.t_s, fc.opening, start_s=-placement.song_start_s, n=vocal.size)
-        est = S.estimate_offset(mouth, vocal, valid)
+        est = S.estimate_offset(mouth, vocal, valid, region=sung)
     # The null test runs over the part of the song the take covers.
     cover = np.flatnonzero(valid)
     lo_i, hi_i = (int(cover[0]), int(cover[-1]) + 1) if cover.size else (0, 0)
     # A silent take's offset was effectively searched over the whole song.
     span = songmap.duration if not absolute else None
-    est = S.sync_verdict(mouth[lo_i:hi_i], vocal[lo_i:hi_i], valid[lo_i:hi_i], est, search_span_s=span)
+    est = S.sync_verdict(mouth[lo_i:hi_i], vocal[lo_i:hi_i], valid[lo_i:hi_i], est, search_span_s=span,
+                         region=None if sung is None else sung[lo_i:hi_i])
     in_sync = est.in_sync
     take_span = (max(0.0, placement.song_start_s + float(track.t_s[0])),
                  min(songmap.duration, placement.song_start_s + track.duration_s))
@@ -203,13 +212,17 @@ def score_take(
     center_ms = est.offset_ms - S.VISUAL_LEAD_MS
     line_offsets: list[Optional[float]] = [None] * len(songmap.lines)
     line_r: list[float] = [0.0] * len(songmap.lines)
+    line_raw: list[float] = []
     for li, ln in enumerate(songmap.lines):
         if ln.start < take_span[0] or ln.end > take_span[1]:
             continue
         region = np.zeros(vocal.size, dtype=bool)
         region[max(0, int((ln.start - LINE_MARGIN_S) * rate)):int((ln.end + LINE_MARGIN_S) * rate)] = True
+        if sung is not None:
+            region &= sung
         le = S.estimate_offset(mouth, vocal, valid, region=region, max_lag_ms=LINE_LAG_MS, center_ms=center_ms)
         line_offsets[li] = round(le.offset_ms, 1) if in_sync else None
+        line_raw.append(le.offset_ms)
         line_r[li] = le.r
     word_offsets: list[Optional[float]] = [None] * len(songmap.words)
     if in_sync:
@@ -219,6 +232,8 @@ def score_take(
             region = np.zeros(vocal.size, dtype=bool)
             mid = 0.5 * (w.start + w.end)
             region[max(0, int((mid - 0.6) * rate)):int((mid + 0.6) * rate)] = True
+            if sung is not None:
+                region &= sung
             base = line_offsets[w.line] if w.line < len(line_offsets) and line_offsets[w.line] is not None else est.offset_ms
             we = S.estimate_offset(mouth, vocal, valid, region=region, max_lag_ms=120.0,
                                    center_ms=base - S.VISUAL_LEAD_MS)
@@ -229,7 +244,7 @@ def score_take(
     scale = G.face_scale(fc.opening)
     line_offsets_for_grading = [o if o is not None else (est.offset_ms if in_sync else 0.0) for o in line_offsets]
     words = G.grade_words(songmap, t_s=track.t_s, opening=fc.opening, song_start_s=placement.song_start_s,
-                          line_offsets_ms=line_offsets_for_grading, word_offsets_ms=word_offsets, vocal_grid=vocal,
+                          line_offsets_ms=line_offsets_for_grading, word_offsets_ms=word_offsets, vocal_grid=level,
                           grid_rate_hz=rate, take_span_s=take_span, scale=scale)
     lines: list[G.LineGrade] = []
     for li, ln in enumerate(songmap.lines):
@@ -265,6 +280,7 @@ def score_take(
         "sync": {"offset_ms": round(est.offset_ms, 1) if in_sync else None, "raw_offset_ms": round(est.offset_ms, 1),
                  "confidence": round(est.confidence, 3), "z": round(est.z, 2) if np.isfinite(est.z) else None,
                  "z_threshold": round(est.z_threshold, 2),
+                 "line_spread_ms": round(float(np.median(np.abs(np.array(line_raw) - est.offset_ms))), 1) if line_raw else None,
                  "r": round(est.r, 3), "absolute": absolute, "visual_lead_ms": S.VISUAL_LEAD_MS},
         "verdict": "in_sync" if in_sync else "not_lip_syncing",
         "score": total,
@@ -275,7 +291,7 @@ def score_take(
     }
     doc["fixes"] = fixes_first(doc)
     t_song = placement.song_start_s + track.t_s
-    series = {"t_song_s": t_song, "opening": fc.opening, "vocal": vocal, "rate": rate, "take_span": take_span,
+    series = {"t_song_s": t_song, "opening": fc.opening, "vocal": level, "rate": rate, "take_span": take_span,
               "song_start_s": placement.song_start_s,
               "breaths": [(b.start, b.end) for b in songmap.breaths if b.audible]}
     report(1.0, "done")

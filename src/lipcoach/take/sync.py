@@ -32,8 +32,11 @@ import numpy as np
 #: Rate of the common analysis grid, samples/s (10 ms steps).
 GRID_RATE_HZ = 100
 #: How far the mouth moves ahead of the sound it shapes, ms, as this score measures it.
-#: Calibrated on in-sync GRID clips (own voice; benchmarks/take_accuracy.py prints the
-#: calibration): the raw lag of 3-clip takes has a median of −10 ms (mouth first).
+#: Calibrated on in-sync GRID clips (real speakers with their own voice, 10 takes of 3
+#: clips; benchmarks/take_accuracy.py prints it as "visual lead calibration"): the raw lag
+#: has a median of −10.3 ms (mouth first). It is small because the score matches the whole
+#: opening/closing contour against the vocal level, not lip onsets against acoustic onsets
+#: (where the lead before m/b/p is 50–100 ms).
 VISUAL_LEAD_MS = 10.0
 #: Largest performer offset searched, ms. Beyond half a second a take is not a lip-sync.
 MAX_LAG_MS = 500.0
@@ -45,6 +48,19 @@ Z_MARGIN = 1.15
 CORRELATION_LENGTH_S = 0.1
 #: Below this derivative correlation the mouth does not follow the vocal whatever z says.
 R_IN_SYNC = 0.15
+#: Share of the word-activity signal in what the mouth is compared with (see song_signal).
+#: Off by default: in take_accuracy.py 0.5 did not help the other-voice case and lost two
+#: silent GRID takes; 0.8 was worse everywhere.
+WORD_WEIGHT = 0.0
+#: Margin around sung words inside which the mouth is compared with the vocal, s.
+SUNG_MARGIN_S = 0.3
+#: Moving-average width (grid samples, 90 ms) applied to both signals before
+#: differentiating: 25 fps mouth tracks and fine acoustic detail only add noise to the
+#: derivative. In take_accuracy.py 90 ms halved the in-sync takes called not_lip_syncing
+#: when the song is another voice (21 → 12 of 50) against 50 ms; 150 ms was worse.
+DERIV_SMOOTH = 9
+#: Window of the mouth's resting-level baseline, s (see rest_baseline).
+BASELINE_S = 1.5
 #: Dynamic range of the vocal level signal under the sung reference, dB.
 VOCAL_RANGE_DB = 35.0
 
@@ -127,6 +143,48 @@ def vocal_level(loudness_db: np.ndarray, *, rate_hz: float, reference_db: Option
     return np.interp(t_grid, t_src, level, left=0.0, right=0.0)
 
 
+def word_activity(spans_s, *, n: int, grid_rate_hz: int = GRID_RATE_HZ, ramp_s: float = 0.05) -> np.ndarray:
+    """1 inside sung words, 0 outside, with ``ramp_s`` linear ramps: the lyric timing alone.
+
+    Parameters
+    ----------
+    spans_s : iterable of (start_s, end_s)
+        Word spans in song time, s.
+    n : int
+        Grid samples.
+    """
+    box = np.zeros(n)
+    for a, b in spans_s:
+        box[max(0, int(round(a * grid_rate_hz))):max(0, int(round(b * grid_rate_hz)))] = 1.0
+    return _smooth(box, max(1, int(round(2 * ramp_s * grid_rate_hz)) | 1))
+
+
+def sung_region(spans_s, *, n: int, margin_s: float = SUNG_MARGIN_S, grid_rate_hz: int = GRID_RATE_HZ) -> np.ndarray:
+    """Grid samples within ``margin_s`` of a sung word: where the mouth is held to the vocal.
+
+    Outside (instrumental, pauses) a performer may breathe, prepare the next word or rest
+    with the mouth open, none of which the vocal level predicts.
+    """
+    region = np.zeros(n, dtype=bool)
+    m = int(round(margin_s * grid_rate_hz))
+    for a, b in spans_s:
+        region[max(0, int(a * grid_rate_hz) - m):max(0, int(np.ceil(b * grid_rate_hz)) + m)] = True
+    return region
+
+
+def song_signal(level: np.ndarray, activity: Optional[np.ndarray], *, word_weight: float = None) -> np.ndarray:
+    """What the mouth is compared with: the vocal level blended with the word activity.
+
+    The level carries the singer's own dynamics; the word activity carries only where the
+    lyrics fall, which is the same whoever sings them (the performer's voice is not the
+    singer's). ``word_weight`` (default :data:`WORD_WEIGHT`) is the share of the latter.
+    """
+    w = WORD_WEIGHT if word_weight is None else word_weight
+    if activity is None or w <= 0:
+        return level
+    return (1.0 - w) * level + w * activity[: level.size]
+
+
 def mouth_signal(t_s: np.ndarray, opening: np.ndarray, *, start_s: float, n: int,
                  grid_rate_hz: int = GRID_RATE_HZ) -> tuple[np.ndarray, np.ndarray]:
     """The mouth opening on the analysis grid.
@@ -145,7 +203,8 @@ def mouth_signal(t_s: np.ndarray, opening: np.ndarray, *, start_s: float, n: int
     Returns
     -------
     signal : np.ndarray
-        ``log(opening + 0.01)`` interpolated onto the grid.
+        ``log(opening + 0.01)`` minus its resting baseline (:func:`rest_baseline`),
+        interpolated onto the grid.
     valid : np.ndarray of bool
         True where a face was measured within a frame of the grid sample.
     """
@@ -156,6 +215,7 @@ def mouth_signal(t_s: np.ndarray, opening: np.ndarray, *, start_s: float, n: int
     if ok.sum() < 2:
         return sig, valid
     ts, vs = t_s[ok], np.log(np.asarray(opening)[ok] + 0.01)
+    vs = vs - rest_baseline(vs, width=int(round(BASELINE_S / max(float(np.median(np.diff(ts))) if ts.size > 1 else 0.04, 1e-3))))
     sig = np.interp(t_grid, ts, vs)
     # Nearest measured frame must be within ~1.5 frame periods, or the grid sample is a gap.
     period = float(np.median(np.diff(t_s))) if t_s.size > 1 else 0.04
@@ -163,6 +223,22 @@ def mouth_signal(t_s: np.ndarray, opening: np.ndarray, *, start_s: float, n: int
     near = np.minimum(np.abs(ts[idx] - t_grid), np.abs(ts[idx - 1] - t_grid))
     valid = (near <= 1.5 * period) & (t_grid >= ts[0] - period) & (t_grid <= ts[-1] + period)
     return sig, valid
+
+
+def rest_baseline(x: np.ndarray, *, width: int) -> np.ndarray:
+    """The mouth's local resting level: running minimum over ``width`` frames, then smoothed.
+
+    Subtracting it removes what is not lip movement: a mouth held open for seconds, a
+    speaker whose lips never meet, a head turn that changes the normalisation.
+    """
+    x = np.asarray(x, dtype=float)
+    width = int(max(3, min(width, x.size)))
+    if x.size < 3:
+        return np.full_like(x, np.min(x) if x.size else 0.0)
+    half = width // 2
+    padded = np.pad(x, (half, width - 1 - half), mode="edge")
+    low = np.lib.stride_tricks.sliding_window_view(padded, width).min(axis=1)
+    return _smooth(low, width | 1)
 
 
 def _smooth(x: np.ndarray, width: int = 5) -> np.ndarray:
@@ -205,8 +281,8 @@ def lag_scores(mouth: np.ndarray, vocal: np.ndarray, valid: np.ndarray, *, lags:
         Derivative correlation per lag.
     """
     n = mouth.size
-    dm = np.gradient(mouth)
-    dv = np.gradient(_smooth(vocal))
+    dm = np.gradient(_smooth(mouth, DERIV_SMOOTH))
+    dv = np.gradient(_smooth(vocal, DERIV_SMOOTH))
     base = np.ones(n, dtype=bool) if region is None else region
     combined = np.zeros(lags.size)
     deriv = np.zeros(lags.size)
@@ -272,7 +348,8 @@ def _circular_corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def sync_verdict(mouth: np.ndarray, vocal: np.ndarray, valid: np.ndarray, estimate: SyncEstimate, *,
                  max_lag_ms: float = MAX_LAG_MS, min_shift_s: float = 1.0,
-                 search_span_s: Optional[float] = None, grid_rate_hz: int = GRID_RATE_HZ) -> SyncEstimate:
+                 search_span_s: Optional[float] = None, region: Optional[np.ndarray] = None,
+                 grid_rate_hz: int = GRID_RATE_HZ) -> SyncEstimate:
     """Add ``z`` and ``confidence`` to an estimate with a circular-shift null distribution.
 
     The derivative correlation is computed for every circular shift at once (FFT); the
@@ -283,8 +360,10 @@ def sync_verdict(mouth: np.ndarray, vocal: np.ndarray, valid: np.ndarray, estima
     span = search_span_s if search_span_s is not None else 2.0 * max_lag_ms / 1000.0
     threshold = z_threshold(span)
     w = valid.astype(float)
-    dm = np.gradient(mouth) * w
-    dv = np.gradient(_smooth(vocal)) * w
+    dm = np.gradient(_smooth(mouth, DERIV_SMOOTH)) * w
+    dv = np.gradient(_smooth(vocal, DERIV_SMOOTH)) * w
+    if region is not None:
+        dv = dv * region
     n = dm.size
     k_max = int(round(max_lag_ms * grid_rate_hz / 1000.0))
     min_shift = int(round(min_shift_s * grid_rate_hz))

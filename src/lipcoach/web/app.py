@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Optional
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
@@ -161,15 +161,25 @@ def create_app(data_dir: str | os.PathLike, *, token: Optional[str] = None, star
         song_up = form.get("song")
         if song_up is None or isinstance(song_up, str):
             raise LipcoachError(None, "choose a song file to upload")
-        audio_name, duration_s = await run_in_threadpool(storage.store_media, song_up.file, cat.root, what="the song")
-        stem_name = lyrics_name = None
-        stem_up, lyrics_up = form.get("stem"), form.get("lyrics")
-        if stem_up is not None and not isinstance(stem_up, str) and stem_up.filename:
-            stem_name, _ = await run_in_threadpool(storage.store_media, stem_up.file, cat.root, what="the vocal stem")
-        if lyrics_up is not None and not isinstance(lyrics_up, str) and lyrics_up.filename:
-            lyrics_name = await run_in_threadpool(storage.store_lyrics, lyrics_up.file, cat.root)
-        elif _text_field(form, "lyrics_text", storage.MAX_LYRICS_BYTES):
-            lyrics_name = await run_in_threadpool(storage.store_text, _text_field(form, "lyrics_text", storage.MAX_LYRICS_BYTES), cat.root)
+        stored: list[str] = []
+        try:
+            audio_name, duration_s = await run_in_threadpool(storage.store_media, song_up.file, cat.root, what="the song")
+            stored.append(audio_name)
+            stem_name = lyrics_name = None
+            stem_up, lyrics_up = form.get("stem"), form.get("lyrics")
+            if stem_up is not None and not isinstance(stem_up, str) and stem_up.filename:
+                stem_name, _ = await run_in_threadpool(storage.store_media, stem_up.file, cat.root, what="the vocal stem")
+                stored.append(stem_name)
+            lyrics_text = _text_field(form, "lyrics_text", storage.MAX_LYRICS_BYTES)
+            if lyrics_up is not None and not isinstance(lyrics_up, str) and lyrics_up.filename:
+                lyrics_name = await run_in_threadpool(storage.store_lyrics, lyrics_up.file, cat.root)
+            elif lyrics_text:
+                lyrics_name = await run_in_threadpool(storage.store_text, lyrics_text, cat.root)
+        except Exception:
+            # One bad file refuses the whole upload: drop the files already stored for it.
+            for name in stored:
+                cat.path("files", name).unlink(missing_ok=True)
+            raise
         with cat.session() as s:
             number = Number(title=title, performer=cat.performer(s, performer))
             s.add(number)
@@ -235,6 +245,10 @@ def create_app(data_dir: str | os.PathLike, *, token: Optional[str] = None, star
     # -- renders -----------------------------------------------------------------------------
     @app.post("/api/songs/{song_id}/renders")
     async def request_render(song_id: int, request: Request) -> dict:
+        """Queue (or find) a render: ``{"speed_pct", "part", "start_s"?, "end_s"?}``.
+
+        With start/end only that part is rendered (a loop; ready in seconds).
+        """
         body = await _json_body(request, 4096)
         pct = _speed_pct(body.get("speed_pct"))
         part = body.get("part", "mix")
@@ -244,22 +258,34 @@ def create_app(data_dir: str | os.PathLike, *, token: Optional[str] = None, star
             song = _song_or_404(cat, song_id, s)
             if part == "stem" and not song.stem_file:
                 raise LipcoachError(None, "this song has no vocal stem")
-        name = J.render_name(song_id, part, pct, render_quality)
-        url = f"/api/renders/{song_id}/{part}/{pct}"
-        if pct == 100 or cat.path("renders", name).exists():
-            return {"state": "done", "url": url if pct != 100 else f"/api/songs/{song_id}/audio/{part}", "speed_pct": pct}
+            duration_s = song.duration_s
+        region = _region_ms(body.get("start_s"), body.get("end_s"), duration_s)
+        name = J.render_name(song_id, part, pct, render_quality, region)
+        url = f"/api/renders/{song_id}/{part}/{pct}" + (f"?start_ms={region[0]}&end_ms={region[1]}" if region else "")
+        answer = {"speed_pct": pct, "url": url, "start_s": region[0] / 1000 if region else 0.0,
+                  "end_s": region[1] / 1000 if region else duration_s}
+        if pct == 100:
+            return {**answer, "state": "done", "url": f"/api/songs/{song_id}/audio/{part}", "start_s": 0.0, "end_s": duration_s}
+        if cat.path("renders", name).exists():
+            return {**answer, "state": "done"}
         params = {"song_id": song_id, "part": part, "speed_pct": pct, "quality": render_quality}
-        key = f"render:{song_id}:{part}:{pct}:{render_quality}"
-        job = runner.submit("render", params, key=key)
+        if region:
+            params.update(start_ms=region[0], end_ms=region[1])
+            key = f"renderpart:{song_id}:{part}:{pct}:{render_quality}:{region[0]}-{region[1]}"
+            supersedes = f"renderpart:{song_id}:{part}:"
+        else:
+            key, supersedes = f"render:{song_id}:{part}:{pct}:{render_quality}", f"render:{song_id}:{part}:"
+        job = runner.submit("render", params, key=key, supersedes=supersedes)
         if job.state == "done" and not cat.path("renders", name).exists():  # cache file removed by hand: redo
             job = runner.submit("render", params, key=f"{key}:{_now_key()}")
-        return {"state": job.state, "job": job.to_dict(), "url": url, "speed_pct": pct}
+        return {**answer, "state": job.state, "job": job.to_dict()}
 
     @app.get("/api/renders/{song_id}/{part}/{pct}")
-    def get_render(song_id: int, part: str, pct: int) -> Response:
+    def get_render(song_id: int, part: str, pct: int, start_ms: Optional[int] = None, end_ms: Optional[int] = None) -> Response:
         if part not in ("mix", "stem"):
             raise HTTPException(404)
-        path = cat.path("renders", J.render_name(song_id, part, _speed_pct(pct), render_quality))
+        region = (start_ms, end_ms) if start_ms is not None and end_ms is not None else None
+        path = cat.path("renders", J.render_name(song_id, part, _speed_pct(pct), render_quality, region))
         if not path.exists():
             raise HTTPException(404, "not rendered yet")
         return FileResponse(path, media_type="audio/wav")
@@ -428,6 +454,25 @@ def _speed_pct(value) -> int:
     return pct
 
 
+def _region_ms(start_s, end_s, duration_s: float) -> Optional[tuple[int, int]]:
+    """A loop's render region in ms, snapped outwards to 100 ms so nearby loops share a render."""
+    import math
+
+    if start_s is None and end_s is None:
+        return None
+    try:
+        a, b = float(start_s), float(end_s)
+    except (TypeError, ValueError):
+        raise LipcoachError(None, "start_s and end_s must be numbers") from None
+    if duration_s > 0:
+        b = min(b, duration_s)
+    if not (0.0 <= a and b - a >= 0.5):
+        raise LipcoachError(None, "a render region must be at least 0.5 s inside the song")
+    if b - a > 300.0:
+        raise LipcoachError(None, "a render region is at most 5 minutes; render the whole song instead")
+    return int(math.floor(a * 10)) * 100, int(math.ceil(b * 10)) * 100
+
+
 def _song_or_404(cat: Catalogue, song_id: int, s=None) -> Song:
     if s is None:
         with cat.session() as s2:
@@ -562,20 +607,28 @@ def serve(data_dir: str | os.PathLike, host: str = "127.0.0.1", port: int = 8765
     """
     import uvicorn
 
-    if not is_loopback(host) and not token:
-        token = secrets.token_urlsafe(24)
-    app = create_app(data_dir, token=token, render_quality=render_quality)
-    if demo:
-        from lipcoach.production.demo import add_demo_number
-
-        add_demo_number(app.state.catalogue, app.state.runner)
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    url = f"http://{shown if ':' not in shown else '[' + shown + ']'}:{port}/" + (f"?token={token}" if token else "")
+    app, url = prepare(data_dir, host, port, demo=demo, token=token, render_quality=render_quality)
     print(f"lipcoach practice studio: {url}", flush=True)
-    if token:
+    if app.state.token:
         print("(bound beyond this machine: the token in that URL is required on every request)", flush=True)
     if open_browser:
         import webbrowser
 
         webbrowser.open(url)
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def prepare(data_dir: str | os.PathLike, host: str = "127.0.0.1", port: int = 8765, *, demo: bool = False,
+            token: Optional[str] = None, render_quality: str = "high") -> tuple[FastAPI, str]:
+    """The app :func:`serve` runs and the URL it prints (with the token when one is needed)."""
+    if not is_loopback(host) and not token:
+        token = secrets.token_urlsafe(24)
+    app = create_app(data_dir, token=token, render_quality=render_quality)
+    if demo:
+        from lipcoach.production.demo import add_demo_number
+
+        add_demo_number(app.state.catalogue)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    shown = f"[{shown}]" if ":" in shown else shown
+    url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
+    return app, url

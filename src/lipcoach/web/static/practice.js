@@ -10,44 +10,101 @@
   let mix = null, stem = null, audioCtx = null, waveLayer = null, startGen = 0;
 
   // -- a playable part (the mix or the vocal stem) with its HQ renders --------------------------
+  // `src` is what the element plays: the original (pct 100, whole song) or a Rubber Band
+  // render at `pct` of the song from `a` to `b` s (the whole song, or the loop: ready sooner).
   class Track {
     constructor(part, url) {
-      this.part = part; this.origUrl = url; this.srcPct = 100; this.hq = new Map(); this.pending = new Map();
+      this.part = part; this.origUrl = url;
+      this.orig = { url, pct: 100, a: 0, b: Infinity, kind: "original" };
+      this.src = this.orig; this.full = new Map(); this.loops = new Map(); this.pending = new Set();
       this.el = new Audio(); this.el.preload = "auto"; this.el.src = url; this.el.preservesPitch = true;
     }
-    songTime() { return this.el.currentTime * this.srcPct / 100; }
-    seek(t) { this.el.currentTime = Math.max(0, t * 100 / this.srcPct); }
-    rate(pct) { this.el.playbackRate = pct / this.srcPct; this.el.preservesPitch = true; }
-    setSpeed(pct) {
-      if (this.hq.has(pct)) { if (this.srcPct !== pct) this.swap(this.hq.get(pct), pct, pct); else this.rate(pct); }
-      else if (this.srcPct !== 100) this.swap(this.origUrl, 100, pct);
-      else this.rate(pct);
+    songTime() { return this.src.a + this.el.currentTime * this.src.pct / 100; }
+    seek(t) { return this.choose(state.speedPct, t, true); }
+    rate(pct) { this.el.playbackRate = pct / this.src.pct; this.el.preservesPitch = true; }
+    // The best source for speed `pct` at song time t: a loop render covering t and the loop,
+    // then the whole-song render, then the original played at a rate.
+    best(pct, t) {
+      const lp = state.loop;
+      const covering = [...this.loops.values()].filter((r) => r.pct === pct && t >= r.a - 1e-3 && t < r.b - 0.05);
+      if (lp) {
+        const r = covering.find((r) => lp.a >= r.a - 1e-3 && lp.b <= r.b + 1e-3);
+        if (r) return r;
+      }
+      return this.full.get(pct) || covering[0] || this.orig;
     }
-    swap(url, srcPct, pct) {
-      const t = this.songTime(), wasPlaying = !this.el.paused;
+    // Changes of source are chained, so a seek made while a render is being swapped in lands
+    // after the swap instead of being undone by it. t === null: wherever playback is then.
+    choose(pct, t, doSeek) {
+      const run = () => {
+        const tt = t === null ? this.songTime() : t;
+        const r = this.best(pct, tt);
+        if (r.url !== this.src.url) return this.swap(r, pct, tt);
+        this.rate(pct);
+        if (doSeek) this.el.currentTime = Math.max(0, (tt - r.a) * 100 / r.pct);
+      };
+      this.busy = (this.busy || Promise.resolve()).then(run, run);
+      return this.busy;
+    }
+    setSpeed(pct) { return this.choose(pct, null, false); }
+    swap(r, pct, t) {
+      const wasPlaying = !this.el.paused;
       this.el.pause();
-      this.el.src = url; this.srcPct = srcPct;
+      this.el.src = r.url; this.src = r;
       return new Promise((resolve) => {
         this.el.addEventListener("loadedmetadata", () => {
-          this.rate(pct); this.seek(t);
-          this.el.addEventListener("seeked", () => { if (wasPlaying) this.el.play().catch(() => {}); resolve(); }, { once: true });
+          this.rate(pct);
+          this.el.currentTime = Math.max(0, (t - r.a) * 100 / r.pct);
+          this.el.addEventListener("seeked", () => {
+            if (wasPlaying) this.el.play().catch(() => {});
+            if (this.part === "mix") updateHQLabel();
+            resolve();
+          }, { once: true });
         }, { once: true });
       });
     }
-    async requestHQ(pct) {
-      if (pct === 100 || this.hq.has(pct) || this.pending.has(pct)) return;
-      this.pending.set(pct, true);
+    requestHQ(pct) {
+      if (pct === 100) return;
+      // The loop first (a few seconds of work), then the whole song.
+      const lp = state.loop;
+      const loopDone = lp ? this.requestRender(pct, Math.max(0, lp.a - 0.5), lp.b + 0.5) : Promise.resolve();
+      return loopDone.then(() => this.requestRender(pct));
+    }
+    async requestRender(pct, a, b) {
+      const region = a !== undefined;
+      const id = pct + (region ? ":" + a.toFixed(1) + "-" + b.toFixed(1) : "");
+      if (this.pending.has(id) || (!region && this.full.has(pct))) return;
+      this.pending.add(id);
+      const what = region ? "HQ loop render " : "HQ render ";
       try {
-        const res = await LC.api("/api/songs/" + songId + "/renders", { method: "POST", json: { speed_pct: pct, part: this.part } });
+        const body = { speed_pct: pct, part: this.part };
+        if (region) { body.start_s = a; body.end_s = b; }
+        const res = await LC.api("/api/songs/" + songId + "/renders", { method: "POST", json: body });
         if (res.state !== "done") {
-          const job = await LC.waitJob(res.job.id, (j) => { if (this.part === "mix" && state.speedPct === pct) setHQLabel("busy", "HQ render " + Math.round(100 * j.progress) + " %"); });
+          const job = await LC.waitJob(res.job.id, (j) => {
+            if (this.part === "mix" && state.speedPct === pct && this.src.pct !== pct) setHQLabel("busy", what + Math.round(100 * j.progress) + " %");
+          });
           if (job.state !== "done") throw new Error(job.error);
         }
-        this.hq.set(pct, res.url);
-        if (state.speedPct === pct) { await this.swap(res.url, pct, pct); if (this.part === "mix") setHQLabel("ready", "Rubber Band HQ"); }
-      } catch (e) { if (this.part === "mix") setHQLabel("", "HQ failed: " + e.message); }
-      finally { this.pending.delete(pct); }
+        const r = { url: res.url, pct, a: res.start_s, b: region ? res.end_s : Infinity, kind: region ? "loop" : "full" };
+        if (region) this.loops.set(res.url, r); else this.full.set(pct, r);
+        if (state.speedPct === pct && !state.counting) await this.choose(pct, null, false);
+      } catch (e) {
+        if (this.part === "mix" && state.speedPct === pct) setHQLabel("", what + "failed: " + e.message);
+      } finally {
+        this.pending.delete(id);
+        if (this.part === "mix") updateHQLabel();
+      }
     }
+  }
+
+  function updateHQLabel() {
+    if (!mix) return;
+    const src = mix.src, pct = state.speedPct;
+    if (pct === 100 && src.pct === 100) setHQLabel("ready", "original");
+    else if (src.pct === pct) setHQLabel("ready", src.kind === "loop" ? "Rubber Band HQ (loop)" : "Rubber Band HQ");
+    else if (mix.pending.size) setHQLabel("busy", "browser stretch · HQ coming");
+    else setHQLabel("", "browser stretch");
   }
 
   function setHQLabel(cls, text) { const e = $("hq"); e.className = "hq " + cls; e.textContent = text; }
@@ -62,7 +119,20 @@
     document.title = "lipcoach — " + data.song.title;
     $("editorLink").href = "/editor?song=" + songId;
     map = data.songmap; icons = data.icons; peaks = data.peaks;
-    if (!map) { status.textContent = "This song has no song map yet (analysis still running?). Reload when it is done."; return; }
+    if (!map) {
+      // The analysis is still running (or failed): show its progress and open the page when it is done.
+      const job = data.song.analysis_job;
+      if (job && (job.state === "queued" || job.state === "running")) {
+        const bar = LC.progressBar();
+        status.replaceChildren(LC.el("span", { text: "Mapping the song first… " }), bar);
+        const done = await LC.waitJob(job.id, (j) => bar.set(j.progress, j.label));
+        if (done.state === "done") { location.reload(); return; }
+        LC.showError(status, "analysis failed: " + done.error);
+      } else {
+        LC.showError(status, job && job.state === "failed" ? "analysis failed: " + job.error : "this song has no song map yet");
+      }
+      return;
+    }
     words = map.words; lines = map.lines; breaths = map.breaths; beats = map.beats; downbeats = map.downbeats;
     duration = map.duration;
     mix = new Track("mix", data.song.audio_url);
@@ -128,14 +198,13 @@
 
   // -- transport ------------------------------------------------------------------------------
   const songTime = () => (mix ? mix.songTime() : 0);
-  function seek(t) { t = Math.max(0, Math.min(duration, t)); mix.seek(t); if (stem) stem.seek(t); }
+  function seek(t) { t = Math.max(0, Math.min(duration, t)); return Promise.all([mix.seek(t), stem ? stem.seek(t) : null]); }
   function setSpeed(pct, fromRamp) {
     pct = Math.max(25, Math.min(100, Math.round(pct)));
     state.speedPct = pct; $("speed").value = pct; $("speedLabel").textContent = pct + " %";
     mix.setSpeed(pct); if (stem) stem.setSpeed(pct);
-    if (pct === 100) setHQLabel("ready", "original");
-    else if (mix.hq.has(pct)) setHQLabel("ready", "Rubber Band HQ");
-    else setHQLabel("busy", "browser stretch · HQ coming");
+    if (pct !== 100 && mix.src.pct !== pct && !fromRamp) setHQLabel("busy", "browser stretch · HQ coming");
+    else updateHQLabel();
     clearTimeout(state.hqTimer);
     // A ramp moves on every pass: the browser's stretch serves it; renders are for speeds the
     // actor settles on. Wait for the slider to settle before asking the server to render.
@@ -179,7 +248,7 @@
     const pct = passSpeed(state.pass);
     if (pct !== state.speedPct) setSpeed(pct, true);
     const from = state.loop ? state.loop.a : songTime() >= duration - 0.05 ? 0 : songTime();
-    seek(from);
+    await seek(from);  // picks the best source for this speed (a render may have arrived)
     updatePassLabel();
     state.counting = true; state.playing = true; setPlayButton();
     await countIn(from, pct);
@@ -211,8 +280,18 @@
     $("loopLabel").textContent = "loop " + LC.fmt(state.loop.a) + " – " + LC.fmt(state.loop.b);
     document.querySelectorAll(".line.looped").forEach((e) => e.classList.remove("looped"));
     updatePassLabel();
+    loopChanged();
   }
-  function clearLoop() { state.loop = null; $("loopLabel").textContent = "no loop"; document.querySelectorAll(".line.looped").forEach((e) => e.classList.remove("looped")); updatePassLabel(); }
+  // A new loop: leave a loop render that no longer covers it, and ask for one that does.
+  function loopChanged() {
+    if (!mix) return;
+    mix.choose(state.speedPct, null, false); if (stem) stem.choose(state.speedPct, null, false);
+    updateHQLabel();
+    clearTimeout(state.hqTimer);
+    const pct = state.speedPct;
+    if (pct !== 100) state.hqTimer = setTimeout(() => { if (state.speedPct === pct) { mix.requestHQ(pct); if (stem && $("guide").checked) stem.requestHQ(pct); } }, 350);
+  }
+  function clearLoop() { state.loop = null; $("loopLabel").textContent = "no loop"; document.querySelectorAll(".line.looped").forEach((e) => e.classList.remove("looped")); updatePassLabel(); loopChanged(); }
   function currentLine(t) {
     let best = 0;
     for (let i = 0; i < lines.length; i++) if (lines[i].start - 0.5 <= t) best = i;
@@ -240,7 +319,12 @@
     if (state.playing && !state.counting) {
       const end = state.loop ? state.loop.b : duration;
       if (t >= end - 0.01 || mix.el.ended) onPassEnd();
-      if (stem && !stem.el.paused && Math.abs(stem.songTime() - t) > 0.06) stem.seek(t);
+      if (stem && !stem.el.paused && stem.el.readyState >= 2 && Math.abs(stem.songTime() - t) > 0.06) stem.seek(t);
+      // Played past the end of a loop render (the loop was cleared): go on from a source that has it.
+      if (mix.src.b !== Infinity && t >= mix.src.b - 0.06 && !state.swapping) {
+        state.swapping = true;
+        Promise.all([mix.choose(state.speedPct, t, true), stem ? stem.choose(state.speedPct, t, true) : null]).then(() => { state.swapping = false; updateHQLabel(); });
+      }
       if (state.recording && state.recording.playing && state.recording.t0 !== undefined) {
         state.recording.samples.push(t - (performance.now() - state.recording.t0) / 1000 * (state.speedPct / 100));
       }
@@ -387,6 +471,10 @@
     const n = h.attempts.length;
     $("historyNote").textContent = n ? n + " scored attempt" + (n > 1 ? "s" : "") + "; latest take " + Math.round(h.attempts[n - 1].score) + " / 100. Thin lines: one per lyric line; thick: the whole take." : "No scored takes yet: record one above.";
     c.dataset.attempts = String(n);
+    const list = $("takeList");
+    list.replaceChildren();
+    h.attempts.forEach((a, k) => list.append(LC.el("a", { href: "/report?take=" + a.take_id, class: "take-link",
+      text: "#" + (k + 1) + " · " + Math.round(a.score) + " / 100" + (a.speed < 1 ? " · at " + Math.round(a.speed * 100) + " %" : "") })));
     if (!n) return;
     const px = (k) => L + (n === 1 ? (W - L - R) / 2 : (W - L - R) * k / (n - 1));
     const py = (v) => T + (H - T - B) * (1 - v / 100);
@@ -461,6 +549,7 @@
     state,
     songTime: () => songTime(),
     mix: () => mix,
+    stem: () => stem,
     speed: (pct) => setSpeed(pct),
     seek: (t) => seek(t),
     loopLine: (i) => loopLine(i),
