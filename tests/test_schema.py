@@ -69,3 +69,12 @@ def test_failed_save_leaves_the_previous_file(tmp_path):
     with pytest.raises(LipcoachError):
         broken.save(path)
     assert path.read_text() == before and [p.name for p in tmp_path.iterdir()] == ["s.json"]
+
+
+def test_written_files_get_ordinary_permissions(tmp_path):
+    import os
+    import stat
+
+    tiny_map().save(tmp_path / "s.json")
+    mode = stat.S_IMODE(os.stat(tmp_path / "s.json").st_mode)
+    assert mode & stat.S_IRGRP or os.umask(os.umask(0)) & stat.S_IRGRP

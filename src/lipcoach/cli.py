@@ -104,7 +104,8 @@ def score(
     if json_path is not None:
         save_json(result, json_path)
     doc = result.doc
-    _say(f"verdict: {doc['verdict']}  offset {doc['sync']['offset_ms']:+.0f} ms  score {doc['score']:.0f}/100")
+    offset = doc["sync"]["offset_ms"]  # None when not lip-syncing: no offset is given then
+    _say(f"verdict: {doc['verdict']}  offset {'–' if offset is None else f'{offset:+.0f}'} ms  score {doc['score']:.0f}/100")
     _say(f"report: {output}" + (f"  json: {json_path}" if json_path else ""))
 
 

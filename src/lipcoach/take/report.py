@@ -255,7 +255,7 @@ def write_html(report, path: str | os.PathLike, *, stills: bool = True) -> None:
     parts.append("</div><div class='small'>Blue: the singer's vocal level. Red: how wide your mouth opens "
                  "(as you did it). Words in red were missed or had open lips on m/b/p.</div>")
 
-    if stills:
+    if stills and in_sync:  # word-level faults mean little when the mouth follows another song
         moments = worst_moments(doc)
         if moments:
             jpegs = grab_stills(report.take_path, [w["take_time_s"] + 0.5 * (w["end_s"] - w["start_s"]) for w in moments])
