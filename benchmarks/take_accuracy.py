@@ -114,11 +114,11 @@ def other_voice(words, n_samples: int) -> np.ndarray:
     """The same words at the same times, spoken by eSpeak NG: a voice that is not the performer's own."""
     import soxr
 
-    from lipcoach.song.synthetic import _trimmed_word
+    from lipcoach.song.synthetic import sung_word
 
     out = np.zeros(n_samples, dtype=np.float32)
     for a, b, text in words:
-        w = _trimmed_word(text, "en", pitch=45, rate_wpm=160, sr=SR)
+        w = sung_word(text, "en", pitch=45, rate_wpm=160, sr=SR)
         n = max(int((b - a) * SR), 160)
         # Fit the word into its slot (pitch moves with it: a different voice anyway).
         w = soxr.resample(w, w.size, n)[:n] if w.size != n else w
@@ -183,12 +183,63 @@ def encode_take(path: Path, frame_paths: list[Path], *, start_s: float, shift_ms
     out.close()
 
 
+POSITIVE = ("scratch", "silent", "other_voice", "hdtf_scratch", "encoded_mp4")
+NEGATIVE = ("mismatch", "mismatch_silent", "hdtf_mismatch")
+
+
+def verdict_at(row: dict, margin: float) -> bool:
+    """The in_sync verdict of a benchmark row had sync.SECOND_MARGIN been ``margin``."""
+    from lipcoach.take import sync as S
+
+    nan = float("nan")
+    est = S.SyncEstimate(offset_ms=row["est"], peak=0.0, r=row["r"], z=nan if row["z"] is None else row["z"],
+                         z_threshold=row["zt"], at_edge=row["edge"],
+                         viseme_z=nan if row["vz"] is None else row["vz"], level_z=nan if row["lz"] is None else row["lz"])
+    saved, S.SECOND_MARGIN = S.SECOND_MARGIN, margin
+    try:
+        return est.in_sync
+    finally:
+        S.SECOND_MARGIN = saved
+
+
+def calibration_split(rows: list[dict]) -> None:
+    """How sync.SECOND_MARGIN was chosen: on one half of the songs, checked on the other half.
+
+    Half A = GRID songs 0–4 and the 8 s HDTF clips (WDA_*); half B = GRID songs 5–9 and the
+    5 s HDTF clips. On each half the margin is the smallest (steps of 0.5) that flags every
+    mismatch there; the counts it gives on the other half are the held-out result.
+    """
+    def half(r):
+        return "A" if r["song"].startswith("WDA") or (r["song"].startswith("grid") and int(r["song"][4:]) < 5) else "B"
+
+    margins = np.arange(0.0, 4.01, 0.5)
+
+    def counts(rs, m):
+        return {"mismatches passed": sum(verdict_at(r, m) for r in rs if r["case"] in NEGATIVE),
+                "of": sum(r["case"] in NEGATIVE for r in rs),
+                **{f"{c} flagged": sum(not verdict_at(r, m) for r in rs if r["case"] == c) for c in POSITIVE
+                   if any(r["case"] == c for r in rs)}}
+
+    print("\ncalibration of sync.SECOND_MARGIN (current value %.1f)" % __import__("lipcoach.take.sync").take.sync.SECOND_MARGIN)
+    for name, other in (("A", "B"), ("B", "A")):
+        # The re-encoded takes repeat songs of half A: left out of both.
+        usable = [r for r in rows if r["est"] is not None and r["case"] != "encoded_mp4"]
+        fit = [r for r in usable if half(r) == name]
+        held = [r for r in usable if half(r) == other]
+        ok = [m for m in margins if counts(fit, m)["mismatches passed"] == 0]
+        m = float(min(ok)) if ok else float(margins[-1])
+        print(f"  chosen on half {name}: {m:.1f}  fit half {name}: {counts(fit, m)}")
+        print(f"  {'':24s}held-out half {other}: {counts(held, m)}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer songs")
     ap.add_argument("--no-encode", action="store_true", help="skip the re-encoded files")
     ap.add_argument("--word-weight", type=float, default=None, help="override sync.WORD_WEIGHT")
     ap.add_argument("--no-region", action="store_true", help="compare the mouth everywhere, not only around words")
+    ap.add_argument("--cache", type=Path, default=None, help="keep the clips' mouth tracks here (pickle) between runs")
+    ap.add_argument("--dump", type=Path, default=None, help="write every take's row and analysis signals (pickle)")
     args = ap.parse_args()
     from lipcoach.evaluate import sync as ev
     from lipcoach.take import sync as S
@@ -203,13 +254,26 @@ def main() -> int:
         return 1
     t_start = time.time()
     rng = np.random.default_rng(7)
-    grid = load_clips(sorted((DATA / "grid").glob("*.mpg")))
-    hdtf = load_clips(sorted((DATA / "hdtf").glob("*.mp4")))
+    import pickle
+
+    if args.cache is not None and args.cache.exists():
+        grid, hdtf = pickle.loads(args.cache.read_bytes())
+    else:
+        grid = load_clips(sorted((DATA / "grid").glob("*.mpg")))
+        hdtf = load_clips(sorted((DATA / "hdtf").glob("*.mp4")))
+        if args.cache is not None:
+            args.cache.write_bytes(pickle.dumps((grid, hdtf)))
+    dumps: list = []
     rows: list[dict] = []
 
-    def add(case, song, shift, doc, true_start_s):
+    def add(case, song, shift, rep, true_start_s):
+        doc = rep.doc
+        if args.dump is not None:
+            dumps.append(dict(case=case, song=song, shift=shift, doc=doc, grid=rep.series.get("grid")))
         rows.append(dict(case=case, song=song, shift=shift, est=doc["sync"]["raw_offset_ms"], verdict=doc["verdict"],
                          z=doc["sync"]["z"], zt=doc["sync"]["z_threshold"], r=doc["sync"]["r"],
+                         vz=doc["sync"].get("viseme_z"), lz=doc["sync"].get("level_z"),
+                         edge=bool(rep.series.get("grid", {}).get("at_edge", False)),
                          spread=doc["sync"].get("line_spread_ms"),
                          perr=None if true_start_s is None else 1000 * (doc["placement"]["song_start_s"] - true_start_s)))
 
@@ -225,15 +289,15 @@ def main() -> int:
         scratch = room(audio[a0:], others[0].audio, rng)
         for shift in SHIFTS_MS:
             tr = make_track(t_song, op, start_s=START_S, shift_ms=shift, end_s=end, audio=scratch)
-            add("scratch", f"grid{k}", shift, score_take("bench.mp4", sm, track=tr).doc, START_S)
+            add("scratch", f"grid{k}", shift, score_take("bench.mp4", sm, track=tr), START_S)
         tr = make_track(t_song, op, start_s=START_S, shift_ms=0, end_s=end, audio=None)
-        add("silent", f"grid{k}", 0, score_take("bench.mp4", sm, track=tr).doc, START_S)
+        add("silent", f"grid{k}", 0, score_take("bench.mp4", sm, track=tr), START_S)
         # Mismatch: the picture of this trio, the song (and its scratch sound) of three other clips.
         audio_b, sm_b, _, _ = make_song(others, tmp, f"grid{k}b")
         scratch_b = room(audio_b[a0:], trio[0].audio, rng)
         for label, sound in (("mismatch", scratch_b), ("mismatch_silent", None)):
             tr = make_track(t_song, op, start_s=START_S, shift_ms=0, end_s=min(end, sm_b.duration), audio=sound)
-            add(label, f"grid{k}", 0, score_take("bench.mp4", sm_b, track=tr).doc, None)
+            add(label, f"grid{k}", 0, score_take("bench.mp4", sm_b, track=tr), None)
         # Another voice: eSpeak says the same words at the same times; the picture is the real speakers.
         timed = [c for c in grid if c.timed]
         trio_v = [timed[i] for i in rng.permutation(len(timed))[:3]]
@@ -250,7 +314,7 @@ def main() -> int:
         scratch_v = room(voice[a0:], others[0].audio, rng)
         for shift in (-200, -70, 0, 130, 300):
             tr = make_track(t_song_v, op_v, start_s=START_S, shift_ms=shift, end_s=sm_v.duration, audio=scratch_v)
-            add("other_voice", f"grid{k}", shift, score_take("bench.mp4", sm_v, track=tr).doc, START_S)
+            add("other_voice", f"grid{k}", shift, score_take("bench.mp4", sm_v, track=tr), START_S)
         print(f"  grid song {k} done ({time.time() - t_start:.0f} s)", flush=True)
     for k, c in enumerate(hdtf):
         audio, sm, t_song, op = make_song([c], tmp, f"hdtf{k}", line_every_s=2.5)
@@ -258,11 +322,11 @@ def main() -> int:
         scratch = room(audio[int(1.0 * SR):], other.audio, rng)
         for shift in SHIFTS_MS:
             tr = make_track(t_song, op, start_s=1.0, shift_ms=shift, end_s=sm.duration, audio=scratch)
-            add("hdtf_scratch", c.name, shift, score_take("bench.mp4", sm, track=tr).doc, 1.0)
+            add("hdtf_scratch", c.name, shift, score_take("bench.mp4", sm, track=tr), 1.0)
         audio_b, sm_b, _, _ = make_song([other], tmp, f"hdtf{k}b", line_every_s=2.5)
         end = min(sm.duration, sm_b.duration)
         tr = make_track(t_song, op, start_s=0.0, shift_ms=0, end_s=end, audio=None)
-        add("hdtf_mismatch", c.name, 0, score_take("bench.mp4", sm_b, track=tr).doc, None)
+        add("hdtf_mismatch", c.name, 0, score_take("bench.mp4", sm_b, track=tr), None)
 
     if not args.no_encode:
         paths = {c.name: p for c in grid for p in (DATA / "grid").glob(c.name + ".mpg")}
@@ -272,7 +336,7 @@ def main() -> int:
             scratch = room(audio[int(START_S * SR):], grid[order[k % n_songs][3]].audio, rng)
             mp4 = tmp / f"take{k}.mp4"
             encode_take(mp4, [paths[c.name] for c in trio], start_s=START_S, shift_ms=shift, audio=scratch)
-            add("encoded_mp4", mp4.name, shift, score_take(mp4, sm).doc, START_S)
+            add("encoded_mp4", mp4.name, shift, score_take(mp4, sm), START_S)
 
     # -- report -----------------------------------------------------------------------
     baseline = {r["song"]: r["est"] for r in rows if r["case"] == "hdtf_scratch" and r["shift"] == 0}
@@ -283,7 +347,7 @@ def main() -> int:
             err = None
         f = lambda v, w=7: " " * w if v is None else f"{v:{w}.1f}"
         print(f"{r['case']:15s} {r['song']:30s} {r['shift']:5d} {f(r['est'])} {f(err, 8)}  {r['verdict']:16s} "
-              f"{f(r['z'], 5)} ({r['zt']:.2f}) {r['r']:5.2f}  {f(r['perr'])}  spread {f(r['spread'], 5)}")
+              f"{f(r['z'], 5)} ({r['zt']:.2f}) vz {f(r['vz'], 5)} lz {f(r['lz'], 5)} {r['r']:5.2f}  {f(r['perr'])}  spread {f(r['spread'], 5)}")
 
     def sel(case):
         return [r for r in rows if r["case"] == case]
@@ -319,7 +383,10 @@ def main() -> int:
     raw = [r["est"] - S.VISUAL_LEAD_MS for r in sel("scratch") if r["shift"] == 0]
     print(f"  visual lead calibration: raw lag of unshifted GRID takes before correction, median {np.median(raw):+.1f} ms "
           f"over {len(raw)} songs (VISUAL_LEAD_MS = {S.VISUAL_LEAD_MS:.0f})")
+    calibration_split(rows)
     print(f"  total time {time.time() - t_start:.0f} s")
+    if args.dump is not None:
+        args.dump.write_bytes(pickle.dumps(dumps))
     return 0
 
 

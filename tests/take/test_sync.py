@@ -75,3 +75,60 @@ def test_vocal_level_maps_dbfs_onto_zero_to_one():
     assert lv[:18].max() == 0.0
     assert lv[25:38].min() > 0.8
     assert 0.1 < lv[50] < 0.6
+
+
+def lyric(duration_s: float, seed: int) -> tuple[list, np.ndarray]:
+    """Syllables (consonant, vowel, consonant) with viseme classes, and their vocal level on the grid."""
+    rng = np.random.default_rng(seed)
+    phonemes, level, t = [], np.zeros(int(duration_s * RATE)), 0.5
+    while t < duration_s - 0.6:
+        d = rng.uniform(0.15, 0.4)
+        edges = np.linspace(t, t + d, 4)
+        classes = (rng.choice(["closed", "teeth", "lip_teeth", "back"]), rng.choice(["open", "mid", "spread", "rounded"]),
+                   rng.choice(["closed", "teeth", "back", "rest"]))
+        phonemes += [(float(edges[i]), float(edges[i + 1]), str(classes[i])) for i in range(3)]
+        level[int(t * RATE):int((t + d) * RATE)] = rng.uniform(0.5, 1.0) * np.hanning(int((t + d) * RATE) - int(t * RATE))
+        t += d + rng.uniform(0.05, 0.35)
+    return phonemes, level
+
+
+def articulating(phonemes, n: int, *, shift_ms: float = 0.0, seed: int = 0):
+    """Frames of a mouth shaping these sounds (open on vowels, shut on m/b/p), late by ``shift_ms``."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(n / RATE * 25)) / 25.0
+    shape = S.viseme_signal(phonemes, n=n, smooth=9)
+    op = 0.01 + 0.25 * np.interp(t - shift_ms / 1000.0, np.arange(n) / RATE, shape) + rng.normal(0, 0.004, t.size)
+    return t, np.maximum(op, 0.0)
+
+
+def judged(phonemes, level, t, op) -> S.SyncEstimate:
+    mouth, valid = S.mouth_signal(t, op, start_s=0.0, n=level.size)
+    est = S.sync_verdict(mouth, level, valid, S.estimate_offset(mouth, level, valid))
+    return S.second_evidence(mouth, level, valid, est, visemes=S.viseme_signal(phonemes, n=level.size))
+
+
+def test_a_mouth_shaping_the_lyrics_sounds_is_in_sync_and_another_lyric_is_not():
+    phonemes, level = lyric(20.0, seed=1)
+    t, op = articulating(phonemes, level.size, shift_ms=100)
+    est = judged(phonemes, level, t, op)
+    assert est.in_sync and est.viseme_z > 4.0
+    assert abs(est.offset_ms - S.VISUAL_LEAD_MS - 100) < 25.0
+    other, _ = lyric(20.0, seed=8)
+    t, op = articulating(other, level.size)
+    est = judged(phonemes, level, t, op)
+    assert not est.in_sync and est.viseme_z < 2.5
+
+
+@pytest.mark.parametrize("z_over, second, expected", [
+    (0.3, 0.5, False),   # the vocal alone just passes, nothing else agrees: a lucky rhythm match
+    (0.3, 3.5, True),
+    (-0.6, 3.5, True),   # a different voice weakens the vocal match; the lyrics' sounds carry it
+    (-1.5, 8.0, False),  # the vocal must still roughly agree
+])
+def test_the_verdict_needs_two_pieces_of_evidence_to_agree(z_over, second, expected):
+    base = S.SyncEstimate(offset_ms=0.0, peak=1.0, r=0.4, z=S.z_threshold(1.0) + z_over, z_threshold=S.z_threshold(1.0))
+    import dataclasses
+
+    assert dataclasses.replace(base, viseme_z=second).in_sync is expected
+    # Without phonemes the vocal level's own z stands in as the second piece of evidence.
+    assert dataclasses.replace(base, level_z=second).in_sync is expected

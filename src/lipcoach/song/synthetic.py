@@ -109,7 +109,7 @@ class SyntheticSong:
         return paths
 
 
-def _trimmed_word(text: str, language: str, *, pitch: int, rate_wpm: int, sr: int) -> np.ndarray:
+def sung_word(text: str, language: str, *, pitch: int, rate_wpm: int, sr: int) -> np.ndarray:
     """One sung word at ``sr`` with leading and trailing silence (< −40 dB of peak) removed."""
     audio, native_sr = espeak.synthesize(text, language, pitch=pitch, pitch_range=0, rate_wpm=rate_wpm)
     audio = soxr.resample(audio, native_sr, sr).astype(np.float32)
@@ -230,7 +230,7 @@ def make_song(
         onset = line_beat + offsets[index] / 1000.0
         cursor = onset
         for k, word in enumerate(line.split()):
-            voice = _trimmed_word(word, language, pitch=int(rng.choice(melody)), rate_wpm=rate_wpm, sr=sr)
+            voice = sung_word(word, language, pitch=int(rng.choice(melody)), rate_wpm=rate_wpm, sr=sr)
             start = cursor if k == 0 else line_beat + np.ceil((cursor - line_beat + 0.03) / eighth_s - 1e-9) * eighth_s
             placed.append((voice, start, word, index))
             end = start + len(voice) / sr

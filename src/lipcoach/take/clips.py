@@ -36,6 +36,9 @@ def _phonemes(text: str, start_s: float, end_s: float, language: str) -> list[Ph
     from lipcoach.song.g2p import word_phones
     from lipcoach.song.visemes import viseme_of
 
+    if text.startswith("["):
+        # A placeholder such as "[speech]" (a speech span without a transcript): its sounds are unknown.
+        return []
     try:
         phones = word_phones(text, language)
     except Exception:  # an unknown word just has no phonemes

@@ -204,6 +204,14 @@ def score_take(
     span = songmap.duration if not absolute else None
     est = S.sync_verdict(mouth[lo_i:hi_i], vocal[lo_i:hi_i], valid[lo_i:hi_i], est, search_span_s=span,
                          region=None if sung is None else sung[lo_i:hi_i])
+    # A word without phonemes (not in the dictionary, a placeholder) still says when the mouth moves.
+    phonemes = [(p.start, p.end, p.viseme) for w in songmap.words for p in w.phonemes] + [
+        (w.start, w.end, "unknown") for w in songmap.words if not w.phonemes]
+    visemes = None
+    if sum(lo_i <= p[0] * rate < hi_i for p in phonemes) >= S.MIN_PHONEMES:
+        visemes = S.viseme_signal(phonemes, n=vocal.size)[lo_i:hi_i]
+    est = S.second_evidence(mouth[lo_i:hi_i], vocal[lo_i:hi_i], valid[lo_i:hi_i], est, visemes=visemes,
+                            region=None if sung is None else sung[lo_i:hi_i])
     in_sync = est.in_sync
     take_span = (max(0.0, placement.song_start_s + float(track.t_s[0])),
                  min(songmap.duration, placement.song_start_s + track.duration_s))
@@ -280,6 +288,8 @@ def score_take(
         "sync": {"offset_ms": round(est.offset_ms, 1) if in_sync else None, "raw_offset_ms": round(est.offset_ms, 1),
                  "confidence": round(est.confidence, 3), "z": round(est.z, 2) if np.isfinite(est.z) else None,
                  "z_threshold": round(est.z_threshold, 2),
+                 "viseme_z": round(est.viseme_z, 2) if np.isfinite(est.viseme_z) else None,
+                 "level_z": round(est.level_z, 2) if np.isfinite(est.level_z) else None,
                  "line_spread_ms": round(float(np.median(np.abs(np.array(line_raw) - est.offset_ms))), 1) if line_raw else None,
                  "r": round(est.r, 3), "absolute": absolute, "visual_lead_ms": S.VISUAL_LEAD_MS},
         "verdict": "in_sync" if in_sync else "not_lip_syncing",
@@ -293,7 +303,14 @@ def score_take(
     t_song = placement.song_start_s + track.t_s
     series = {"t_song_s": t_song, "opening": fc.opening, "vocal": level, "rate": rate, "take_span": take_span,
               "song_start_s": placement.song_start_s,
-              "breaths": [(b.start, b.end) for b in songmap.breaths if b.audible]}
+              "breaths": [(b.start, b.end) for b in songmap.breaths if b.audible],
+              # The analysis signals behind the verdict, for benchmarks and debugging.
+              "grid": {"mouth": mouth, "valid": valid, "vocal": vocal, "sung": sung, "lo_i": lo_i, "hi_i": hi_i,
+                       "offset_ms": est.offset_ms, "absolute": absolute,
+                       "words": [(w.start, w.end) for w in songmap.words],
+                       "phonemes": phonemes,
+                       "lines": [(ln.start, ln.end) for ln in songmap.lines], "line_raw": line_raw,
+                       "take_span": take_span, "z_threshold": est.z_threshold, "at_edge": est.at_edge}}
     report(1.0, "done")
     return TakeReport(doc=doc, series=series, take_path=os.fspath(take_path))
 
