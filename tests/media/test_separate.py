@@ -166,3 +166,10 @@ def test_spleeter_separates_when_installed(scene):
 
 def test_methods_listed():
     assert separate.METHODS == ("classical", "spleeter")
+
+
+def test_long_input_processed_in_blocks_gives_the_same_guide(scene):
+    _, stereo = scene
+    whole = separate.classical_guide(stereo, sr=SR, block_s=1e9)
+    in_blocks = separate.classical_guide(stereo, sr=SR, block_s=3.0)
+    np.testing.assert_allclose(in_blocks, whole, atol=1e-5 * np.abs(whole).max())

@@ -14,9 +14,11 @@ Strategy
    that follows the voice is pruned somewhere and the last word is never reached).
    Chunks of about :data:`CHUNK_WORDS` words are aligned in windows that slide forward from
    the start of the song, keeping all lines of a chunk but its last (which lacked right
-   context), and the same is done backwards from the end. A wrong placement drifts late in
-   the forward pass and early in the backward one, so lines on which both agree are anchors;
-   the lines between two anchors are aligned together inside the gap the anchors leave.
+   context); a chunk whose lines stretch implausibly (over an instrumental break) is retried
+   in a longer window, then line by line. This pass can drift: once a line lands too late,
+   the lines after it follow (see docs/benchmarks.md). A backward pass
+   meant to catch that drift (anchors where both directions agree) was tried and dropped:
+   it doubled the cost and did not change the result on the two songs it was measured on.
    **Timed lyrics** (LRC, SRT, VTT) skip all this: each line's stamp gives its window.
 3. **Phone pass.** Each line is re-aligned in a window around its coarse position (bounded
    by its neighbours) at the phone level, which also bounds the memory of the state
@@ -78,9 +80,6 @@ LINE_MARGIN_S = 0.6
 #: Extra audio around a timed line's stamp window, s. Tight, because a wide window lets the
 #: model spread a line over the accompaniment; a line that fails is retried 3 s wider.
 STAMP_MARGIN_S = 0.5
-#: Forward and backward chunked passes agreeing on a line's start and end within this, s,
-#: make it an anchor (see _coarse_fallback).
-ANCHOR_AGREE_S = 1.0
 #: Confidence given to words of a line whose times were interpolated.
 UNALIGNED_CONFIDENCE = 0.05
 #: A word's first phone longer than this (s) is checked for leading near-silence; see _trim_onsets.
@@ -98,7 +97,11 @@ class _Seg:
 
 
 class _Engine:
-    """One PocketSphinx decoder over one song's audio and vocabulary."""
+    """PocketSphinx decoders (one per beam width) over one song's audio and vocabulary.
+
+    Words are written to a temporary dictionary under synthetic ids ("w0", "w1"...), with
+    all their pronunciations as variants; the file is deleted once the decoders have read it.
+    """
 
     def __init__(self, audio_i16: np.ndarray, vocab: dict[str, list[list[str]]], beams: Sequence[float] = ()):
         self.audio = audio_i16
@@ -151,7 +154,8 @@ class _Engine:
             found = dec.seg()
             if found is None:
                 return None
-            segs = [s for s in found if s.word.split("(")[0] in self._id_set(ids)]
+            id_set = frozenset(ids)
+            segs = [s for s in found if s.word.split("(")[0] in id_set]
             words = [s.word.split("(")[0] for s in segs]
             if words != list(ids):
                 return None  # a wide beam can silently drop trailing words
@@ -167,7 +171,7 @@ class _Engine:
                 k = -1
                 for entry in dec.get_alignment().words():
                     name = entry.name.split("(")[0]
-                    if name not in self._id_set(ids):
+                    if name not in id_set:
                         continue
                     k += 1
                     if k >= len(out):
@@ -180,15 +184,6 @@ class _Engine:
             return out
         except RuntimeError:
             return None
-
-    _cached_ids: tuple = ()
-    _cached_set: frozenset = frozenset()
-
-    def _id_set(self, ids: Sequence[str]) -> frozenset:
-        key = tuple(ids)
-        if key != self._cached_ids:
-            self._cached_ids, self._cached_set = key, frozenset(ids)
-        return self._cached_set
 
 
 def _prepare_audio(vocal: np.ndarray) -> np.ndarray:
@@ -300,102 +295,6 @@ def _coarse_untimed(
             cursor = min(duration_s, cursor + 0.5 * sum(line_nph[i]) * TYPICAL_S_PER_PHONE)
             i += 1
     return result
-
-
-def _coarse_backward(
-    engine: _Engine, line_ids: list[list[str]], line_nph: list[list[int]], duration_s: float, report: ProgressCallback
-) -> list[Optional[list[_Seg]]]:
-    """:func:`_coarse_untimed` run from the end of the song towards its start.
-
-    Where it goes wrong it drifts the other way (lines too early), so lines on which both
-    directions agree are reliable anchors.
-    """
-    n = len(line_ids)
-    result: list[Optional[list[_Seg]]] = [None] * n
-    cursor = duration_s
-    i = n - 1
-    while i >= 0:
-        report((n - 1 - i) / n, f"finding line {i + 1}/{n} (backwards)")
-        j, count = i, 0
-        while j >= 0 and (count < CHUNK_WORDS or j == i):
-            count += len(line_ids[j])
-            j -= 1
-        accepted = False
-        for lines_in_chunk, stretch in COARSE_ATTEMPTS:
-            chunk = list(range(j + 1, i + 1)) if lines_in_chunk == 0 else list(range(max(j + 1, i + 1 - lines_in_chunk), i + 1))
-            ids = [w for k in chunk for w in line_ids[k]]
-            nph = sum(sum(line_nph[k]) for k in chunk)
-            t0 = max(0.0, cursor - (nph * SLOW_S_PER_PHONE + COARSE_SLACK_S) * stretch)
-            segs = engine.align(ids, t0, cursor, phones=False, pad_s=0.0)
-            if segs is None:
-                continue
-            per_line, pos = [], 0
-            for k in chunk:
-                per_line.append(segs[pos: pos + len(line_ids[k])])
-                pos += len(line_ids[k])
-            good = 0  # plausible lines counted from the end of the chunk
-            while good < len(chunk) and _plausible(per_line[-1 - good], sum(line_nph[chunk[-1 - good]])):
-                good += 1
-            if good == 0:
-                continue
-            keep = good if (good < len(chunk) or chunk[0] == 0 or len(chunk) == 1) else good - 1
-            keep = max(keep, 1)
-            for m in range(1, keep + 1):
-                result[chunk[-m]] = per_line[-m]
-            first = per_line[-keep]
-            if keep < len(chunk):
-                before = per_line[-keep - 1]
-                cursor = min(first[0].start_s + 0.2, max(before[-1].end_s + 1.0, first[0].start_s - 0.5))
-            else:
-                cursor = first[0].start_s
-            i = chunk[-keep] - 1
-            accepted = True
-            break
-        if not accepted:
-            cursor = max(0.0, cursor - 0.5 * sum(line_nph[i]) * TYPICAL_S_PER_PHONE)
-            i -= 1
-    return result
-
-
-def _coarse_fallback(
-    engine: _Engine, line_ids: list[list[str]], line_nph: list[list[int]], duration_s: float, report: ProgressCallback
-) -> list[Optional[list[_Seg]]]:
-    """Line positions when the whole-song pass fails: forward and backward chunked passes
-    give anchors where they agree; the lines between two anchors are aligned together in
-    the gap the anchors leave (a window bounded on both sides, which cannot drift)."""
-    n = len(line_ids)
-    forward = _coarse_untimed(engine, line_ids, line_nph, duration_s, subrange(report, 0.0, 0.45))
-    backward = _coarse_backward(engine, line_ids, line_nph, duration_s, subrange(report, 0.45, 0.9))
-    anchors: list[Optional[list[_Seg]]] = [None] * n
-    for k in range(n):
-        f, b = forward[k], backward[k]
-        if f and b and abs(f[0].start_s - b[0].start_s) <= ANCHOR_AGREE_S and abs(f[-1].end_s - b[-1].end_s) <= ANCHOR_AGREE_S:
-            anchors[k] = f
-    report(0.9, "filling gaps between anchors")
-    k = 0
-    while k < n:
-        if anchors[k] is not None:
-            k += 1
-            continue
-        m = k
-        while m < n and anchors[m] is None:
-            m += 1
-        a = anchors[k - 1][-1].end_s - 0.05 if k > 0 else 0.0
-        b = anchors[m][0].start_s + 0.05 if m < n else duration_s
-        ids = [w for q in range(k, m) for w in line_ids[q]]
-        segs = engine.align(ids, max(0.0, a), min(duration_s, b), phones=False, beam=GLOBAL_BEAM, pad_s=LINE_PAD_S)
-        pos = 0
-        for q in range(k, m):
-            part = segs[pos: pos + len(line_ids[q])] if segs is not None else None
-            pos += len(line_ids[q])
-            if part and _plausible(part, sum(line_nph[q])):
-                anchors[q] = part
-            elif forward[q] and a - 1.0 <= forward[q][0].start_s and forward[q][-1].end_s <= b + 1.0:
-                # The gap could not be aligned as a whole: keep the forward pass's line
-                # where it at least lies between the anchors.
-                anchors[q] = forward[q]
-        k = m
-    return anchors
 
 
 def _frame_db(vocal: np.ndarray, *, sr: int) -> np.ndarray:
@@ -527,7 +426,7 @@ def align_lyrics(
             report(0.0, "aligning the whole song")
             coarse = _coarse_global(engine, line_ids, duration_s)
             if coarse is None:
-                coarse = _coarse_fallback(engine, line_ids, line_nph, duration_s, subrange(report, 0.0, 0.6))
+                coarse = _coarse_untimed(engine, line_ids, line_nph, duration_s, subrange(report, 0.0, 0.6))
             fine_from = 0.6
         windows = _windows(lyrics, coarse, duration_s)
         for k in range(n):
