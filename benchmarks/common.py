@@ -68,8 +68,30 @@ def english_songs() -> list[dict]:
     return songs
 
 
-def summarise(values) -> str:
-    values = np.asarray(list(values), float)
-    if values.size == 0:
-        return "n/a"
-    return f"{np.mean(values):.3f}"
+def english_lyrics_text(song: dict) -> str:
+    """Plain lyrics of an English song: the annotated lines' text, one per line."""
+    rows = csv.reader(song["lines"].open(encoding="utf-8"), delimiter="\t", quoting=csv.QUOTE_NONE)
+    return "\n".join(row[2] for row in rows if len(row) >= 3) + "\n"
+
+
+def cached_vocal_guide(name: str, audio: Path, separation: str, cache: Path | None) -> np.ndarray:
+    """The vocal guide of a song at 16 kHz, separated once and kept in ``cache`` as .npy.
+
+    Spleeter takes minutes per song on a busy machine; the benchmarks share its results.
+    """
+    from lipcoach.media.decode import load_audio
+
+    if separation == "none":
+        return load_audio(audio, sr=16000)[0]
+    cached = cache / f"{name}_{separation}.npy" if cache else None
+    if cached is not None and cached.exists():
+        return np.load(cached)
+    from lipcoach.song.analyze import load_vocal_guide
+
+    _, vocal, method = load_vocal_guide(audio, separation=separation)
+    if method != separation:
+        raise SystemExit(f"{name}: asked for {separation} separation, got {method}")
+    if cached is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        np.save(cached, vocal)
+    return vocal

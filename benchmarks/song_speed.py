@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, english_songs  # noqa: E402
+from common import DATA, english_lyrics_text, english_songs  # noqa: E402
 
 CHILD = r"""
 import json, resource, sys, time
@@ -50,8 +50,7 @@ def main() -> None:
         if DATA.exists():
             for song in english_songs():
                 lyrics = Path(tmp) / f"{song['name']}.txt"
-                lines = [ln.split("\t", 2)[2] for ln in song["lines"].read_text(encoding="utf-8").splitlines() if ln.count("\t") >= 2]
-                lyrics.write_text("\n".join(lines) + "\n", encoding="utf-8")
+                lyrics.write_text(english_lyrics_text(song), encoding="utf-8")
                 jobs.append((song["name"], song["audio"], lyrics))
             jobs.sort(key=lambda j: -j[1].stat().st_size)  # longest first: a 4-minute song is the target case
             jobs = jobs[: args.limit]

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, read_words_tsv  # noqa: E402
+from common import DATA, cached_vocal_guide, read_words_tsv  # noqa: E402
 
 from lipcoach.evaluate.words import evaluate  # noqa: E402
 from lipcoach.media.decode import load_audio  # noqa: E402
@@ -51,29 +51,12 @@ def real_songs(which: str):
             yield folder.name, audio, parse_lyrics_text("\n".join(lines), source=str(folder)), "en", ref
 
 
-def vocal_guide(name: str, audio: Path, separation: str, cache: Path | None) -> np.ndarray:
-    if separation == "none":
-        return load_audio(audio, sr=16000)[0]
-    cached = cache / f"{name}_{separation}.npy" if cache else None
-    if cached is not None and cached.exists():
-        return np.load(cached)
-    from lipcoach.song.analyze import load_vocal_guide
-
-    _, vocal, method = load_vocal_guide(audio, separation=separation)
-    if method != separation:
-        raise SystemExit(f"{name}: asked for {separation} separation, got {method}")
-    if cached is not None:
-        cache.mkdir(parents=True, exist_ok=True)
-        np.save(cached, vocal)
-    return vocal
-
-
 def run_real(args) -> list[np.ndarray]:
     errors = []
     for name, audio, lyrics, language, ref in real_songs(args.set):
         if args.songs and name not in args.songs:
             continue
-        vocal = vocal_guide(name, audio, args.separation, args.cache)
+        vocal = cached_vocal_guide(name, audio, args.separation, args.cache)
         started, cpu = time.time(), time.process_time()
         words, lines = align_lyrics(vocal, sr=16000, lyrics=lyrics, language=language)
         wall, cpu = time.time() - started, time.process_time() - cpu

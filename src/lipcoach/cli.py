@@ -36,8 +36,10 @@ def analyze(
 ) -> None:
     """Map a song: words, phonemes, mouth shapes, breaths, beats, entrances, loudness."""
     from lipcoach.progress import rich_bar
-    from lipcoach.song.analyze import analyze_song
+    from lipcoach.song.analyze import analyze_song, default_separation
 
+    if vocals is None and separation == "auto" and default_separation() != "spleeter":
+        _say("note: no vocal stem and no Spleeter environment; using the classical vocal guide (`make spleeter` aligns better)")
     with rich_bar(f"Mapping {song.name}") as report:
         songmap = analyze_song(song, lyrics_path=lyrics, vocals_path=vocals, language=language, separation=separation, report=report)
     songmap.save(output)
@@ -48,7 +50,10 @@ def analyze(
     if plot is not None:
         from lipcoach.song.plot import plot_songmap
 
-        plot_songmap(songmap, plot)
+        from lipcoach.media.decode import load_audio
+        from lipcoach.song.analyze import ANALYSIS_SR
+
+        plot_songmap(songmap, plot, audio=load_audio(song, sr=ANALYSIS_SR)[0], sr=ANALYSIS_SR)
         _say(f"plot: {plot}")
 
 

@@ -30,7 +30,7 @@ def run_demo(out_dir: str | os.PathLike, *, report: Optional[ProgressCallback] =
     songmap.save(paths["song.json"])
     report(0.9, "plot and exports")
     paths["song.png"] = out / "song.png"
-    plot_songmap(songmap, paths["song.png"])
+    plot_songmap(songmap, paths["song.png"], audio=song.mix, sr=song.sr)
     for fmt, suffix in (("lrc", ".lrc"), ("ass", ".ass"), ("vtt", ".vtt"), ("ultrastar", ".txt")):
         paths[f"song{suffix}"] = out / f"song{suffix}"
         write_export(songmap, fmt, paths[f"song{suffix}"])
