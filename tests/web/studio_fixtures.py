@@ -33,27 +33,15 @@ def truth_songmap(song, *, source_path: str | None = None):
 
 def make_studio(data_dir: Path, song, files: dict, *, title: str = "Paper Boats", performer: str = "Test Actor") -> int:
     """Create a catalogue in ``data_dir`` holding ``song`` (mix, stem, lyrics, map v1); returns the song id."""
-    from lipcoach.production import storage
-    from lipcoach.production.catalogue import Catalogue, Number, Song
+    from lipcoach.production.catalogue import Catalogue, Song
+    from lipcoach.production.demo import add_song_files
 
     cat = Catalogue(data_dir)
-    with open(files["mix.wav"], "rb") as f:
-        audio_name, duration_s = storage.store_media(f, cat.root, what="song")
-    with open(files["vocals.wav"], "rb") as f:
-        stem_name, _ = storage.store_media(f, cat.root, what="stem")
-    with open(files["lyrics.txt"], "rb") as f:
-        lyrics_name = storage.store_lyrics(f, cat.root)
     with cat.session() as s:
-        number = Number(title=title, performer=cat.performer(s, performer))
-        s.add(number)
-        s.flush()
-        row = Song(number_id=number.id, audio_file=audio_name, audio_label="mix.wav", stem_file=stem_name,
-                   lyrics_file=lyrics_name, language="en", duration_s=duration_s)
-        s.add(row)
-        s.flush()
-        cat.add_map_version(s, row.id, truth_songmap(song, source_path=str(cat.path("files", audio_name))), origin="import")
+        song_id = add_song_files(cat, s, title=title, performer=performer, mix=files["mix.wav"], stem=files["vocals.wav"], lyrics=files["lyrics.txt"])
+        row = s.get(Song, song_id)
+        cat.add_map_version(s, song_id, truth_songmap(song, source_path=str(cat.path("files", row.audio_file))), origin="import")
         s.commit()
-        song_id = row.id
     cat.engine.dispose()
     return song_id
 

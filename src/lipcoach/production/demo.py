@@ -13,6 +13,31 @@ from lipcoach.production.catalogue import Catalogue, Number, Song
 DEMO_TITLE = "Paper Boats (demo number)"
 
 
+def add_song_files(cat: Catalogue, session, *, title: str, performer: str, mix: Path, stem: Path | None = None,
+                   lyrics: Path | None = None, language: str = "en", audio_label: str | None = None) -> int:
+    """Store a song's files (mix, optional stem and lyrics) in the catalogue as a new number.
+
+    The caller commits ``session``; returns the new song id.
+    """
+    with open(mix, "rb") as f:
+        audio_name, duration_s = storage.store_media(f, cat.root, what="the song")
+    stem_name = lyrics_name = None
+    if stem is not None:
+        with open(stem, "rb") as f:
+            stem_name, _ = storage.store_media(f, cat.root, what="the vocal stem")
+    if lyrics is not None:
+        with open(lyrics, "rb") as f:
+            lyrics_name = storage.store_lyrics(f, cat.root)
+    number = Number(title=title, performer=cat.performer(session, performer))
+    session.add(number)
+    session.flush()
+    row = Song(number_id=number.id, audio_file=audio_name, audio_label=audio_label or Path(mix).name, stem_file=stem_name,
+               lyrics_file=lyrics_name, language=language, duration_s=duration_s)
+    session.add(row)
+    session.flush()
+    return row.id
+
+
 def add_demo_number(cat: Catalogue, runner=None, *, seed: int = 7) -> int | None:
     """Add the demo number (mix, vocal stem, lyrics) and queue its analysis, if the catalogue is empty.
 
@@ -28,21 +53,12 @@ def add_demo_number(cat: Catalogue, runner=None, *, seed: int = 7) -> int | None
     song = make_song(seed=seed)
     with tempfile.TemporaryDirectory(prefix="lipcoach-demo-") as tmp:
         paths = song.write(Path(tmp))
-        with open(paths["mix.wav"], "rb") as f:
-            audio_name, duration_s = storage.store_media(f, cat.root, what="the demo song")
-        with open(paths["vocals.wav"], "rb") as f:
-            stem_name, _ = storage.store_media(f, cat.root, what="the demo stem")
-        with open(paths["lyrics.txt"], "rb") as f:
-            lyrics_name = storage.store_lyrics(f, cat.root)
-    with cat.session() as s:
-        number = Number(title=DEMO_TITLE, performer=cat.performer(s, "Demo Actor"))
-        s.add(number)
-        s.flush()
-        row = Song(number_id=number.id, audio_file=audio_name, audio_label="paper-boats.wav", stem_file=stem_name,
-                   lyrics_file=lyrics_name, language=song.language, duration_s=duration_s)
-        s.add(row)
-        s.commit()
-        song_id = row.id
+        with cat.session() as s:
+            song_id = add_song_files(
+                cat, s, title=DEMO_TITLE, performer="Demo Actor", mix=paths["mix.wav"], stem=paths["vocals.wav"],
+                lyrics=paths["lyrics.txt"], language=song.language, audio_label="paper-boats.wav",
+            )
+            s.commit()
     params, key = {"song_id": song_id}, f"analyze:{song_id}:demo"
     if runner is not None:
         runner.submit("analyze", params, key=key)
