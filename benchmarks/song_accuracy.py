@@ -29,6 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DATA, cached_vocal_guide, english_lyrics_text, english_songs, jamendo_songs, match_words, read_words_tsv  # noqa: E402
 
+from lipcoach import schema  # noqa: E402
 from lipcoach.evaluate import breaths as breath_eval  # noqa: E402
 from lipcoach.evaluate import entrances as entrance_eval  # noqa: E402
 from lipcoach.evaluate import words as word_eval  # noqa: E402
@@ -102,6 +103,7 @@ def run_real(args, which: str) -> list[dict]:
             t0 = time.perf_counter()
             songmap = analyze_song(song["audio"], lyrics_path=lyrics, vocals_path=guide, language=song["language"], separation=method)
             elapsed = time.perf_counter() - t0
+        schema.validate(songmap.to_dict(), "lipcoach.songmap")  # every real song must give a valid map
         row = dict(set=which, mode=method, name=song["name"], seconds=elapsed)
         row.update(word_scores(song["truth"], songmap))
         rows.append(row)
@@ -139,7 +141,7 @@ def overall(rows: list[dict]) -> None:
         groups.setdefault((row["set"], row["mode"]), []).append(row)
     for (name, mode), group in groups.items():
         parts = []
-        for key in ("mean_abs_error_s", "median_abs_error_s", "within_0.3s", "matched_share", "entrance_mean_abs_error_ms", "tempo_error_bpm", "seconds"):
+        for key in ("mean_abs_error_s", "median_abs_error_s", "within_0.3s", "matched_share", "entrance_mean_abs_error_ms", "entrance_median_abs_error_ms", "entrance_within_20ms", "tempo_error_bpm", "seconds"):
             values = [r[key] for r in group if key in r and np.isfinite(r[key])]
             if values:
                 parts.append(f"{key}={np.mean(values):.3f}")

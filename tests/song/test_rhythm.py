@@ -103,3 +103,17 @@ def test_entrance_evaluation():
     assert entrance_eval.label(-ENTRANCE_ON_TOLERANCE_MS) == "on"
     with pytest.raises(ValueError):
         entrance_eval.evaluate([0.0], [0.0, 1.0])
+
+
+def test_beats_never_fall_outside_the_song():
+    """A click track whose first hit is at 0 s: no beat may be extrapolated before the start."""
+    from lipcoach.song.rhythm import beat_grid
+
+    sr = 16000
+    audio = np.zeros(sr * 12, np.float32)
+    for start in np.arange(0.0, 12.0, 0.5):
+        i = int(start * sr)
+        audio[i : i + 200] += np.hanning(200).astype(np.float32)
+    tempo, beats, downbeats = beat_grid(audio, sr=sr)
+    assert beats and min(beats) >= 0.0 and max(beats) <= 12.0
+    assert abs(tempo - 120.0) < 1.0

@@ -249,6 +249,10 @@ def beat_grid(audio: np.ndarray, *, sr: int) -> tuple[float, list[float], list[f
     beats = np.array([_attack(audio, sr=sr, time_s=t * hop / sr) for t in refined])
     beats = _steady(np.sort(beats), audio=audio, sr=sr)
     beats = beats[np.concatenate(([True], np.diff(beats) > 0.05))]
+    # Regularising a grid can extrapolate a beat before the song starts or after it ends.
+    beats = beats[(beats >= 0.0) & (beats <= len(audio) / sr)]
+    if len(beats) < 2:
+        return 0.0, [], []
     tempo = 60.0 / float(np.median(np.diff(beats))) if len(beats) > 1 else 0.0
     meter, phase = _downbeat_phase(audio, sr=sr, beats_s=beats, hop=hop)
     downbeats = beats[phase::meter]
