@@ -147,6 +147,8 @@ def encode_take(path: Path, frame_paths: list[Path], *, start_s: float, shift_ms
     import av
     from fractions import Fraction
 
+    from lipcoach.media.encode import mux_audio
+
     out = av.open(str(path), "w")
     vs = out.add_stream("libx264", rate=25)
     vs.width, vs.height, vs.pix_fmt = 360, 288, "yuv420p"
@@ -170,16 +172,7 @@ def encode_take(path: Path, frame_paths: list[Path], *, start_s: float, shift_ms
         t_song += 3.0
     for pkt in vs.encode():
         out.mux(pkt)
-    step = 1024
-    for i in range(0, audio.size, step):
-        af = av.AudioFrame.from_ndarray(audio[None, i:i + step].astype(np.float32), format="fltp", layout="mono")
-        af.sample_rate = SR
-        af.pts = i
-        af.time_base = Fraction(1, SR)
-        for pkt in as_.encode(af):
-            out.mux(pkt)
-    for pkt in as_.encode():
-        out.mux(pkt)
+    mux_audio(out, as_, audio, sr=SR)
     out.close()
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import fractions
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from lipcoach.media.encode import mux_audio
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -42,22 +43,7 @@ def encode_media(path: Path, audio: np.ndarray | None, sr: int, *, video_frames:
             for packet in vstream.encode():
                 container.mux(packet)
         if astream is not None:
-            fmt = "fltp" if audio_codec in ("aac", "libmp3lame", "libopus") else "s16"
-            block = 1024 if audio_codec != "libmp3lame" else 1152
-            samples = audio.astype(np.float32)
-            for start in range(0, len(samples), block):
-                chunk = samples[start : start + block]
-                if fmt == "s16":
-                    frame = av.AudioFrame.from_ndarray((chunk * 32767).astype(np.int16)[None, :], format="s16", layout="mono")
-                else:
-                    frame = av.AudioFrame.from_ndarray(chunk[None, :], format="fltp", layout="mono")
-                frame.sample_rate = sr
-                frame.pts = start
-                frame.time_base = fractions.Fraction(1, sr)
-                for packet in astream.encode(frame):
-                    container.mux(packet)
-            for packet in astream.encode():
-                container.mux(packet)
+            mux_audio(container, astream, audio, sr=sr, block=1152 if audio_codec == "libmp3lame" else 1024)
     return path
 
 

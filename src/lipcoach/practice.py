@@ -384,17 +384,12 @@ def write_audio(path: str | os.PathLike, audio: np.ndarray, *, sr: int, bitrate_
 def _write_m4a(path: Path, x: np.ndarray, *, sr: int, bitrate_kbps: int) -> None:
     import av
 
+    from lipcoach.media.encode import mux_audio
+
     layout = "mono" if x.shape[0] == 1 else "stereo"
     x = x[:2]
     with av.open(str(path), "w", format="mp4") as container:
         stream = container.add_stream("aac", rate=sr)
         stream.bit_rate = bitrate_kbps * 1000
         stream.layout = layout
-        hop = 1024 * 16
-        for i in range(0, x.shape[1], hop):
-            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(x[:, i : i + hop]), format="fltp", layout=layout)
-            frame.sample_rate = sr
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
+        mux_audio(container, stream, x, sr=sr, block=1024 * 16)

@@ -12,6 +12,8 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
+from lipcoach.media.encode import mux_audio
+
 SR = 16000
 
 
@@ -88,15 +90,7 @@ def write_take(path: Path, *, duration_s: float, mouths: Sequence[Callable[[floa
     for pkt in vs.encode():
         out.mux(pkt)
     if a_stream is not None:
-        for i in range(0, audio.size, 1024):
-            af = av.AudioFrame.from_ndarray(audio[None, i:i + 1024].astype(np.float32), format="fltp", layout="mono")
-            af.sample_rate = SR
-            af.pts = i
-            af.time_base = Fraction(1, SR)
-            for pkt in a_stream.encode(af):
-                out.mux(pkt)
-        for pkt in a_stream.encode():
-            out.mux(pkt)
+        mux_audio(out, a_stream, audio, sr=SR)
     out.close()
     return times
 
