@@ -324,9 +324,7 @@ def create_app(data_dir: str | os.PathLike, *, token: Optional[str] = None, star
     @app.get("/api/takes/{take_id}")
     def take_info(take_id: int) -> dict:
         with cat.session() as s:
-            take = s.get(Take, take_id)
-            if take is None:
-                raise HTTPException(404, "no such take")
+            take = _row_or_404(s, Take, take_id, "take")
             job = s.scalar(select(Job).where(Job.key == f"score:{take_id}").order_by(Job.id.desc()).limit(1))
             rep = take.report
             return {"id": take.id, "song_id": take.song_id, "speed": take.speed, "song_start_s": take.song_start_s,
@@ -345,9 +343,7 @@ def create_app(data_dir: str | os.PathLike, *, token: Optional[str] = None, star
     @app.get("/api/takes/{take_id}/video")
     def take_video(take_id: int) -> Response:
         with cat.session() as s:
-            take = s.get(Take, take_id)
-            if take is None:
-                raise HTTPException(404)
+            take = _row_or_404(s, Take, take_id, "take")
             path = cat.path("files", take.file)
         return FileResponse(path, media_type=storage.MIME_BY_SUFFIX.get(path.suffix, "application/octet-stream"))
 
@@ -370,9 +366,7 @@ def create_app(data_dir: str | os.PathLike, *, token: Optional[str] = None, star
     @app.get("/api/jobs/{job_id}")
     def job_info(job_id: int) -> dict:
         with cat.session() as s:
-            job = s.get(Job, job_id)
-            if job is None:
-                raise HTTPException(404, "no such job")
+            job = _row_or_404(s, Job, job_id, "job")
             return job.to_dict()
 
     @app.get("/api/jobs")
@@ -473,15 +467,19 @@ def _region_ms(start_s, end_s, duration_s: float) -> Optional[tuple[int, int]]:
     return int(math.floor(a * 10)) * 100, int(math.ceil(b * 10)) * 100
 
 
+def _row_or_404(session, model, row_id: int, what: str):
+    """The ``model`` row with id ``row_id``, or an HTTP 404 "no such <what>"."""
+    row = session.get(model, row_id)
+    if row is None:
+        raise HTTPException(404, f"no such {what}")
+    return row
+
+
 def _song_or_404(cat: Catalogue, song_id: int, s=None) -> Song:
     if s is None:
         with cat.session() as s2:
-            song = s2.get(Song, song_id)
-    else:
-        song = s.get(Song, song_id)
-    if song is None:
-        raise HTTPException(404, "no such song")
-    return song
+            return _row_or_404(s2, Song, song_id, "song")
+    return _row_or_404(s, Song, song_id, "song")
 
 
 def _map_version(cat: Catalogue, s, song_id: int, version: Optional[int]) -> Optional[SongMapVersion]:
