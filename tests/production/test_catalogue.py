@@ -158,7 +158,9 @@ def test_same_render_request_is_not_queued_twice(tmp_path):
 
 def test_time_scaled_map_follows_the_slowed_track(short_song):
     m = truth_songmap(short_song)
-    slow = J.time_scaled(m, 0.5)
+    from lipcoach.song.edit import time_scaled
+
+    slow = time_scaled(m, 0.5)
     assert slow.words[3].start == pytest.approx(2 * m.words[3].start)
     assert slow.breaths[0].end == pytest.approx(2 * m.breaths[0].end)
     assert slow.loudness.rate == pytest.approx(m.loudness.rate / 2)

@@ -34,7 +34,7 @@ def truth_songmap(song, *, source_path: str | None = None):
 def make_studio(data_dir: Path, song, files: dict, *, title: str = "Paper Boats", performer: str = "Test Actor") -> int:
     """Create a catalogue in ``data_dir`` holding ``song`` (mix, stem, lyrics, map v1); returns the song id."""
     from lipcoach.production.catalogue import Catalogue, Song
-    from lipcoach.production.demo import add_song_files
+    from lipcoach.production.catalogue import add_song_files
 
     cat = Catalogue(data_dir)
     with cat.session() as s:

@@ -7,35 +7,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from lipcoach.production import storage
-from lipcoach.production.catalogue import Catalogue, Number, Song
+from lipcoach.production.catalogue import Catalogue, Number, add_song_files  # noqa: F401  (add_song_files: its old home)
 
 DEMO_TITLE = "Paper Boats (demo number)"
-
-
-def add_song_files(cat: Catalogue, session, *, title: str, performer: str, mix: Path, stem: Path | None = None,
-                   lyrics: Path | None = None, language: str = "en", audio_label: str | None = None) -> int:
-    """Store a song's files (mix, optional stem and lyrics) in the catalogue as a new number.
-
-    The caller commits ``session``; returns the new song id.
-    """
-    with open(mix, "rb") as f:
-        audio_name, duration_s = storage.store_media(f, cat.root, what="the song")
-    stem_name = lyrics_name = None
-    if stem is not None:
-        with open(stem, "rb") as f:
-            stem_name, _ = storage.store_media(f, cat.root, what="the vocal stem")
-    if lyrics is not None:
-        with open(lyrics, "rb") as f:
-            lyrics_name = storage.store_lyrics(f, cat.root)
-    number = Number(title=title, performer=cat.performer(session, performer))
-    session.add(number)
-    session.flush()
-    row = Song(number_id=number.id, audio_file=audio_name, audio_label=audio_label or Path(mix).name, stem_file=stem_name,
-               lyrics_file=lyrics_name, language=language, duration_s=duration_s)
-    session.add(row)
-    session.flush()
-    return row.id
 
 
 def add_demo_number(cat: Catalogue, runner=None, *, seed: int = 7) -> int | None:

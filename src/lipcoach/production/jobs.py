@@ -9,6 +9,7 @@ writes its output atomically and is safe to redo) until it has been tried
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -19,7 +20,7 @@ from typing import Callable, Optional
 from sqlalchemy import case, select
 
 from lipcoach.errors import LipcoachError
-from lipcoach.production.catalogue import Catalogue, Job, Report, Song, SongMapVersion, Take, utcnow
+from lipcoach.production.catalogue import Catalogue, Job, Report, Song, SongMapVersion, StaleMap, Take, utcnow
 
 log = logging.getLogger("lipcoach.jobs")
 
@@ -177,11 +178,50 @@ def analyze_job(cat: Catalogue, params: dict, report) -> dict:
         lyrics = cat.path("files", song.lyrics_file) if song.lyrics_file else None
         stem = cat.path("files", song.stem_file) if song.stem_file else None
         language = song.language
+        latest = cat.latest_map(s, song.id)
+        base_version = 0 if latest is None else latest.version
     songmap = analyze_song(audio, lyrics_path=lyrics, vocals_path=stem, language=language, report=report)
     with cat.session() as s:
-        row = cat.add_map_version(s, int(params["song_id"]), songmap, origin="analysis")
+        try:
+            # A person's edit saved while the analysis ran stays the current map.
+            row = cat.add_map_version(s, int(params["song_id"]), songmap, origin="analysis", base_version=base_version)
+        except StaleMap as exc:
+            raise LipcoachError(None, f"the song map was edited while this analysis ran (now version {exc.latest_version}); "
+                                      "the edit is kept: analyse again to replace it") from None
         s.commit()
         return {"songmap_version_id": row.id, "version": row.version}
+
+
+def request_render(cat: Catalogue, *, song_id: int, part: str, speed_pct: int, quality: str,
+                   region_ms: Optional[tuple[int, int]] = None, submit_job: Optional[Callable[..., Job]] = None) -> tuple[str, Optional[Job]]:
+    """Queue (or find) the render of a song part at a speed; returns ``(state, job)``.
+
+    The protocol the page relies on: an identical request is never queued twice (the job
+    key names song, part, speed, quality and region); a newer request of the same song and
+    part drops the queued ones it supersedes (the actor moved the slider on), loop renders
+    and whole-song renders separately; a render whose cached file was removed by hand is
+    made again. ``state`` is "done" when the file is already there (``job`` is then None).
+
+    Parameters
+    ----------
+    submit_job : callable, optional
+        :meth:`JobRunner.submit` (wakes the worker); :func:`submit` on ``cat`` when None.
+    """
+    submit_job = submit_job or functools.partial(submit, cat)
+    name = render_name(song_id, part, speed_pct, quality, region_ms)
+    if cat.path("renders", name).exists():
+        return "done", None
+    params = {"song_id": song_id, "part": part, "speed_pct": speed_pct, "quality": quality}
+    if region_ms:
+        params.update(start_ms=region_ms[0], end_ms=region_ms[1])
+        key = f"renderpart:{song_id}:{part}:{speed_pct}:{quality}:{region_ms[0]}-{region_ms[1]}"
+        supersedes = f"renderpart:{song_id}:{part}:"
+    else:
+        key, supersedes = f"render:{song_id}:{part}:{speed_pct}:{quality}", f"render:{song_id}:{part}:"
+    job = submit_job("render", params, key=key, supersedes=supersedes)
+    if job.state == "done" and not cat.path("renders", name).exists():  # cache file removed by hand: redo
+        job = submit_job("render", params, key=f"{key}:{time.time_ns()}")
+    return job.state, job
 
 
 def render_name(song_id: int, part: str, speed_pct: int, quality: str = "high", region_ms: Optional[tuple[int, int]] = None) -> str:
@@ -224,43 +264,9 @@ def render_job(cat: Catalogue, params: dict, report) -> dict:
     return {"file": name}
 
 
-def time_scaled(songmap, speed: float):
-    """A copy of ``songmap`` on the timeline of the song played at ``speed`` (times / speed).
-
-    A take recorded while the track played slowed is scored against this map, so words,
-    breaths and the vocal loudness fall where the actor heard them.
-    """
-    import copy
-
-    if speed == 1.0:
-        return songmap
-    m = copy.deepcopy(songmap)
-    k = 1.0 / speed
-    m.duration *= k
-    m.tempo_bpm *= speed
-    m.beats = [t * k for t in m.beats]
-    m.downbeats = [t * k for t in m.downbeats]
-    m.onsets = [t * k for t in m.onsets]
-    m.vocal_activity = [[a * k, b * k] for a, b in m.vocal_activity]
-    for w in m.words:
-        w.start, w.end = w.start * k, w.end * k
-        for p in w.phonemes:
-            p.start, p.end = p.start * k, p.end * k
-    for ln in m.lines:
-        ln.start, ln.end = ln.start * k, ln.end * k
-        if ln.entrance is not None:
-            ln.entrance.beat_time *= k
-            ln.entrance.offset_ms *= k
-    for b in m.breaths:
-        b.start, b.end = b.start * k, b.end * k
-    for sec in m.sections:
-        sec.start, sec.end = sec.start * k, sec.end * k
-    m.loudness.rate *= speed
-    return m
-
-
 def score_job(cat: Catalogue, params: dict, report) -> dict:
     """Score a stored take against the song map version it was recorded with."""
+    from lipcoach.song.edit import time_scaled
     from lipcoach.song.songmap import SongMap
     from lipcoach.take.score import save_json, score_take
 

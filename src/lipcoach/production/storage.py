@@ -104,27 +104,57 @@ def media_kind(path: Path) -> tuple[str, bool, bool, float]:
     return suffix, info.has_audio, info.has_video, info.duration_s
 
 
-def store_media(src: BinaryIO, root: Path, *, what: str, need_video: bool = False, limit: Optional[int] = None) -> tuple[str, float]:
+def store_media(src: BinaryIO, root: Path, *, what: str, need_video: bool = False, limit: Optional[int] = None,
+                label: Optional[str] = None, max_duration_s: Optional[float] = None) -> tuple[str, float]:
     """Store an uploaded audio (or, with ``need_video``, video) file.
+
+    Parameters
+    ----------
+    src : binary file
+    root : Path
+        The catalogue folder.
+    what : str
+        What the file is, for messages ("the song").
+    need_video : bool
+    limit : int, optional
+        Size limit, bytes.
+    label : str, optional
+        The user's name for the file: messages lead with it (never with a server path).
+    max_duration_s : float, optional
+        Longer media is refused here, before any work is queued on it.
 
     Returns
     -------
     (stored_name, duration_s)
     """
     limit = limit or (MAX_TAKE_BYTES if need_video else MAX_AUDIO_BYTES)
-    tmp = _receive(src, root / "tmp", limit=limit, what=what)
+    label = user_label(label)
+    try:
+        tmp = _receive(src, root / "tmp", limit=limit, what=what)
+    except LipcoachError as exc:
+        raise type(exc)(label, exc.problem) from None
     try:
         try:
             suffix, has_audio, has_video, duration_s = media_kind(tmp)
         except LipcoachError as exc:
-            raise LipcoachError(None, f"{what} is not a media file we can read ({exc.problem})") from None
+            raise LipcoachError(label, f"{what} is not a media file we can read ({exc.problem})") from None
         if need_video and not has_video:
-            raise LipcoachError(None, f"{what} has no video")
+            raise LipcoachError(label, f"{what} has no video")
         if not need_video and not has_audio:
-            raise LipcoachError(None, f"{what} has no audio")
+            raise LipcoachError(label, f"{what} has no audio")
+        if max_duration_s is not None and duration_s > max_duration_s:
+            raise LipcoachError(label, f"{what} lasts {duration_s / 60:.1f} min; the limit is {max_duration_s / 60:.0f} min")
         return _commit(tmp, root / "files", suffix), duration_s
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def user_label(name: Optional[str]) -> Optional[str]:
+    """The last part of a client's file name (a browser may send a path), or None."""
+    if not name:
+        return None
+    base = re.split(r"[\\/]", str(name))[-1].strip()
+    return base[:200] or None
 
 
 def lyrics_suffix(text: str) -> str:
@@ -139,19 +169,23 @@ def lyrics_suffix(text: str) -> str:
     return ".txt"
 
 
-def store_lyrics(src: BinaryIO, root: Path) -> str:
+def store_lyrics(src: BinaryIO, root: Path, *, label: Optional[str] = None) -> str:
     """Store uploaded lyrics after checking they are UTF-8 text; returns the stored name."""
-    tmp = _receive(src, root / "tmp", limit=MAX_LYRICS_BYTES, what="lyrics")
+    label = user_label(label)
+    try:
+        tmp = _receive(src, root / "tmp", limit=MAX_LYRICS_BYTES, what="lyrics")
+    except LipcoachError as exc:
+        raise type(exc)(label, exc.problem) from None
     try:
         raw = tmp.read_bytes()
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise LipcoachError(None, "lyrics are not UTF-8 text") from None
+            raise LipcoachError(label, "lyrics are not UTF-8 text") from None
         if "\x00" in text:
-            raise LipcoachError(None, "lyrics are not text (NUL bytes)")
+            raise LipcoachError(label, "lyrics are not text (NUL bytes)")
         if not text.strip():
-            raise LipcoachError(None, "lyrics are empty")
+            raise LipcoachError(label, "lyrics are empty")
         return _commit(tmp, root / "files", lyrics_suffix(text))
     finally:
         tmp.unlink(missing_ok=True)
