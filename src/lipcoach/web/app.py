@@ -28,7 +28,7 @@ import secrets
 from contextlib import asynccontextmanager
 from typing import Optional
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -78,13 +78,15 @@ def _size(n_bytes: int) -> str:
     return f"{n_bytes / (1 << 20):.0f} MB" if n_bytes >= 1 << 20 else f"{n_bytes / 1024:.0f} KB"
 
 
-class BodyTooLarge(HTTPException):
-    def __init__(self, limit: int):
-        super().__init__(413, f"request body is larger than the {_size(limit)} limit")
+def _too_large(limit: int) -> JSONResponse:
+    return JSONResponse({"error": f"request body is larger than the {_size(limit)} limit"}, status_code=413)
 
 
 class BodyLimit:
-    """ASGI middleware: refuse a body over :func:`body_limit` by its Content-Length, or while it streams."""
+    """ASGI middleware: refuse a body over :func:`body_limit` by its Content-Length, or while it streams.
+
+    Whatever the app makes of a body cut off while streaming, the client gets the 413.
+    """
 
     def __init__(self, app):
         self.app = app
@@ -98,19 +100,35 @@ class BodyLimit:
             if not declared.isdigit():
                 return await JSONResponse({"error": "Content-Length is not a number"}, status_code=400)(scope, receive, send)
             if int(declared) > limit:
-                return await JSONResponse({"error": BodyTooLarge(limit).detail}, status_code=413)(scope, receive, send)
-        received = 0
+                return await _too_large(limit)(scope, receive, send)
+        received, over, started = 0, False, False
 
         async def counted_receive():
-            nonlocal received
+            nonlocal received, over
+            if over:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise BodyTooLarge(limit)
+                    over = True
+                    return {"type": "http.disconnect"}  # the app stops reading here
             return message
 
-        await self.app(scope, counted_receive, send)
+        async def guarded_send(message):
+            nonlocal started
+            if over:
+                return  # the app's answer to a cut-off body is replaced by the 413
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, guarded_send)
+        except Exception:
+            if not over:
+                raise
+        if over and not started:
+            await _too_large(limit)(scope, receive, send)
 
 
 def _validation_message(exc: RequestValidationError) -> str:
