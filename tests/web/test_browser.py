@@ -275,3 +275,189 @@ def test_tap_along_retimes_the_words_of_a_line(page, live):
     assert tapped[0] < tapped[1] < tapped[2]
     # taps 300 ms apart at full speed land about 0.3 s apart in song time
     assert 0.2 < tapped[1] - tapped[0] < 0.6
+
+
+# -- the practice page, as an actor uses it --------------------------------------------------
+
+
+def test_loop_line_after_clicking_a_lyric_line_loops_that_line(page, live, short_song):
+    open_practice(page, live)
+    page.locator('.line[data-line="1"]').click()
+    first = page.evaluate("lcPractice.state.loop")
+    # the page now sits at the loop start, in the line's lead-in: that line is the current one
+    assert page.locator(".line.current").get_attribute("data-line") == "1"
+    page.locator("#loopLine").click()
+    assert page.evaluate("lcPractice.state.loop") == first
+    assert page.locator(".line.looped").get_attribute("data-line") == "1"
+    line2 = [w for w in short_song.words if w.line == 1]
+    assert first["a"] < line2[0].start < line2[-1].end < first["b"]
+
+
+def test_the_clock_rounds_to_the_tenth_before_it_carries(page, live):
+    open_practice(page, live)
+    page.evaluate("lcPractice.seek(9.97)")
+    wait_until(page, "document.getElementById('time').textContent.startsWith('0:10.0')", 5)
+    assert page.locator("#time").inner_text() == "0:10.0 / 0:20.0"
+    assert page.evaluate("[LC.fmt(59.96), LC.fmt(9.94), LC.fmt(69.95), LC.fmt(0)]") == ["1:00.0", "0:09.9", "1:10.0", "0:00.0"]
+
+
+def test_loop_line_while_playing_just_after_a_line_starts_at_pass_one(page, live, short_song):
+    open_practice(page, live)
+    page.select_option("#countIn", "0")
+    last_end = max(w.end for w in short_song.words)  # the last line: no next line takes over after it
+    page.evaluate(f"lcPractice.seek({last_end - 0.4})")
+    page.locator("#play").click()
+    wait_until(page, f"lcPractice.songTime() > {last_end + 0.05}", 10)
+    page.locator("#loopLine").click()
+    assert page.locator(".line.looped").get_attribute("data-line") == "1"
+    page.wait_for_timeout(800)
+    assert page.locator("#passLabel").inner_text().startswith("pass 1 / 4")
+    loop = page.evaluate("lcPractice.state.loop")
+    t = page.evaluate("lcPractice.songTime()")
+    assert loop["a"] <= t < loop["a"] + 1.5  # playing the loop from its start
+    page.locator("#play").click()  # pause
+
+
+def test_word_and_line_highlight_agree_and_sung_words_dim(page, live, short_song):
+    open_practice(page, live)
+    words = short_song.words
+    # sample the whole number, boundaries included: a lit word always belongs to the current line
+    times = sorted({round(x, 2) for w in words for x in (w.start + 0.01, w.end - 0.01, w.end + 0.05)})
+    for t in times:
+        page.evaluate(f"lcPractice.seek({t})")
+        page.wait_for_timeout(60)
+        lit = page.locator(".word.lit")
+        if lit.count():
+            assert lit.evaluate("e => e.closest('.line').classList.contains('current')"), t
+    w = [x for x in words if x.line == 1][2]  # "the" of line 2
+    page.evaluate(f"lcPractice.seek({(w.start + w.end) / 2})")
+    wait_until(page, "document.querySelectorAll('.word.past').length === 7", 5)
+    past = page.locator(".word.past").all_inner_texts()
+    assert past == [x.text for x in words[:7]]
+    assert page.locator(".word.lit").inner_text() == "the" and "past" not in page.locator(".word.lit").get_attribute("class")
+
+
+def test_coming_mouth_shapes_show_an_icon_for_every_word_in_even_cells(page, live):
+    open_practice(page, live)
+    for t in (0.0, 6.0, 8.0, 11.0):  # five words still to come at each
+        page.evaluate(f"lcPractice.seek({t})")
+        page.wait_for_timeout(100)
+        cells = page.locator(".shape")
+        assert cells.count() == 5
+        assert all(c.locator("svg.mouth").count() >= 1 for c in cells.all())
+        widths = {round(c.bounding_box()["width"]) for c in cells.all()}
+        tops = {round(c.bounding_box()["y"]) for c in cells.all()}
+        assert len(widths) == 1 and len(tops) == 1  # one even row
+
+
+def test_a_missing_song_says_so_and_offers_the_way_back(page, live):
+    page.goto(f"{live.url}/practice?song=99")
+    page.wait_for_selector('body[data-missing="1"]', timeout=10000)
+    notice = page.locator("#notice")
+    assert notice.is_visible() and "no such song" in notice.inner_text()
+    page.locator("#backToLibrary").click()
+    page.wait_for_selector(".number .title", timeout=10000)
+    assert page.url.rstrip("/") == live.url
+
+
+def test_lines_the_map_is_unsure_of_are_marked(page, live):
+    import json
+
+    def flag_second_line(route):
+        response = route.fetch()
+        body = response.json()
+        body["songmap"]["lines"][1]["flagged"] = True
+        route.fulfill(response=response, body=json.dumps(body), headers={**response.headers, "content-type": "application/json"})
+
+    page.route("**/api/songs/*/practice", flag_second_line)
+    open_practice(page, live)
+    unsure = page.locator(".line.unsure")
+    assert unsure.count() == 1 and unsure.get_attribute("data-line") == "1"
+    assert "timing unsure" in unsure.get_attribute("title")
+    style = unsure.evaluate("e => getComputedStyle(e).textDecorationStyle")
+    assert style == "dotted"
+
+
+def _take_from_set(path: Path, song_files: dict, *, song_start_s: float, seconds: float = 5.0) -> Path:
+    """A take filmed on set: the actor's face (shared data when present) over the song's own sound."""
+    import av
+    import soundfile as sf
+
+    from lipcoach.media.encode import mux_audio
+
+    audio, sr = sf.read(str(song_files["mix.wav"]), dtype="float32", always_2d=True)
+    audio = audio[int(song_start_s * sr): int((song_start_s + seconds) * sr)].mean(axis=1)
+    frames = []
+    if FACE.exists():
+        with av.open(str(FACE)) as c:
+            for i, f in enumerate(c.decode(video=0)):
+                if i >= seconds * 25:
+                    break
+                frames.append(f.to_ndarray(format="rgb24"))
+    if not frames:
+        frames = [np.full((120, 160, 3), 90, np.uint8)] * int(seconds * 25)
+    with av.open(str(path), "w") as c:
+        v = c.add_stream("mpeg4", rate=25)
+        v.height, v.width = frames[0].shape[:2]
+        v.pix_fmt = "yuv420p"
+        a = c.add_stream("aac", rate=sr)
+        a.layout = "mono"
+        for fr in frames:
+            for p in v.encode(av.VideoFrame.from_ndarray(fr, format="rgb24")):
+                c.mux(p)
+        for p in v.encode():
+            c.mux(p)
+        mux_audio(c, a, audio, sr=sr)
+    return path
+
+
+def test_a_take_filmed_on_set_is_uploaded_as_a_file_and_scored(page, live, short_song_files, tmp_path):
+    take = _take_from_set(tmp_path / "scene12-take3.mp4", short_song_files, song_start_s=4.0)
+    open_practice(page, live)
+    page.set_input_files("#takeFile", str(take))
+    page.locator("#scoreFile").click()
+    if FACE.exists():
+        page.wait_for_selector("#takeScore", timeout=180000)
+        assert page.locator("#takeScore").inner_text().endswith("/ 100")
+        take_id = int(page.locator("#reportLink").get_attribute("href").split("=")[-1])
+        import httpx
+
+        report = httpx.get(f"{live.url}/api/takes/{take_id}/report").json()
+        assert report["placement"]["method"] != "given"  # the scorer found the take in the song itself
+        assert report["placement"]["song_start_s"] == pytest.approx(4.0, abs=0.3)
+    else:
+        wait_until(page, "document.getElementById('recStatus').textContent.includes('face')", 180)
+
+
+@pytest.fixture(scope="module")
+def long_live(tmp_path_factory):
+    """A studio holding an eight-line number (the lyrics box must scroll)."""
+    from lipcoach.song.synthetic import make_song
+    from lipcoach.web.app import create_app
+    from studio_fixtures import make_studio
+
+    song = make_song(n_lines=10, seed=5)
+    files = song.write(tmp_path_factory.mktemp("long_song"))
+    data = tmp_path_factory.mktemp("long_live") / "data"
+    song_id = make_studio(data, song, files, title="Long Number")
+    with LiveServer(create_app(data), free_port()) as server:
+        server.song_id, server.song = song_id, song
+        yield server
+
+
+def test_the_current_line_stays_in_the_upper_part_of_the_lyrics_box(page, long_live):
+    open_practice(page, long_live)
+    song = long_live.song
+    n_lines = len(song.line_texts)
+    assert n_lines >= 6
+    for li in (3, n_lines - 2):
+        first = min(w.start for w in song.words if w.line == li)
+        page.evaluate(f"lcPractice.seek({first + 0.05})")
+        wait_until(page, f"document.querySelector('.line.current').dataset.line === '{li}'", 5)
+        page.wait_for_timeout(700)  # the box scrolls smoothly
+        where = page.evaluate("""() => { const box = document.getElementById('lyrics'), cur = box.querySelector('.line.current');
+            const next = cur.nextElementSibling, b = box.getBoundingClientRect(), c = cur.getBoundingClientRect();
+            return { top: (c.top - b.top) / b.height, nextBottom: next ? (next.getBoundingClientRect().bottom - b.top) / b.height : 0 }; }""")
+        assert 0.0 <= where["top"] <= 1 / 3, where  # in the upper third
+        assert where["nextBottom"] <= 1.0, where  # the next line is in view
+    shot(page, "practice-long.png")

@@ -37,11 +37,13 @@ LC.el = function (tag, attrs = {}, ...children) {
   return e;
 };
 
+// Seconds as m:ss.s (rounded to the tenth first, so 9.96 s is "0:10.0", never "0:010.0").
 LC.fmt = function (s) {
   if (!isFinite(s)) return "–";
-  const neg = s < 0; s = Math.abs(s);
-  const m = Math.floor(s / 60), r = s - 60 * m;
-  return (neg ? "-" : "") + m + ":" + (r < 10 ? "0" : "") + r.toFixed(1);
+  const neg = s < 0;
+  const tenths = Math.round(Math.abs(s) * 10);
+  const m = Math.floor(tenths / 600), r = (tenths - m * 600) / 10;
+  return (neg && tenths ? "-" : "") + m + ":" + (r < 10 ? "0" : "") + r.toFixed(1);
 };
 
 LC.param = function (name) {
@@ -94,12 +96,15 @@ LC.mouthIcon = function (shape, size = 34) {
   } else if (shape === "rounded") {
     add("ellipse", { cx: 20, cy: 21, rx: 7, ry: 8, class: "lip" });
     add("ellipse", { cx: 20, cy: 21, rx: 3.5, ry: 4.5, class: "hole" });
+  } else if (shape === "free") {
+    // No shape to watch: a relaxed mouth.
+    add("path", { d: "M11 22 Q20 25 29 22", class: "seam" });
   } else {
     add("ellipse", { cx: 20, cy: 22, rx: 12, ry: 10, class: "lip" });
     add("ellipse", { cx: 20, cy: 22, rx: 9, ry: 7.5, class: "hole" });
   }
   const title = document.createElementNS(NS, "title");
-  title.textContent = shape;
+  title.textContent = shape === "free" ? "no shape to watch" : shape;
   svg.append(title);
   return svg;
 };

@@ -113,8 +113,9 @@
   async function load() {
     const t0 = performance.now();
     let data;
+    if (!Number.isInteger(songId) || songId < 1) { showMissing("no song was chosen"); return; }
     try { data = await LC.api("/api/songs/" + songId + "/practice"); }
-    catch (e) { LC.showError(status, e); return; }
+    catch (e) { showMissing(e.message); return; }
     $("title").textContent = data.song.title;
     document.title = "lipcoach — " + data.song.title;
     $("editorLink").href = "/editor?song=" + songId;
@@ -148,18 +149,32 @@
     window.lcPractice.readyMs = performance.now();
   }
 
+  // The song cannot be opened (a wrong link, a deleted number): say so, and offer the way back.
+  function showMissing(why) {
+    const notice = $("notice");
+    notice.replaceChildren(
+      LC.el("strong", { text: "This song cannot be opened: " + why + "." }), " ",
+      LC.el("a", { href: "/", id: "backToLibrary", text: "Back to the library" }));
+    notice.hidden = false;
+    document.querySelectorAll("main > section, main > .grid2").forEach((e) => { e.hidden = true; });
+    document.body.dataset.missing = "1";
+  }
+
+  let wordSpans = [];
   function buildLyrics() {
     const box = $("lyrics");
     box.replaceChildren();
     lines.forEach((ln, li) => {
       const div = LC.el("div", { class: "line", "data-line": li, title: "click: loop this line" });
+      if (ln.flagged) { div.classList.add("unsure"); div.title = "timing unsure (check it in the editor) · click: loop this line"; }
       div.addEventListener("click", () => loopLine(li));
       box.append(div);
     });
-    words.forEach((w, wi) => {
+    wordSpans = words.map((w, wi) => {
       const span = LC.el("span", { class: "word", "data-word": wi, text: w.text });
       const lineDiv = box.children[w.line];
       if (lineDiv) { lineDiv.append(span, document.createTextNode(" ")); }
+      return span;
     });
   }
 
@@ -216,32 +231,25 @@
     const n = Math.max(1, Number($("passes").value) || 1), a = Number($("rampFrom").value), b = Number($("rampTo").value);
     return Math.round(n === 1 ? a : a + (b - a) * k / (n - 1));
   }
-  function beatsPerBar() {
-    const counts = [];
-    for (let i = 0; i + 1 < downbeats.length; i++) counts.push(beats.filter((b) => b >= downbeats[i] - 1e-3 && b < downbeats[i + 1] - 1e-3).length);
-    counts.sort((p, q) => p - q);
-    const m = counts.length ? counts[Math.floor(counts.length / 2)] : 4;
-    return m >= 2 && m <= 12 ? m : 4;
-  }
   function clickAt(ctx, when, accent) {
     const o = ctx.createOscillator(), g = ctx.createGain();
     o.frequency.value = accent ? 2000 : 1200;
     g.gain.setValueAtTime(0.5, when); g.gain.exponentialRampToValueAtTime(0.001, when + 0.04);
     o.connect(g).connect(ctx.destination); o.start(when); o.stop(when + 0.05);
   }
-  // Count-in clicks continue the song's beat grid, so the music enters where the next click would be.
-  function countIn(startT, pct) {
+  // Count-in clicks continue the song's beat grid, so the music enters where the next click
+  // would be; the core places them (the same rule as the practice tracks of the CLI).
+  async function countIn(startT, pct) {
     const bars = Number($("countIn").value);
-    if (!bars || !map.tempo_bpm) return Promise.resolve();
+    if (!bars || !map.tempo_bpm) return;
+    const q = await LC.api("/api/songs/" + songId + "/count-in?start_s=" + startT.toFixed(3) + "&speed_pct=" + pct + "&bars=" + bars);
+    if (!q.clicks_s.length) return;
     audioCtx = audioCtx || new AudioContext();
-    const bpb = beatsPerBar(), n = bars * bpb, beatS = 60 / map.tempo_bpm, period = beatS / (pct / 100);
-    const nb = beats.find((b) => b >= startT - 0.02);
-    const lead = nb !== undefined && nb - startT <= beatS ? (nb - startT) / (pct / 100) : 0;
-    const t0 = audioCtx.currentTime + 0.08;
-    for (let k = 0; k < n; k++) clickAt(audioCtx, t0 + k * period, k % bpb === 0);
-    state.clicksScheduled = (state.clicksScheduled || 0) + n;
-    const startAt = t0 + n * period - lead;
-    return new Promise((r) => setTimeout(r, Math.max(0, (startAt - audioCtx.currentTime) * 1000)));
+    // The first click sounds 80 ms from now; the song starts where click time 0 falls.
+    const songAt = audioCtx.currentTime + 0.08 - q.clicks_s[0];
+    q.clicks_s.forEach((c, k) => clickAt(audioCtx, songAt + c, q.accents[k]));
+    state.clicksScheduled = (state.clicksScheduled || 0) + q.clicks_s.length;
+    await new Promise((r) => setTimeout(r, Math.max(0, (songAt - audioCtx.currentTime) * 1000)));
   }
   async function startPass() {
     const gen = ++startGen;
@@ -251,7 +259,7 @@
     await seek(from);  // picks the best source for this speed (a render may have arrived)
     updatePassLabel();
     state.counting = true; state.playing = true; setPlayButton();
-    await countIn(from, pct);
+    try { await countIn(from, pct); } catch (e) { LC.showError(status, "count-in: " + e.message); }
     if (gen !== startGen || !state.playing) return;
     state.counting = false;
     await mix.el.play().catch((e) => LC.showError(status, e));
@@ -279,6 +287,10 @@
     state.loop = { a: Math.max(0, a), b: Math.min(duration, b) };
     $("loopLabel").textContent = "loop " + LC.fmt(state.loop.a) + " – " + LC.fmt(state.loop.b);
     document.querySelectorAll(".line.looped").forEach((e) => e.classList.remove("looped"));
+    // A new loop counts its passes from 1, and while playing it starts over from its start:
+    // otherwise the rest of a pass already under way would count as the first pass.
+    state.pass = 0;
+    if (state.playing && !state.recording) { mix.el.pause(); if (stem) stem.el.pause(); startPass(); }
     updatePassLabel();
     loopChanged();
   }
@@ -292,17 +304,23 @@
     if (pct !== 100) state.hqTimer = setTimeout(() => { if (state.speedPct === pct) { mix.requestHQ(pct); if (stem && $("guide").checked) stem.requestHQ(pct); } }, 350);
   }
   function clearLoop() { state.loop = null; $("loopLabel").textContent = "no loop"; document.querySelectorAll(".line.looped").forEach((e) => e.classList.remove("looped")); updatePassLabel(); loopChanged(); }
+  // A line's lead-in: up to LEAD_IN_S before it, but not before the previous line ends. From
+  // there the line is the current one, and a loop of it starts there, so its breath and
+  // entrance are in the loop and "Loop line" during the count-in loops the same line.
+  const LEAD_IN_S = 1.0;
+  function leadIn(li) {
+    const ln = lines[li], prevEnd = li > 0 ? lines[li - 1].end : 0;
+    return Math.min(ln.start, Math.max(prevEnd, ln.start - LEAD_IN_S, 0));
+  }
   function currentLine(t) {
     let best = 0;
-    for (let i = 0; i < lines.length; i++) if (lines[i].start - 0.5 <= t) best = i;
+    for (let i = 0; i < lines.length; i++) if (leadIn(i) <= t + 1e-3) best = i;
     return best;
   }
   function loopLine(li) {
     if (li === undefined) li = currentLine(songTime());
     const ln = lines[li]; if (!ln) return;
-    const prevEnd = li > 0 ? lines[li - 1].end : 0;
-    // Start a little before the line (but after the previous one) so the breath and entrance are in the loop.
-    const a = Math.max(prevEnd, ln.start - 1.0), b = Math.min(duration, ln.end + 0.4);
+    const a = leadIn(li), b = Math.min(duration, ln.end + 0.4);
     setLoop(a, b);
     const div = document.querySelector('.line[data-line="' + li + '"]'); if (div) div.classList.add("looped");
     if (!state.playing) seek(a);
@@ -339,16 +357,31 @@
     if (li !== state.lineIdx) {
       box.querySelectorAll(".line.current").forEach((e) => e.classList.remove("current"));
       const div = box.querySelector('.line[data-line="' + li + '"]');
-      if (div) { div.classList.add("current"); div.scrollIntoView({ block: "nearest" }); }
+      if (div) {
+        div.classList.add("current");
+        // The current line sits in the upper part of the box: the lines coming next stay in view.
+        box.scrollTo({ top: Math.max(0, div.offsetTop - box.clientHeight / 5), behavior: "smooth" });
+      }
       state.lineIdx = li;
     }
+    // The lit word is a word of the current line, so word and line never disagree.
     let lit = -1;
-    for (let i = 0; i < words.length; i++) if (words[i].start <= t && t < Math.max(words[i].end, words[i].start + 0.15)) lit = i;
+    for (let i = 0; i < words.length; i++) {
+      const w = words[i];
+      if (w.line === li && w.start <= t && t < Math.max(w.end, w.start + 0.15)) lit = i;
+    }
     if (lit !== state.litWord) {
-      box.querySelectorAll(".word.lit").forEach((e) => e.classList.remove("lit"));
-      if (lit >= 0) box.querySelector('.word[data-word="' + lit + '"]').classList.add("lit");
+      if (state.litWord >= 0 && wordSpans[state.litWord]) wordSpans[state.litWord].classList.remove("lit");
+      if (lit >= 0) wordSpans[lit].classList.add("lit");
       state.litWord = lit;
       window.lcPractice.litWord = lit >= 0 ? words[lit].text : null;
+    }
+    // Words already sung are dimmed.
+    let sung = words.findIndex((w) => w.end > t);
+    if (sung < 0) sung = words.length;
+    if (sung !== state.sungWords) {
+      wordSpans.forEach((span, i) => span.classList.toggle("past", i < sung && i !== lit));
+      state.sungWords = sung;
     }
   }
   function updateBreath(t) {
@@ -388,8 +421,11 @@
     for (const w of words.slice(first, first + 5)) {
       const ic = LC.el("div", { class: "icons" });
       const shapes = wordShapes(w);
-      for (const s of shapes) ic.append(LC.mouthIcon(s));
-      box.append(LC.el("div", { class: "shape", "data-shapes": shapes.join(" ") }, ic, LC.el("span", { text: w.text })));
+      // A word with no shape to watch still gets its place (and says so), so the row stays even.
+      if (shapes.length) for (const s of shapes) ic.append(LC.mouthIcon(s));
+      else ic.append(LC.mouthIcon("free"));
+      box.append(LC.el("div", { class: "shape", "data-shapes": shapes.join(" "), title: shapes.length ? shapes.join(", ") : "no shape to watch" },
+        ic, LC.el("span", { class: "shape-word", text: w.text })));
     }
   }
 
@@ -424,11 +460,11 @@
     $("stopRec").disabled = true;
   }
   function median(xs) { const s = xs.slice().sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)] : null; }
-  async function upload(blob, rec) {
+  async function upload(blob, rec, fileName) {
     state.recording = null;
     $("record").disabled = false;
     const fd = new FormData();
-    fd.append("video", blob, "take.webm");
+    fd.append("video", blob, fileName || "take.webm");
     fd.append("speed", String(rec.speed));
     const start = median(rec.samples);
     if (start !== null) fd.append("song_start_s", start.toFixed(4));
@@ -511,6 +547,12 @@
     $("balance").addEventListener("input", applyBalance);
     $("camera").addEventListener("click", () => cameraOn().catch((e) => LC.showError($("recStatus"), "camera: " + e.message)));
     $("record").addEventListener("click", record);
+    // A take from set (a file): played at full speed; the scorer finds where in the song it is.
+    $("takeFile").addEventListener("change", () => { $("scoreFile").disabled = !$("takeFile").files.length; });
+    $("scoreFile").addEventListener("click", () => {
+      const file = $("takeFile").files[0];
+      if (file) upload(file, { speed: 1, samples: [], loop: null }, file.name);
+    });
     $("stopRec").addEventListener("click", () => { pause(); stopRecording(); });
     const wave = $("wave");
     const tAt = (ev) => { const r = wave.getBoundingClientRect(); return Math.max(0, Math.min(duration, (ev.clientX - r.left) / r.width * duration)); };
@@ -535,7 +577,7 @@
       else if (k === "ArrowLeft" || k === "ArrowRight") {
         ev.preventDefault();
         const li = currentLine(songTime()) + (k === "ArrowLeft" ? -1 : 1);
-        if (lines[li]) seek(Math.max(0, lines[li].start - 0.5));
+        if (lines[li]) seek(leadIn(li));
       }
       else if (k === "+" || k === "=") setSpeed(state.speedPct + 5);
       else if (k === "-" || k === "_") setSpeed(state.speedPct - 5);
