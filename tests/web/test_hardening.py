@@ -380,3 +380,20 @@ def test_bad_takes_name_the_users_file(client, short_song_files, files, data, st
     assert r.status_code == status, r.text
     assert says in r.json()["error"] and str(cat.root) not in r.json()["error"]
     assert sorted(p.name for p in (cat.root / "files").iterdir()) == before
+
+
+def test_a_failed_job_names_the_users_file_not_a_server_path(client, monkeypatch):
+    """An analysis that fails on the stored song says so by the name the song was uploaded as."""
+    from lipcoach.errors import LipcoachError
+    from lipcoach.song import analyze as analyze_module
+
+    def refuse(audio_path, **_kwargs):
+        raise LipcoachError(audio_path, "has no sung vocal we could find")
+
+    monkeypatch.setattr(analyze_module, "analyze_song", refuse)
+    job = client.post(f"/api/songs/{client.song_id}/analyze", headers=POST).json()["job"]
+    client.app.state.runner.run_pending()
+    error = client.get(f"/api/jobs/{job['id']}").json()["error"]
+    cat: Catalogue = client.app.state.catalogue
+    assert error == "mix.wav: has no sung vocal we could find"
+    assert str(cat.root) not in error

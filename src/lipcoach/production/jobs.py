@@ -151,16 +151,39 @@ class JobRunner:
                 raise LipcoachError(None, f"unknown job kind {kind!r}")
             result = handler(self.cat, params, report) or {}
         except LipcoachError as exc:
-            state, error = "failed", str(exc)
+            state, error = "failed", user_message(self.cat, str(exc))
         except Exception as exc:  # shown to the user as one line; the traceback goes to the log
             log.error("job %s (%s) failed:\n%s", job_id, kind, traceback.format_exc())
-            state, error = "failed", f"{type(exc).__name__}: {exc}"[:500]
+            state, error = "failed", user_message(self.cat, f"{type(exc).__name__}: {exc}")[:500]
         with self.cat.session() as s:
             j = s.get(Job, job_id)
             j.state, j.result, j.error, j.updated_at = state, json.dumps(result), error, utcnow()
             j.progress, j.label = (1.0, "done") if state == "done" else (j.progress, "failed")
             s.commit()
         return True
+
+
+def user_message(cat: Catalogue, text: str) -> str:
+    """``text`` with every stored file's server path replaced by the name the user knows it by.
+
+    A song is named by the file name it was uploaded as, a take as "the take", anything else
+    by its area ("a song map"); no server path or generated name reaches the page.
+    """
+    import re
+
+    def name(match: re.Match) -> str:
+        area, stored = match.group(1), match.group(2)
+        with cat.session() as s:
+            song = s.scalar(select(Song).where((Song.audio_file == stored) | (Song.stem_file == stored) | (Song.lyrics_file == stored)))
+            if song is not None:
+                if stored == song.audio_file and song.audio_label:
+                    return song.audio_label
+                return {song.stem_file: "the vocal stem", song.lyrics_file: "the lyrics"}.get(stored, "the song")
+            if s.scalar(select(Take.id).where(Take.file == stored)) is not None:
+                return "the take"
+        return {"maps": "a song map", "reports": "a take report", "renders": "a render"}.get(area, "a stored file")
+
+    return re.sub(re.escape(str(cat.root)) + r"/(\w+)/([^\s:'\"]+)", name, text).replace(str(cat.root), "the studio folder")
 
 
 # -- job kinds -------------------------------------------------------------------------------
