@@ -338,11 +338,12 @@ UPLOADS = [
     ({"song": ("mix.wav", "WAV", "audio/wav")}, {"title": "x" * 301}, 400, "title"),
     ({}, {"title": "no song"}, 400, "song"),
     ({"song": ("long.wav", "LONG", "audio/wav")}, {}, 400, "long.wav: the song lasts"),
+    ({"song": ("mix.wav", "WAV", "audio/wav")}, {f"field{k}": "x" for k in range(20)}, 400, "Too many fields"),
 ]
 
 
 @pytest.mark.parametrize("files, data, status, says", UPLOADS, ids=["not-audio", "empty", "bad-stem", "lyrics-not-utf8", "lyrics-empty",
-                                                                    "title-too-long", "no-song", "too-long"])
+                                                                    "title-too-long", "no-song", "too-long", "too-many-fields"])
 def test_bad_uploads_name_the_users_file_and_keep_nothing(client, short_song_files, monkeypatch, files, data, status, says):
     from lipcoach.media import decode
 

@@ -238,7 +238,7 @@ def create_app(data_dir: str | os.PathLike, *, token: Optional[str] = None, star
     async def http_error(_request: Request, exc: StarletteHTTPException):
         detail = exc.detail if isinstance(exc.detail, str) else "bad request"
         if exc.status_code == 400 and detail == "There was an error parsing the body":
-            detail = "request body is not valid JSON (or nested too deeply)"
+            detail = "the request body could not be read: not valid JSON, nested too deeply, or a form with too many parts"
         return JSONResponse({"error": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)

@@ -43,7 +43,7 @@ def _upload(up: Optional[UploadFile]) -> Optional[UploadFile]:
     return up if up is not None and up.filename else None
 
 
-@router.post("")
+@router.post("", form_limits={"max_files": 3, "max_fields": 10})
 async def upload_song(
     studio: StudioDep,
     song: Annotated[UploadFile, File(description="the mix: audio or video with sound")],

@@ -18,7 +18,7 @@ from lipcoach.web.models import RowId
 router = APIRouter(prefix="/api", tags=["takes"])
 
 
-@router.post("/songs/{song_id}/takes")
+@router.post("/songs/{song_id}/takes", form_limits={"max_files": 1, "max_fields": 12})
 async def upload_take(
     studio: StudioDep,
     song_id: RowId,
