@@ -236,6 +236,13 @@
     o.frequency.value = accent ? 2000 : 1200;
     g.gain.setValueAtTime(0.5, when); g.gain.exponentialRampToValueAtTime(0.001, when + 0.04);
     o.connect(g).connect(ctx.destination); o.start(when); o.stop(when + 0.05);
+    scheduledClicks.push(o);
+  }
+  // A count-in cut short (pause, a new loop) must not go on clicking over the next one.
+  let scheduledClicks = [];
+  function silenceClicks() {
+    for (const o of scheduledClicks) { try { o.stop(); } catch (e) { /* already done */ } }
+    scheduledClicks = [];
   }
   // Count-in clicks continue the song's beat grid, so the music enters where the next click
   // would be; the core places them (the same rule as the practice tracks of the CLI).
@@ -245,6 +252,7 @@
     const q = await LC.api("/api/songs/" + songId + "/count-in?start_s=" + startT.toFixed(3) + "&speed_pct=" + pct + "&bars=" + bars);
     if (!q.clicks_s.length) return;
     audioCtx = audioCtx || new AudioContext();
+    silenceClicks();
     // The first click sounds 80 ms from now; the song starts where click time 0 falls.
     const songAt = audioCtx.currentTime + 0.08 - q.clicks_s[0];
     q.clicks_s.forEach((c, k) => clickAt(audioCtx, songAt + c, q.accents[k]));
@@ -267,7 +275,7 @@
     if (state.recording) state.recording.playing = true;
   }
   function play() { state.pass = 0; state.baseSpeed = state.speedPct; if (state.loop) { const t = songTime(); if (t < state.loop.a || t >= state.loop.b) seek(state.loop.a); } startPass(); }
-  function pause() { startGen++; state.playing = false; state.counting = false; mix.el.pause(); if (stem) stem.el.pause(); setPlayButton(); }
+  function pause() { startGen++; silenceClicks(); state.playing = false; state.counting = false; mix.el.pause(); if (stem) stem.el.pause(); setPlayButton(); }
   function setPlayButton() { $("play").textContent = state.playing ? "❚❚ Pause" : "▶ Play"; }
   function onPassEnd() {
     if (state.recording) { pause(); stopRecording(); return; }
