@@ -373,6 +373,7 @@ def test_lines_the_map_is_unsure_of_are_marked(page, live):
     open_practice(page, live)
     unsure = page.locator(".line.unsure")
     assert unsure.count() == 1 and unsure.get_attribute("data-line") == "1"
+    assert "unsure" not in page.locator('.line[data-line="0"]').get_attribute("class")
     assert "timing unsure" in unsure.get_attribute("title")
     style = unsure.evaluate("e => getComputedStyle(e).textDecorationStyle")
     assert style == "dotted"

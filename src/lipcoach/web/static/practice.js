@@ -166,7 +166,8 @@
     box.replaceChildren();
     lines.forEach((ln, li) => {
       const div = LC.el("div", { class: "line", "data-line": li, title: "click: loop this line" });
-      if (ln.flagged) { div.classList.add("unsure"); div.title = "timing unsure (check it in the editor) · click: loop this line"; }
+      // The map's own doubt: a line it flags, or one whose times were interpolated, not aligned.
+      if (ln.flagged || ln.aligned === false) { div.classList.add("unsure"); div.title = "timing unsure (check it in the editor) · click: loop this line"; }
       div.addEventListener("click", () => loopLine(li));
       box.append(div);
     });
