@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any, BinaryIO, Optional, Union
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, create_engine, event, select, text
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
 from lipcoach.errors import LipcoachError
@@ -210,15 +209,8 @@ class Catalogue:
         transaction see the latest committed state, and makes other writers (threads or
         processes) wait for this commit. Map versions are numbered under it.
         """
-        for attempt in range(5):
-            try:
-                s.execute(text("UPDATE songs SET id = id WHERE id = :song_id"), {"song_id": song_id})
-                return
-            except OperationalError as exc:  # "database is locked" beyond the 30 s busy timeout
-                if "locked" not in str(exc) or attempt == 4:
-                    raise
-                s.rollback()
-                time.sleep(0.05 * (attempt + 1))
+        # Waits up to the connection's busy timeout (30 s) for another writer to commit.
+        s.execute(text("UPDATE songs SET id = id WHERE id = :song_id"), {"song_id": song_id})
 
     def add_map_version(self, s: Session, song_id: int, songmap, *, origin: str, note: str = "",
                         base_version: Optional[int] = None) -> SongMapVersion:
