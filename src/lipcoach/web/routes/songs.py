@@ -15,7 +15,7 @@ from lipcoach.errors import LipcoachError
 from lipcoach.production import storage
 from lipcoach.production.catalogue import Catalogue, Job, Report, Song, Take, add_song_files
 from lipcoach.web.deps import StudioDep, song_or_404
-from lipcoach.web.models import MAX_SPEED_PCT, MIN_SPEED_PCT, RowId, Seconds, VersionQuery
+from lipcoach.web.models import MAX_SPEED_PCT, MIN_SPEED_PCT, RowId, VersionQuery
 
 router = APIRouter(prefix="/api/songs", tags=["songs"])
 
