@@ -198,6 +198,17 @@ def create_app(data_dir: str | os.PathLike, *, token: Optional[str] = None, star
     for router in ROUTERS:
         app.include_router(router)
 
+    _add_guard(app, token)
+    # Outermost: a body over its limit is refused before any other layer reads it.
+    app.add_middleware(BodyLimit)
+
+    _add_error_answers(app)
+    return app
+
+
+def _add_guard(app: FastAPI, token: Optional[str]) -> None:
+    """Who may ask (loopback or token, the X-Lipcoach header on writes, media from its own pages) and the safety headers."""
+
     @app.middleware("http")
     async def guard(request: Request, call_next):
         if token is None:
@@ -226,8 +237,9 @@ def create_app(data_dir: str | os.PathLike, *, token: Optional[str] = None, star
         response.headers["Referrer-Policy"] = "no-referrer"
         return response
 
-    # Outermost: a body over its limit is refused before any other layer reads it.
-    app.add_middleware(BodyLimit)
+
+def _add_error_answers(app: FastAPI) -> None:
+    """Every error as ``{"error": one line}``: 400 bad input, 409 stale edit, 413 too large, 404 not found."""
 
     @app.exception_handler(LipcoachError)
     async def lipcoach_error(_request: Request, exc: LipcoachError):
@@ -244,8 +256,6 @@ def create_app(data_dir: str | os.PathLike, *, token: Optional[str] = None, star
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError):
         return JSONResponse({"error": _validation_message(exc)}, status_code=400)
-
-    return app
 
 
 # -- helpers ---------------------------------------------------------------------------------
