@@ -364,21 +364,47 @@ def write_audio(path: str | os.PathLike, audio: np.ndarray, *, sr: int, bitrate_
     x = np.asarray(audio, dtype=np.float32)
     x = x[None, :] if x.ndim == 1 else x
     x = np.clip(x, -1.0, 1.0)
+    if suffix not in OUTPUT_SUFFIXES:
+        raise LipcoachError(path, f"unsupported output format (use {', '.join(OUTPUT_SUFFIXES)})")
     with atomic_path(path) as tmp:
         if suffix == ".m4a":
             _write_m4a(tmp, x, sr=sr, bitrate_kbps=bitrate_kbps)
-        elif suffix in (".wav", ".flac", ".mp3", ".ogg"):
-            from pedalboard.io import AudioFile
+            return
+        from pedalboard.io import AudioFile
 
-            kwargs = {}
-            if suffix == ".mp3":
-                kwargs["quality"] = f"{bitrate_kbps}"  # constant bit rate, kbit/s
-            if suffix == ".wav":
-                kwargs["bit_depth"] = 16
-            with AudioFile(str(tmp), "w", sr, x.shape[0], **kwargs) as f:
+        kwargs = {}
+        if suffix == ".mp3":
+            kwargs["quality"] = f"{bitrate_kbps}"  # constant bit rate, kbit/s
+        if suffix == ".wav":
+            kwargs["bit_depth"] = 16
+        plain = tmp.with_name(tmp.name[: -len(suffix)] + ".untagged" + suffix)
+        try:
+            with AudioFile(str(plain), "w", sr, x.shape[0], **kwargs) as f:
                 f.write(x)
-        else:
-            raise LipcoachError(path, f"unsupported output format (use {', '.join(OUTPUT_SUFFIXES)})")
+            _copy_with_tag(plain, tmp)
+        finally:
+            plain.unlink(missing_ok=True)
+
+
+def _copy_with_tag(src: Path, dst: Path) -> None:
+    """Copy an audio file's packets unchanged into ``dst``, adding lipcoach's comment tag.
+
+    pedalboard's encoders write no tags; the tag lets lipcoach recognise the file as its own
+    before it replaces it (:mod:`lipcoach.fileio`).
+    """
+    import av
+
+    from lipcoach.fileio import WRITTEN_BY
+
+    with av.open(str(src)) as source, av.open(str(dst), "w", format=source.format.name.split(",")[0]) as out:
+        s_in = source.streams.audio[0]
+        s_out = out.add_stream_from_template(s_in)
+        out.metadata["comment"] = WRITTEN_BY
+        for packet in source.demux(s_in):
+            if packet.dts is None:  # the demuxer's final flush packet
+                continue
+            packet.stream = s_out
+            out.mux(packet)
 
 
 def _write_m4a(path: Path, x: np.ndarray, *, sr: int, bitrate_kbps: int) -> None:
@@ -388,7 +414,10 @@ def _write_m4a(path: Path, x: np.ndarray, *, sr: int, bitrate_kbps: int) -> None
 
     layout = "mono" if x.shape[0] == 1 else "stereo"
     x = x[:2]
+    from lipcoach.fileio import WRITTEN_BY
+
     with av.open(str(path), "w", format="mp4") as container:
+        container.metadata["comment"] = WRITTEN_BY
         stream = container.add_stream("aac", rate=sr)
         stream.bit_rate = bitrate_kbps * 1000
         stream.layout = layout
