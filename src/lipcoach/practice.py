@@ -181,15 +181,23 @@ def count_in_times(
 # -- rendering -------------------------------------------------------------------------------
 
 
-def pass_speeds(*, speed: float, repeat: int, ramp: Optional[tuple[float, float]]) -> list[float]:
-    """Speed of each pass: constant, or a straight ramp from ``ramp[0]`` to ``ramp[1]``.
+def pass_speeds(*, speed: Optional[float], repeat: int, ramp: Optional[tuple[float, float]]) -> list[float]:
+    """Speed of each pass: constant (``speed``, default 1.0), or a straight ramp from ``ramp[0]`` to ``ramp[1]``.
 
     Speeds are rounded to 1 % so that passes at the same speed share one stretch.
+
+    Raises
+    ------
+    LipcoachError
+        Both a speed and a ramp (one would silently lose), fewer than one pass, or a speed
+        out of range.
     """
     if repeat < 1:
         raise LipcoachError(None, f"repeat must be at least 1, not {repeat}")
+    if ramp is not None and speed is not None:
+        raise LipcoachError(None, "give --speed or --ramp, not both: the ramp sets the speed of every pass")
     if ramp is None:
-        speeds = [float(speed)] * repeat
+        speeds = [1.0 if speed is None else float(speed)] * repeat
     else:
         a, b = ramp
         speeds = [a + (b - a) * (k / (repeat - 1) if repeat > 1 else 0.0) for k in range(repeat)]
@@ -201,7 +209,7 @@ def pass_speeds(*, speed: float, repeat: int, ramp: Optional[tuple[float, float]
 def render_practice_track(
     song_or_songmap_path: str | os.PathLike,
     *,
-    speed: float = 1.0,
+    speed: Optional[float] = None,
     loop: Optional[tuple[float, float]] = None,
     repeat: int = 1,
     ramp: Optional[tuple[float, float]] = None,
@@ -217,14 +225,14 @@ def render_practice_track(
     ----------
     song_or_songmap_path : path
         A song (any format FFmpeg reads) or a song map JSON whose ``source.path`` is the song.
-    speed : float
-        Speed of every pass when there is no ramp, 0.25..2.0 (0.75 = 75 %).
+    speed : float, optional
+        Speed of every pass, 0.25..2.0 (0.75 = 75 %); default 1.0. Not with ``ramp``.
     loop : (start_s, end_s), optional
         Part of the song to drill, seconds of the original. Default: the whole song.
     repeat : int
         Number of passes.
     ramp : (start_speed, end_speed), optional
-        Speeds of the first and last pass; passes in between step evenly. Overrides ``speed``.
+        Speeds of the first and last pass; passes in between step evenly. Not with ``speed``.
     count_in_bars : int
         Bars of clicks at the song's tempo (scaled by each pass's speed) before every pass.
     breath_cues : bool
