@@ -142,14 +142,17 @@ class Catalogue:
     ----------
     data_dir : path
         Created if missing.
+    start_up : bool
+        True for the studio itself: clear what a crash left behind. False to open the
+        catalogue beside a running studio (``lipcoach score --data``), touching no file of it.
     """
 
-    def __init__(self, data_dir: str | os.PathLike):
+    def __init__(self, data_dir: str | os.PathLike, *, start_up: bool = True):
         self.root = Path(data_dir).resolve()
         for sub in ("files", "maps", "renders", "reports", "tmp"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         # An upload in flight when the server died was never acknowledged: drop it.
-        for stale in (self.root / "tmp").iterdir():
+        for stale in (self.root / "tmp").iterdir() if start_up else ():
             if stale.is_file():
                 stale.unlink()
         self.engine = create_engine(
@@ -226,8 +229,25 @@ class Catalogue:
             No such number, no song of the number matches the map, the studio has no map of
             that song yet, or its lines differ from ``songmap``'s.
         """
-        from lipcoach.errors import LipcoachError
         from lipcoach.production.storage import store_media
+
+        song, smv = self.take_target(s, number_id, songmap)
+        with open(take_path, "rb") as video:
+            stored, _duration_s = store_media(video, self.root, what="the take", need_video=True)
+        take = Take(song_id=song.id, songmap_version_id=smv.id, file=stored, speed=1.0,
+                    song_start_s=(doc.get("placement") or {}).get("song_start_s"))
+        s.add(take)
+        s.flush()
+        self.save_report(s, take.id, doc)
+        return take
+
+    def take_target(self, s: Session, number_id: int, songmap) -> tuple[Song, SongMapVersion]:
+        """The song and map version a take scored against ``songmap`` joins in number ``number_id``.
+
+        Cheap (no scoring): the CLI calls it before scoring so a wrong number fails at once.
+        See :meth:`add_scored_take` for the rules and the errors raised.
+        """
+        from lipcoach.errors import LipcoachError
         from lipcoach.song.analyze import file_sha256
 
         number = s.get(Number, number_id)
@@ -250,14 +270,7 @@ class Catalogue:
         if [ln["text"] for ln in studio_lines] != [ln.text for ln in songmap.lines]:
             raise LipcoachError(None, f"the song map's lines differ from the studio's map of number {number_id} (version {smv.version}); "
                                       "score the take against the studio's map so its lines can be compared")
-        with open(take_path, "rb") as video:
-            stored, _duration_s = store_media(video, self.root, what="the take", need_video=True)
-        take = Take(song_id=song.id, songmap_version_id=smv.id, file=stored, speed=1.0,
-                    song_start_s=(doc.get("placement") or {}).get("song_start_s"))
-        s.add(take)
-        s.flush()
-        self.save_report(s, take.id, doc)
-        return take
+        return song, smv
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
