@@ -43,7 +43,7 @@ OUR_MARKS = (
     re.compile(rb"^; Written by lipcoach", re.M),
     re.compile(rb"\A(?:\xef\xbb\xbf)?WEBVTT - lipcoach"),
     re.compile(rb"^#CREATOR:lipcoach", re.M),
-    re.compile(rb'<meta name="generator" content="lipcoach'),
+    re.compile(rb"<meta name=[\"']generator[\"'] content=[\"']lipcoach"),
     re.compile(re.escape(WRITTEN_BY.encode())),
 )
 #: How much of the start and of the end of a file is searched for a mark, bytes.
