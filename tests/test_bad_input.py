@@ -335,7 +335,9 @@ def face_take(tmp_path_factory) -> Path:
 
 def test_unknown_face_lists_the_faces_and_mediapipe_stays_quiet(workspace, face_take):
     shutil.copy(face_take, workspace / "face.mp4")
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    import lipcoach
+
+    env = {**os.environ, "PYTHONPATH": str(Path(lipcoach.__file__).resolve().parents[1])}  # the lipcoach under test
     env.pop("LIPCOACH_DEBUG", None)
     result = subprocess.run([sys.executable, "-m", "lipcoach", "score", "face.mp4", "--song", "song.json", "-o", "r.html", "--face", "99"],
                             capture_output=True, text=True, cwd=workspace, env=env, timeout=300)
