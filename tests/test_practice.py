@@ -43,6 +43,8 @@ def test_ramp_steps_evenly_from_first_to_last_pass():
     assert pass_speeds(speed=None, repeat=4, ramp=(0.7, 1.0)) == [0.7, 0.8, 0.9, 1.0]
     with pytest.raises(LipcoachError):
         pass_speeds(speed=0.1, repeat=1, ramp=None)
+    with pytest.raises(LipcoachError, match="not both"):  # one of the two would be silently ignored
+        pass_speeds(speed=0.75, repeat=4, ramp=(0.7, 1.0))
 
 
 def test_count_in_continues_the_beat_grid_backwards():
