@@ -131,7 +131,7 @@ def demo(
         paths = run_demo(out, force=force, report=report)
     _say("demo written:")
     for name, path in paths.items():
-        _say(f"  {name:12s} {path}")
+        _say(f"  {name:20s} {path}")
 
 
 @app.command()

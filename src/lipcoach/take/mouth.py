@@ -303,7 +303,7 @@ def iter_frames(path: str | os.PathLike, *, with_audio: bool = True, max_side_px
     try:
         vs = video_stream(container)
         if vs is None:
-            raise LipcoachError(p, "has no video stream (is it an audio file?)")
+            raise LipcoachError(p, "has no video stream: it is not a video")
         vs.thread_type = "AUTO"
         rotation = _rotation(vs)
         w0, h0 = int(vs.codec_context.width or vs.width or 0), int(vs.codec_context.height or vs.height or 0)
