@@ -44,9 +44,10 @@ def test_video_without_sound(tmp_path):
 
 def test_silence_is_refused_and_nothing_is_written(tmp_path):
     write_wav(tmp_path / "quiet.wav", np.zeros(16000 * 3, np.float32), 16000)
-    (tmp_path / "s.json").write_text("previous map")
+    previous = '{"schema": "lipcoach.songmap/1", "note": "an earlier map, which lipcoach may replace"}'
+    (tmp_path / "s.json").write_text(previous)
     assert_one_line_error(run_cli("analyze", tmp_path / "quiet.wav", "-o", tmp_path / "s.json"), "quiet.wav", "silent")
-    assert (tmp_path / "s.json").read_text() == "previous map"
+    assert (tmp_path / "s.json").read_text() == previous
 
 
 def test_unknown_language(tmp_path):

@@ -40,9 +40,11 @@ def test_parse_helpers():
 
 def test_ramp_steps_evenly_from_first_to_last_pass():
     assert pass_speeds(speed=0.8, repeat=3, ramp=None) == [0.8, 0.8, 0.8]
-    assert pass_speeds(speed=0.8, repeat=4, ramp=(0.7, 1.0)) == [0.7, 0.8, 0.9, 1.0]
+    assert pass_speeds(speed=None, repeat=4, ramp=(0.7, 1.0)) == [0.7, 0.8, 0.9, 1.0]
     with pytest.raises(LipcoachError):
         pass_speeds(speed=0.1, repeat=1, ramp=None)
+    with pytest.raises(LipcoachError, match="not both"):  # one of the two would be silently ignored
+        pass_speeds(speed=0.75, repeat=4, ramp=(0.7, 1.0))
 
 
 def test_count_in_continues_the_beat_grid_backwards():
@@ -57,7 +59,7 @@ def test_loop_repeat_ramp_count_in_and_breath_cues(mapped_song, tmp_path):
     line2 = [w for w in song.words if w.line == 1]
     loop = (line2[0].start - 1.5, line2[-1].end + 0.3)
     out = tmp_path / "drill.wav"
-    res = render_practice_track(map_path, speed=0.75, loop=loop, repeat=3, ramp=(0.5, 1.0), count_in_bars=1,
+    res = render_practice_track(map_path, loop=loop, repeat=3, ramp=(0.5, 1.0), count_in_bars=1,
                                 breath_cues=True, out_path=out, quality="fast")
     assert res.speeds == [0.5, 0.75, 1.0]
     assert len(res.clicks_out_s) == 3 * 4  # one bar of 4/4 before each pass

@@ -12,12 +12,45 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from lipcoach.errors import LipcoachError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="lipcoach: a lip-sync coach for screen musicals.")
 
-EXPORT_SUFFIX = {"lrc": ".lrc", "ass": ".ass", "vtt": ".vtt", "ultrastar": ".txt"}
+def _flags_as_flags(params: list) -> list:
+    """Typer's rich help prints a value type for every option, flags included
+    (``--breath-cues <bool>``); an empty metavar tells it a flag takes no value. Parsing is unchanged."""
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
+class _FlagCommand(TyperCommand):
+    """A command whose help shows on/off flags (``--force``, ``--help``) as flags."""
+
+    def get_params(self, ctx):
+        return _flags_as_flags(super().get_params(ctx))
+
+
+class _FlagGroup(TyperGroup):
+    """The ``lipcoach`` group, whose ``--help`` shows as a flag too."""
+
+    def get_params(self, ctx):
+        return _flags_as_flags(super().get_params(ctx))
+
+
+app = typer.Typer(cls=_FlagGroup, add_completion=False, no_args_is_help=True, help="lipcoach: a lip-sync coach for screen musicals.")
+_typer_command = app.command
+
+
+def _command(*args, cls=None, **kwargs):
+    return _typer_command(*args, cls=cls or _FlagCommand, **kwargs)
+
+
+app.command = _command  # every command, including ones added later, shows its flags as flags
+
+FORCE_HELP = "Replace an existing output that lipcoach did not write (inputs are never replaced)."
 
 
 def _say(message: str) -> None:
@@ -33,14 +66,26 @@ def analyze(
     language: str = typer.Option("en", "--language", help="Language of the lyrics (en, fr, es, de, ...)."),
     separation: str = typer.Option("auto", "--separation", help="Vocal guide without a stem: auto, classical, spleeter, none."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Also draw the song map (png, svg or pdf)."),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """Map a song: words, phonemes, mouth shapes, breaths, beats, entrances, loudness."""
+    from lipcoach.checks import check_analyze
+    from lipcoach.fileio import staged_outputs
     from lipcoach.progress import rich_bar
     from lipcoach.song.analyze import analyze_song
 
+    check_analyze(song, output=output, plot=plot, lyrics=lyrics, vocals=vocals, force=force)
     with rich_bar(f"Mapping {song.name}") as report:
         songmap = analyze_song(song, lyrics_path=lyrics, vocals_path=vocals, language=language, separation=separation, report=report)
-    songmap.save(output)
+    # The map and its plot replace earlier ones together, or not at all.
+    with staged_outputs(*[p for p in (output, plot) if p is not None]) as staged:
+        songmap.save(staged[0])
+        if plot is not None:
+            from lipcoach.media.decode import load_audio
+            from lipcoach.song.analyze import ANALYSIS_SR
+            from lipcoach.song.plot import plot_songmap
+
+            plot_songmap(songmap, staged[1], audio=load_audio(song, sr=ANALYSIS_SR)[0], sr=ANALYSIS_SR)
     _say(f"song map: {output}  ({len(songmap.words)} words, {len(songmap.lines)} lines, {len(songmap.breaths)} breaths, {songmap.tempo_bpm:.1f} BPM)")
     if songmap.source.get("vocal_guide") == "classical" and separation == "auto":
         _say("note: no vocal stem and no Spleeter environment, so the classical vocal guide was used (`make spleeter` aligns better)")
@@ -48,12 +93,6 @@ def analyze(
     if unaligned:
         _say(f"warning: lines {', '.join(map(str, unaligned))} could not be aligned; their times are estimates (low confidence)")
     if plot is not None:
-        from lipcoach.song.plot import plot_songmap
-
-        from lipcoach.media.decode import load_audio
-        from lipcoach.song.analyze import ANALYSIS_SR
-
-        plot_songmap(songmap, plot, audio=load_audio(song, sr=ANALYSIS_SR)[0], sr=ANALYSIS_SR)
         _say(f"plot: {plot}")
 
 
@@ -61,31 +100,38 @@ def analyze(
 def export(
     songmap_path: Path = typer.Argument(..., metavar="SONG_JSON", help="A song map written by `lipcoach analyze`."),
     fmt: str = typer.Option(..., "--format", "-f", help="lrc, ass, vtt or ultrastar."),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output file (default: beside the song map)."),
+    output: Optional[Path] = typer.Option(
+        None, "-o", "--output", help="Output file (default: beside the song map: song.lrc, song.ass, song.vtt, song.ultrastar.txt)."),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """Export a song map as karaoke lyrics (enhanced LRC, ASS, WebVTT, UltraStar)."""
-    if fmt not in EXPORT_SUFFIX:
-        raise LipcoachError(None, f"unknown format {fmt!r}; choose one of {', '.join(EXPORT_SUFFIX)}")
-    from lipcoach.song.export import write_export
+    from lipcoach.song.export import FORMATS, write_export
+
+    if fmt not in FORMATS:
+        raise LipcoachError(None, f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    from lipcoach.checks import check_export
     from lipcoach.song.songmap import SongMap
 
     songmap = SongMap.load(songmap_path)
-    output = output or songmap_path.with_suffix(EXPORT_SUFFIX[fmt])
+    output = check_export(songmap_path, songmap, fmt, output, force=force)
     write_export(songmap, fmt, output)
     _say(f"{fmt}: {output}")
 
 
 @app.command()
-def demo(out: Path = typer.Option(Path("out"), "--out", help="Folder for the demo's files.")) -> None:
+def demo(
+    out: Path = typer.Option(Path("out"), "--out", help="Folder for the demo's files."),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
+) -> None:
     """Generate the built-in demo number and map it end to end."""
     from lipcoach.demo import run_demo
     from lipcoach.progress import rich_bar
 
     with rich_bar("Demo number") as report:
-        paths = run_demo(out, report=report)
+        paths = run_demo(out, force=force, report=report)
     _say("demo written:")
     for name, path in paths.items():
-        _say(f"  {name:12s} {path}")
+        _say(f"  {name:20s} {path}")
 
 
 @app.command()
@@ -96,40 +142,58 @@ def score(
     json_path: Optional[Path] = typer.Option(None, "--json", help="Also write the report as JSON (lipcoach.takereport/1)."),
     face: Optional[int] = typer.Option(None, "--face", help="Score this face id (default: the face that follows the vocal best)."),
     song_audio: Optional[Path] = typer.Option(None, "--song-audio", help="The song's audio, if it moved since it was analysed."),
+    data: Optional[Path] = typer.Option(None, "--data", help="A studio folder (`lipcoach serve --data`): add the take to a number's history."),
+    number: Optional[int] = typer.Option(None, "--number", help="The number (its id in the studio) the take joins; with --data."),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """Score a lip-sync take: timing per word and line, missed words, m/b/p closures, breaths."""
+    from lipcoach.checks import check_score, check_studio
+    from lipcoach.fileio import staged_outputs
     from lipcoach.progress import rich_bar
     from lipcoach.song.songmap import SongMap
     from lipcoach.take.score import save_json, score_take, write_report_html
 
     songmap = SongMap.load(song)
+    check_score(take, song, songmap, output=output, json_path=json_path, song_audio=song_audio, force=force)
+    catalogue = check_studio(data, number, songmap)  # a wrong number fails now, not after scoring
     with rich_bar(f"Scoring {take.name}") as report:
         result = score_take(take, songmap, face=face, song_audio=song_audio, report=report)
-    write_report_html(result, output)
-    if json_path is not None:
-        save_json(result, json_path)
+    # The page and its JSON replace earlier ones together, or not at all.
+    with staged_outputs(*[p for p in (output, json_path) if p is not None]) as staged:
+        write_report_html(result, staged[0])
+        if json_path is not None:
+            save_json(result, staged[1])
     doc = result.doc
     offset = doc["sync"]["offset_ms"]  # None when not lip-syncing: no offset is given then
     _say(f"verdict: {doc['verdict']}  offset {'–' if offset is None else f'{offset:+.0f}'} ms  score {doc['score']:.0f}/100")
     _say(f"report: {output}" + (f"  json: {json_path}" if json_path else ""))
+    if catalogue is not None:
+        with catalogue.session() as s:
+            added = catalogue.add_scored_take(s, number, take, doc, songmap)
+            s.commit()
+            _say(f"studio: take {added.id} added to the history of number {number} in {data}")
 
 
 @app.command("practice-track")
 def practice_track(
     song: Path = typer.Argument(..., metavar="SONG_OR_SONGMAP", help="A song file, or a song map JSON (its song is used)."),
     output: Path = typer.Option(..., "-o", "--output", help="The drill track (mp3, m4a, wav, flac, ogg)."),
-    speed: float = typer.Option(1.0, "--speed", help="Playback speed, 0.25 to 1.0; pitch is kept."),
+    speed: Optional[float] = typer.Option(None, "--speed", help="Playback speed, 0.25 to 1.0; pitch is kept. [default: 1.0; not with --ramp]"),
     loop: Optional[str] = typer.Option(None, "--loop", help="Only this part, e.g. 0:43-0:58."),
     repeat: int = typer.Option(1, "--repeat", help="Number of passes."),
-    ramp: Optional[str] = typer.Option(None, "--ramp", help="Speed from the first pass to the last, e.g. 0.7:1.0."),
+    ramp: Optional[str] = typer.Option(None, "--ramp", help="Speed from the first pass to the last, e.g. 0.7:1.0 (instead of --speed)."),
     count_in: int = typer.Option(0, "--count-in", help="Bars of count-in clicks before each pass."),
     breath_cues: bool = typer.Option(False, "--breath-cues", help="A soft tick before each breath (needs a song map)."),
     quality: str = typer.Option("high", "--quality", help="Rubber Band quality: high, balanced or fast."),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """Render a practice track for the phone: slowed, looped, counted in, with breath cues."""
-    from lipcoach.practice import parse_loop, parse_ramp, render_practice_track
+    from lipcoach.checks import check_practice_track
+    from lipcoach.practice import parse_loop, parse_ramp, pass_speeds, render_practice_track
     from lipcoach.progress import rich_bar
 
+    pass_speeds(speed=speed, repeat=repeat, ramp=parse_ramp(ramp) if ramp else None)  # --speed with --ramp: refused now
+    check_practice_track(song, output=output, force=force)
     with rich_bar(f"Rendering {output.name}") as report:
         result = render_practice_track(
             song, speed=speed, loop=parse_loop(loop) if loop else None, repeat=repeat, ramp=parse_ramp(ramp) if ramp else None,

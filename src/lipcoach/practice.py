@@ -181,15 +181,23 @@ def count_in_times(
 # -- rendering -------------------------------------------------------------------------------
 
 
-def pass_speeds(*, speed: float, repeat: int, ramp: Optional[tuple[float, float]]) -> list[float]:
-    """Speed of each pass: constant, or a straight ramp from ``ramp[0]`` to ``ramp[1]``.
+def pass_speeds(*, speed: Optional[float], repeat: int, ramp: Optional[tuple[float, float]]) -> list[float]:
+    """Speed of each pass: constant (``speed``, default 1.0), or a straight ramp from ``ramp[0]`` to ``ramp[1]``.
 
     Speeds are rounded to 1 % so that passes at the same speed share one stretch.
+
+    Raises
+    ------
+    LipcoachError
+        Both a speed and a ramp (one would silently lose), fewer than one pass, or a speed
+        out of range.
     """
     if repeat < 1:
         raise LipcoachError(None, f"repeat must be at least 1, not {repeat}")
+    if ramp is not None and speed is not None:
+        raise LipcoachError(None, "give --speed or --ramp, not both: the ramp sets the speed of every pass")
     if ramp is None:
-        speeds = [float(speed)] * repeat
+        speeds = [1.0 if speed is None else float(speed)] * repeat
     else:
         a, b = ramp
         speeds = [a + (b - a) * (k / (repeat - 1) if repeat > 1 else 0.0) for k in range(repeat)]
@@ -201,7 +209,7 @@ def pass_speeds(*, speed: float, repeat: int, ramp: Optional[tuple[float, float]
 def render_practice_track(
     song_or_songmap_path: str | os.PathLike,
     *,
-    speed: float = 1.0,
+    speed: Optional[float] = None,
     loop: Optional[tuple[float, float]] = None,
     repeat: int = 1,
     ramp: Optional[tuple[float, float]] = None,
@@ -217,14 +225,14 @@ def render_practice_track(
     ----------
     song_or_songmap_path : path
         A song (any format FFmpeg reads) or a song map JSON whose ``source.path`` is the song.
-    speed : float
-        Speed of every pass when there is no ramp, 0.25..2.0 (0.75 = 75 %).
+    speed : float, optional
+        Speed of every pass, 0.25..2.0 (0.75 = 75 %); default 1.0. Not with ``ramp``.
     loop : (start_s, end_s), optional
         Part of the song to drill, seconds of the original. Default: the whole song.
     repeat : int
         Number of passes.
     ramp : (start_speed, end_speed), optional
-        Speeds of the first and last pass; passes in between step evenly. Overrides ``speed``.
+        Speeds of the first and last pass; passes in between step evenly. Not with ``speed``.
     count_in_bars : int
         Bars of clicks at the song's tempo (scaled by each pass's speed) before every pass.
     breath_cues : bool
@@ -364,21 +372,47 @@ def write_audio(path: str | os.PathLike, audio: np.ndarray, *, sr: int, bitrate_
     x = np.asarray(audio, dtype=np.float32)
     x = x[None, :] if x.ndim == 1 else x
     x = np.clip(x, -1.0, 1.0)
+    if suffix not in OUTPUT_SUFFIXES:
+        raise LipcoachError(path, f"unsupported output format (use {', '.join(OUTPUT_SUFFIXES)})")
     with atomic_path(path) as tmp:
         if suffix == ".m4a":
             _write_m4a(tmp, x, sr=sr, bitrate_kbps=bitrate_kbps)
-        elif suffix in (".wav", ".flac", ".mp3", ".ogg"):
-            from pedalboard.io import AudioFile
+            return
+        from pedalboard.io import AudioFile
 
-            kwargs = {}
-            if suffix == ".mp3":
-                kwargs["quality"] = f"{bitrate_kbps}"  # constant bit rate, kbit/s
-            if suffix == ".wav":
-                kwargs["bit_depth"] = 16
-            with AudioFile(str(tmp), "w", sr, x.shape[0], **kwargs) as f:
+        kwargs = {}
+        if suffix == ".mp3":
+            kwargs["quality"] = f"{bitrate_kbps}"  # constant bit rate, kbit/s
+        if suffix == ".wav":
+            kwargs["bit_depth"] = 16
+        plain = tmp.with_name(tmp.name[: -len(suffix)] + ".untagged" + suffix)
+        try:
+            with AudioFile(str(plain), "w", sr, x.shape[0], **kwargs) as f:
                 f.write(x)
-        else:
-            raise LipcoachError(path, f"unsupported output format (use {', '.join(OUTPUT_SUFFIXES)})")
+            _copy_with_tag(plain, tmp)
+        finally:
+            plain.unlink(missing_ok=True)
+
+
+def _copy_with_tag(src: Path, dst: Path) -> None:
+    """Copy an audio file's packets unchanged into ``dst``, adding lipcoach's comment tag.
+
+    pedalboard's encoders write no tags; the tag lets lipcoach recognise the file as its own
+    before it replaces it (:mod:`lipcoach.fileio`).
+    """
+    import av
+
+    from lipcoach.fileio import WRITTEN_BY
+
+    with av.open(str(src)) as source, av.open(str(dst), "w", format=source.format.name.split(",")[0]) as out:
+        s_in = source.streams.audio[0]
+        s_out = out.add_stream_from_template(s_in)
+        out.metadata["comment"] = WRITTEN_BY
+        for packet in source.demux(s_in):
+            if packet.dts is None:  # the demuxer's final flush packet
+                continue
+            packet.stream = s_out
+            out.mux(packet)
 
 
 def _write_m4a(path: Path, x: np.ndarray, *, sr: int, bitrate_kbps: int) -> None:
@@ -388,7 +422,10 @@ def _write_m4a(path: Path, x: np.ndarray, *, sr: int, bitrate_kbps: int) -> None
 
     layout = "mono" if x.shape[0] == 1 else "stereo"
     x = x[:2]
+    from lipcoach.fileio import WRITTEN_BY
+
     with av.open(str(path), "w", format="mp4") as container:
+        container.metadata["comment"] = WRITTEN_BY
         stream = container.add_stream("aac", rate=sr)
         stream.bit_rate = bitrate_kbps * 1000
         stream.layout = layout

@@ -48,5 +48,5 @@ def test_an_audio_file_is_not_a_take(tmp_path):
 
     wav = tmp_path / "song.wav"
     write_wav(wav, np.zeros(8000, np.float32), 16000)
-    with pytest.raises(LipcoachError, match="no video stream"):
+    with pytest.raises(LipcoachError, match="is an audio file, not a video"):
         track_mouth(wav)

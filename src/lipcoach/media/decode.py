@@ -205,9 +205,12 @@ def write_wav(path: str | os.PathLike, audio: np.ndarray, sr: int) -> None:
     """Write float audio (``(n,)`` or ``(channels, n)``) as 16-bit PCM WAV, atomically."""
     import soundfile as sf
 
-    from lipcoach.fileio import atomic_path
+    from lipcoach.fileio import WRITTEN_BY, atomic_path
 
     data = np.asarray(audio, dtype=np.float32)
     data = data.T if data.ndim == 2 else data
     with atomic_path(path) as tmp:
-        sf.write(str(tmp), np.clip(data, -1.0, 1.0), sr, subtype="PCM_16", format="WAV")
+        with sf.SoundFile(str(tmp), "w", samplerate=sr, channels=1 if data.ndim == 1 else data.shape[1],
+                          subtype="PCM_16", format="WAV") as handle:
+            handle.comment = WRITTEN_BY  # lets lipcoach recognise its own file (lipcoach.fileio)
+            handle.write(np.clip(data, -1.0, 1.0))

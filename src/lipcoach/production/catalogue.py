@@ -159,14 +159,17 @@ class Catalogue:
     ----------
     data_dir : path
         Created if missing.
+    start_up : bool
+        True for the studio itself: clear what a crash left behind. False to open the
+        catalogue beside a running studio (``lipcoach score --data``), touching no file of it.
     """
 
-    def __init__(self, data_dir: str | os.PathLike):
+    def __init__(self, data_dir: str | os.PathLike, *, start_up: bool = True):
         self.root = Path(data_dir).resolve()
         for sub in ("files", "maps", "renders", "reports", "tmp"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         # An upload in flight when the server died was never acknowledged: drop it.
-        for stale in (self.root / "tmp").iterdir():
+        for stale in (self.root / "tmp").iterdir() if start_up else ():
             if stale.is_file():
                 stale.unlink()
         self.engine = create_engine(
@@ -259,6 +262,80 @@ class Catalogue:
         write_json_atomic(cached, data)
         return data
 
+
+    def save_report(self, s: Session, take_id: int, doc: dict) -> Report:
+        """Store a take's report (``lipcoach.takereport`` JSON) under reports/ and (re)place its row."""
+        from lipcoach import schema
+        from lipcoach.fileio import write_json_atomic
+
+        name = f"take{take_id}.json"
+        write_json_atomic(self.path("reports", name), schema.validate(doc, "lipcoach.takereport", source=name))
+        line_scores = {str(ln["index"]): ln["score"] for ln in doc.get("lines", []) if ln.get("score") is not None}
+        old = s.scalar(select(Report).where(Report.take_id == take_id))
+        if old is not None:
+            s.delete(old)
+            s.flush()
+        row = Report(take_id=take_id, file=name, score=float(doc["score"]), line_scores=json.dumps(line_scores))
+        s.add(row)
+        s.flush()
+        return row
+
+    def add_scored_take(self, s: Session, number_id: int, take_path: str | os.PathLike, doc: dict, songmap) -> Take:
+        """Add a take scored outside the studio (``lipcoach score``) to a number's history.
+
+        The take's video is copied into files/ and its report into reports/; the take joins
+        the number's song whose audio is the song the map was made from (by SHA-256), under
+        that song's latest map version, which must have the same lines as ``songmap`` (the
+        history compares takes line by line).
+
+        Raises
+        ------
+        LipcoachError
+            No such number, no song of the number matches the map, the studio has no map of
+            that song yet, or its lines differ from ``songmap``'s.
+        """
+        from lipcoach.production.storage import store_media
+
+        song, smv = self.take_target(s, number_id, songmap)
+        with open(take_path, "rb") as video:
+            stored, _duration_s = store_media(video, self.root, what="the take", need_video=True)
+        take = Take(song_id=song.id, songmap_version_id=smv.id, file=stored, speed=1.0,
+                    song_start_s=(doc.get("placement") or {}).get("song_start_s"))
+        s.add(take)
+        s.flush()
+        self.save_report(s, take.id, doc)
+        return take
+
+    def take_target(self, s: Session, number_id: int, songmap) -> tuple[Song, SongMapVersion]:
+        """The song and map version a take scored against ``songmap`` joins in number ``number_id``.
+
+        Cheap (no scoring): the CLI calls it before scoring so a wrong number fails at once.
+        See :meth:`add_scored_take` for the rules and the errors raised.
+        """
+        from lipcoach.errors import LipcoachError
+        from lipcoach.song.analyze import file_sha256
+
+        number = s.get(Number, number_id)
+        if number is None:
+            known = ", ".join(f"{n.id} ({n.title})" for n in s.scalars(select(Number).order_by(Number.id))) or "none yet"
+            raise LipcoachError(None, f"there is no number {number_id} in this studio (numbers: {known})")
+        sha = (songmap.source or {}).get("sha256")
+        songs = list(number.songs)
+        matching = [song for song in songs if sha and file_sha256(self.path("files", song.audio_file)) == sha]
+        if not matching and not sha and len(songs) == 1:
+            matching = songs  # an old map that does not fingerprint its song: the number's only song
+        if not matching:
+            raise LipcoachError(None, f"number {number_id} ({number.title}) has no song made from the audio this song map was made from"
+                                      f" ({songmap.source.get('name') or 'unknown song'})")
+        song = matching[-1]
+        smv = self.latest_map(s, song.id)
+        if smv is None:
+            raise LipcoachError(None, f"number {number_id} ({number.title}) has no song map yet; wait for its analysis")
+        studio_lines = json.loads(self.path("maps", smv.file).read_text(encoding="utf-8")).get("lines", [])
+        if [ln["text"] for ln in studio_lines] != [ln.text for ln in songmap.lines]:
+            raise LipcoachError(None, f"the song map's lines differ from the studio's map of number {number_id} (version {smv.version}); "
+                                      "score the take against the studio's map so its lines can be compared")
+        return song, smv
 
 Source = Union[str, os.PathLike, BinaryIO]
 

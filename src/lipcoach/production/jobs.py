@@ -20,7 +20,7 @@ from typing import Callable, Optional
 from sqlalchemy import case, select
 
 from lipcoach.errors import LipcoachError
-from lipcoach.production.catalogue import Catalogue, Job, Report, Song, SongMapVersion, StaleMap, Take, utcnow
+from lipcoach.production.catalogue import Catalogue, Job, Song, SongMapVersion, StaleMap, Take, utcnow
 
 log = logging.getLogger("lipcoach.jobs")
 
@@ -291,7 +291,7 @@ def score_job(cat: Catalogue, params: dict, report) -> dict:
     """Score a stored take against the song map version it was recorded with."""
     from lipcoach.song.edit import time_scaled
     from lipcoach.song.songmap import SongMap
-    from lipcoach.take.score import save_json, score_take
+    from lipcoach.take.score import score_take
 
     take_id = int(params["take_id"])
     with cat.session() as s:
@@ -306,15 +306,8 @@ def score_job(cat: Catalogue, params: dict, report) -> dict:
     start = None if song_start_s is None else song_start_s / speed
     result = score_take(take_path, songmap, song_start_s=start, report=report)
     doc = result.to_dict()
-    name = f"take{take_id}.json"
-    save_json(result, cat.path("reports", name))
-    line_scores = {str(ln["index"]): ln["score"] for ln in doc.get("lines", []) if ln.get("score") is not None}
     with cat.session() as s:
-        old = s.scalar(select(Report).where(Report.take_id == take_id))
-        if old is not None:
-            s.delete(old)
-            s.flush()
-        s.add(Report(take_id=take_id, file=name, score=float(doc["score"]), line_scores=json.dumps(line_scores)))
+        cat.save_report(s, take_id, doc)
         s.commit()
     return {"take_id": take_id, "score": doc["score"], "verdict": doc.get("verdict")}
 

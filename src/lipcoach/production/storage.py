@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import BinaryIO, Optional
 
 from lipcoach.errors import LipcoachError
+from lipcoach.song import lyrics as _lyrics
 
 #: Size limits, bytes.
 MAX_AUDIO_BYTES = 200 * 1024 * 1024
 MAX_TAKE_BYTES = 500 * 1024 * 1024
-MAX_LYRICS_BYTES = 256 * 1024
+MAX_LYRICS_BYTES = _lyrics.MAX_LYRICS_BYTES  # one limit for the CLI and the studio
 
 #: FFmpeg container names → (stored extension, MIME type).
 _FORMATS = {

@@ -150,7 +150,7 @@ def analyze_song(
         Progress callback ``report(fraction, label)``.
     """
     from lipcoach.song import align, breaths, rhythm, vocal as vocal_features
-    from lipcoach.song.lyrics import read_lyrics
+    from lipcoach.song.lyrics import check_lyrics_fit, read_lyrics
 
     report = report or silent
     song_path = Path(song_path)
@@ -160,10 +160,14 @@ def analyze_song(
     if not espeak.has_language(language):
         raise LipcoachError(None, f"unknown language {language!r}")
     lyrics = read_lyrics(lyrics_path) if lyrics_path is not None else None
+    if lyrics is not None and info.duration_s > 0:
+        check_lyrics_fit(lyrics.n_words, info.duration_s, source=lyrics_path)
 
     report(0.0, "decoding")
     mix, vocal, method = load_vocal_guide(song_path, vocals_path=vocals_path, separation=separation, report=subrange(report, 0.02, 0.25))
     sr = ANALYSIS_SR
+    if lyrics is not None:  # the container may not have said how long the song is
+        check_lyrics_fit(lyrics.n_words, len(mix) / sr, source=lyrics_path)
     report(0.25, "loudness")
     loudness = vocal_features.loudness_contour(vocal, sr=sr)
     activity = vocal_features.vocal_activity(vocal, sr=sr)

@@ -25,9 +25,16 @@ from typing import Optional
 
 from lipcoach.errors import LipcoachError
 
-#: Largest lyrics file read, bytes. A song's lyrics are a few kB; anything far bigger is
-#: almost certainly the wrong file (an audio file, a log), and reading it whole would waste memory.
-MAX_LYRICS_BYTES = 2_000_000
+#: Largest lyrics file read, bytes, by the CLI and the studio alike. A song's lyrics are a
+#: few kB (a 10-minute patter song with its timing stamps stays under 40 kB); anything far
+#: bigger is almost certainly the wrong file (an audio file, a log).
+MAX_LYRICS_BYTES = 256 * 1024
+
+#: Most sung words per second of audio, averaged over the whole song. The fastest recorded
+#: rap verses reach about 6-7 words a second (11 syllables a second) for a few bars; no
+#: song sustains 10 over its length. More words than this are the wrong lyrics (or the wrong
+#: song), and aligning them would take minutes and gigabytes for nothing.
+MAX_WORDS_PER_S = 10.0
 
 #: Gap between consecutive timed cues (SRT/VTT/LRC without blank lines), s, taken as a
 #: section break. Sung verses are separated by instrumental bars that are usually longer.
@@ -144,12 +151,30 @@ def read_lyrics(path: str | os.PathLike) -> Lyrics:
     if size == 0:
         raise LipcoachError(p, "lyrics file is empty")
     if size > MAX_LYRICS_BYTES:
-        raise LipcoachError(p, f"is {size / 1e6:.1f} MB, too big for a lyrics file (limit {MAX_LYRICS_BYTES / 1e6:.0f} MB)")
+        raise LipcoachError(p, f"is {size / 1024:.0f} KiB, too big for a lyrics file (limit {MAX_LYRICS_BYTES // 1024} KiB)")
     try:
         data = p.read_bytes()
     except OSError as exc:
         raise LipcoachError(p, f"cannot be read ({exc.strerror or exc})") from None
     return parse_lyrics_text(_decode(data, p), source=str(p))
+
+
+def check_lyrics_fit(n_words: int, duration_s: float, *, source: str | os.PathLike | None) -> None:
+    """Refuse lyrics with more words than a song of ``duration_s`` seconds can carry.
+
+    The limit is :data:`MAX_WORDS_PER_S` words per second of audio. Checked before any
+    analysis, so wrong lyrics cost a second, not minutes.
+
+    Raises
+    ------
+    LipcoachError
+        Naming ``source``: the word count, the song's length and the limit.
+    """
+    limit = int(MAX_WORDS_PER_S * max(duration_s, 0.0))
+    if n_words > limit:
+        raise LipcoachError(source, f"has {n_words} words but the song is only {duration_s:.1f} s long; "
+                                    f"no one sings more than {MAX_WORDS_PER_S:.0f} words a second "
+                                    f"(limit {limit} words for this song): are these the right lyrics?")
 
 
 def _decode(data: bytes, source) -> str:

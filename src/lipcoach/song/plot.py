@@ -25,7 +25,7 @@ from typing import Optional
 import numpy as np
 
 from lipcoach.errors import LipcoachError
-from lipcoach.fileio import atomic_path
+from lipcoach.fileio import WRITTEN_BY, atomic_path
 from lipcoach.song.songmap import SongMap
 
 #: Seconds of song per row of the page.
@@ -38,7 +38,9 @@ FLOOR_DB = -45.0
 ENTRANCE_COLOURS = {"early": "#e07b00", "on": "#2a9d3a", "late": "#d62728"}
 BREATH_COLOUR = "#2b7bba"
 WORD_COLOUR = "#5b4a9e"
-_FORMATS = {".png", ".svg", ".pdf"}
+#: Plot formats, by file suffix.
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+_FORMATS = set(PLOT_SUFFIXES)
 
 # Vertical layout of a row, in axes fractions.
 _LEVEL_TOP = 0.52  # loudness and audio level live below this
@@ -117,7 +119,10 @@ def plot_songmap(
         fig.subplots_adjust(left=0.045, right=0.99, top=1 - 1.05 / fig_h, bottom=0.35 / fig_h, hspace=0.32)
         # SVG keeps text as text, so words stay searchable and editable in an editor.
         with atomic_path(out) as tmp, matplotlib.rc_context({"svg.fonttype": "none"}):
-            fig.savefig(tmp, dpi=100, format=out.suffix.lower().lstrip("."))
+            fmt = out.suffix.lower().lstrip(".")
+            # The tag lets lipcoach recognise its own plot before replacing it (lipcoach.fileio).
+            tag = {"png": {"Software": WRITTEN_BY}, "svg": {"Creator": WRITTEN_BY}, "pdf": {"Creator": WRITTEN_BY}}[fmt]
+            fig.savefig(tmp, dpi=100, format=fmt, metadata=tag)
     finally:
         plt.close(fig)
     return out

@@ -100,6 +100,7 @@ class SyntheticSong:
         write_wav(paths["vocals.wav"], self.vocals, self.sr)
         write_text_atomic(paths["lyrics.txt"], self.lyrics_text + "\n")
         truth = {
+            "generator": "lipcoach synthetic singer",  # first, so lipcoach knows the file as its own
             "tempo_bpm": self.tempo_bpm,
             "beats": self.beats,
             "downbeats": self.downbeats,

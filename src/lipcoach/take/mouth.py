@@ -16,9 +16,12 @@ distance to the camera:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import queue
+import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Optional
@@ -31,6 +34,12 @@ from lipcoach.fileio import write_json_atomic
 from lipcoach.progress import ProgressCallback, silent
 
 NAME = "lipcoach.mouthtrack"
+
+# MediaPipe's C++ core (glog) and TF-Lite log to the process's stderr; glog and TensorFlow
+# read these before mediapipe is imported. What they still print (absl's start-up warning,
+# the XNNPACK line) is caught by :func:`native_logs_silenced`.
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 #: Longest side of the frame handed to Face Mesh, pixels. The mesh model itself works on a
 #: 192×192 crop of the face, so a larger frame only costs decode time.
@@ -294,7 +303,7 @@ def iter_frames(path: str | os.PathLike, *, with_audio: bool = True, max_side_px
     try:
         vs = video_stream(container)
         if vs is None:
-            raise LipcoachError(p, "has no video stream (is it an audio file?)")
+            raise LipcoachError(p, "has no video stream: it is not a video")
         vs.thread_type = "AUTO"
         rotation = _rotation(vs)
         w0, h0 = int(vs.codec_context.width or vs.width or 0), int(vs.codec_context.height or vs.height or 0)
@@ -416,18 +425,109 @@ def sample_frames(path: str | os.PathLike, times_s: list[float], *, max_side_px:
     return out
 
 
+_silence_lock = threading.Lock()
+_silence_state: dict = {"depth": 0}
+#: Frames tracked after the first face before native logs reach stderr again.
+_QUIET_FRAMES = 10
+
+
+@contextlib.contextmanager
+def native_logs_silenced():
+    """Keep native libraries' log lines (MediaPipe, TF-Lite, absl) off the user's terminal.
+
+    They write straight to file descriptor 2, below Python. While any such block is open
+    (blocks may overlap across threads), fd 2 points at a scratch file and ``sys.stderr``
+    (our messages, progress bars, tracebacks) is re-opened on the real stderr, so nothing
+    of ours is hidden. With ``LIPCOACH_DEBUG`` set, the caught lines are printed afterwards.
+    """
+    with _silence_lock:
+        state = _silence_state
+        if state["depth"] == 0:
+            try:
+                sys.stderr.flush()
+            except (AttributeError, ValueError, OSError):
+                pass
+            try:
+                saved_fd = os.dup(2)
+            except OSError:  # no fd 2 at all (a daemon): nothing to protect
+                saved_fd = None
+            if saved_fd is not None:
+                sink = tempfile.TemporaryFile()
+                os.dup2(sink.fileno(), 2)
+                python_stderr = sys.stderr
+                try:
+                    sys.stderr = open(os.dup(saved_fd), "w", buffering=1, errors="backslashreplace",
+                                      encoding=getattr(python_stderr, "encoding", None) or "utf-8")
+                except OSError:
+                    pass
+                state.update(saved_fd=saved_fd, sink=sink, python_stderr=python_stderr)
+        state["depth"] += 1
+    try:
+        yield
+    finally:
+        with _silence_lock:
+            state["depth"] -= 1
+            if state["depth"] == 0 and state.get("saved_fd") is not None:
+                python_stderr = state.pop("python_stderr")
+                if sys.stderr is not python_stderr:
+                    sys.stderr.close()
+                sys.stderr = python_stderr
+                os.dup2(state["saved_fd"], 2)
+                os.close(state.pop("saved_fd"))
+                sink = state.pop("sink")
+                if os.environ.get("LIPCOACH_DEBUG"):
+                    sink.seek(0)
+                    python_stderr.write(sink.read().decode("utf-8", "replace"))
+                sink.close()
+
+
 def count_faces(path: str | os.PathLike, *, duration_s: float, n_samples: int = 6, limit: int = 4) -> int:
     """Most faces seen on any of ``n_samples`` frames spread over the take (at least 1)."""
-    import mediapipe as mp
-
     times = list(np.linspace(0.05, 0.95, n_samples) * max(duration_s, 0.1))
     frames = sample_frames(path, times)
     best = 1
-    with mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=limit, refine_landmarks=False) as mesh:
-        for img in frames:
-            found = mesh.process(img).multi_face_landmarks or []
-            best = max(best, len(found))
+    with native_logs_silenced():
+        import mediapipe as mp
+
+        with mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=limit, refine_landmarks=False) as mesh:
+            for img in frames:
+                found = mesh.process(img).multi_face_landmarks or []
+                best = max(best, len(found))
     return best
+
+
+def check_take_file(path: str | os.PathLike):
+    """Probe a take and say plainly when it is not a video; returns its :class:`MediaInfo`.
+
+    Raises
+    ------
+    LipcoachError
+        Naming the take: missing, empty, not a media file at all, a still image, or sound
+        without pictures.
+    """
+    import av
+
+    from lipcoach.media.decode import probe
+
+    p = Path(path)
+    try:
+        info = probe(p)
+    except LipcoachError as exc:
+        if exc.problem.startswith("cannot be read"):
+            raise LipcoachError(p, "is not a video (FFmpeg cannot read it as any audio or video format)") from None
+        raise
+    if info.has_video:
+        return info
+    try:
+        with av.open(str(p)) as container:
+            pictures = bool(container.streams.video)
+    except Exception:
+        pictures = False
+    if pictures:
+        raise LipcoachError(p, "is a still image, not a video; the take must be a video of the performance")
+    if info.has_audio:
+        raise LipcoachError(p, "is an audio file, not a video; the take must be a video of the performance")
+    raise LipcoachError(p, "is not a video (it holds no pictures)")
 
 
 def track_mouth(
@@ -460,15 +560,9 @@ def track_mouth(
     LipcoachError
         No video stream, undecodable file, no face in enough frames, or a face too small.
     """
-    import mediapipe as mp
-
-    from lipcoach.media.decode import probe
-
     report = report or silent
     p = Path(path)
-    info = probe(p)
-    if not info.has_video:
-        raise LipcoachError(p, "has no video stream (is it an audio file?)")
+    info = check_take_file(p)
     expected_s = max(info.duration_s, 1e-3)
     if max_faces is None:
         max_faces = count_faces(p, duration_s=info.duration_s)
@@ -480,8 +574,19 @@ def track_mouth(
     rows: list[tuple[int, int, float, float, float, float, float]] = []
     assigner = _FaceAssigner()
     disp_w = disp_h = 0
-    mesh = mp.solutions.face_mesh.FaceMesh(static_image_mode=False, max_num_faces=max_faces, refine_landmarks=False,
-                                           min_detection_confidence=0.5, min_tracking_confidence=0.5)
+    # The graph loads its landmark model (and logs, from its own threads) once a first face
+    # is found: native logs stay silenced until a few frames after that.
+    quiet = contextlib.ExitStack()
+    quiet.enter_context(native_logs_silenced())
+    quiet_until = None
+    try:
+        import mediapipe as mp
+
+        mesh = mp.solutions.face_mesh.FaceMesh(static_image_mode=False, max_num_faces=max_faces, refine_landmarks=False,
+                                               min_detection_confidence=0.5, min_tracking_confidence=0.5)
+    except BaseException:
+        quiet.close()
+        raise
     try:
         frames = _threaded(iter_frames(p, with_audio=with_audio, audio_sink=audio_blocks))
         for idx, (t, img) in enumerate(frames):
@@ -491,6 +596,10 @@ def track_mouth(
             src_scale = src_long_side / max(w, h)
             result = mesh.process(img)
             faces = result.multi_face_landmarks or []
+            if quiet_until is None and faces:
+                quiet_until = idx + _QUIET_FRAMES
+            if quiet_until is not None and idx >= quiet_until:
+                quiet.close()
             dets, measures = [], []
             for fl in faces:
                 # Only the dozen landmarks we measure are copied out of the protobuf (468 is slow).
@@ -507,7 +616,10 @@ def track_mouth(
             if idx % 25 == 0:
                 report(min(0.99, t / expected_s), "tracking the mouth")
     finally:
-        mesh.close()
+        try:
+            mesh.close()
+        finally:
+            quiet.close()
 
     t_s = np.asarray(times, dtype=float)
     n = t_s.size

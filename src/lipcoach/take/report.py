@@ -233,7 +233,7 @@ def write_html(report, path: str | os.PathLike, *, stills: bool = True) -> None:
             headline += " (Silent take: placed by the mouth, so only line-to-line timing is measured.)"
     else:
         headline = "Not lip-syncing this song: the mouth does not follow the vocal."
-    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Take report — {e(Path(doc['take']['path']).name)}</title>"
+    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='generator' content='lipcoach'><title>Take report — {e(Path(doc['take']['path']).name)}</title>"
              f"<style>{_CSS}</style></head><body>"]
     parts.append(f"<h1>Take report: {e(Path(doc['take']['path']).name)}</h1>")
     song_name = Path(doc["song"]["path"]).name if doc["song"].get("path") else "song map"
