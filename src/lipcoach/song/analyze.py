@@ -165,9 +165,11 @@ def analyze_song(
     mix, vocal, method = load_vocal_guide(song_path, vocals_path=vocals_path, separation=separation, report=subrange(report, 0.02, 0.25))
     sr = ANALYSIS_SR
     report(0.25, "loudness")
-    loudness = vocal_features.loudness_contour(vocal, sr=sr)
-    activity = vocal_features.vocal_activity(vocal, sr=sr)
-    onsets = vocal_features.vocal_onsets(vocal, sr=sr)
+    # One frame analysis of the vocal guide, read by loudness, activity, onsets and breaths.
+    features = vocal_features.frame_features(vocal, sr=sr)
+    loudness = vocal_features.loudness_contour(vocal, sr=sr, features=features)
+    activity = vocal_features.vocal_activity(vocal, sr=sr, features=features)
+    onsets = vocal_features.vocal_onsets(vocal, sr=sr, features=features)
     report(0.3, "beats")
     tempo_bpm, beats, downbeats = rhythm.beat_grid(mix, sr=sr)
 
@@ -183,6 +185,7 @@ def analyze_song(
     breath_signal = vocal if method == "stem" else mix
     found_breaths = breaths.detect_breaths(
         breath_signal, sr=sr, words=words or None, lines=lines or None,
+        features=features if breath_signal is vocal else None,
         accompaniment_level_db=accompaniment_level_db(mix, vocal, sr=sr, reference_db=loudness.reference_db) if method != "none" else None,
     )
     if lines:

@@ -111,16 +111,12 @@ def _frames(signal: np.ndarray, *, frame_length: int, hop_length: int) -> np.nda
     )
 
 
-_LAST: list = []  # [(key, FrameFeatures)]: the song map asks for the same vocal's features 4 times
-
-
-def _cache_key(vocal: np.ndarray, sr: int, hop_s: float) -> tuple:
-    sample = np.ascontiguousarray(vocal[:: max(1, len(vocal) // 4096)])
-    return (id(vocal), vocal.shape, str(vocal.dtype), sr, hop_s, hash(sample.tobytes()))
-
-
 def frame_features(vocal: np.ndarray, *, sr: int, hop_s: float = HOP_S) -> FrameFeatures:
     """Compute the shared per-frame features of a vocal signal.
+
+    Compute them once per signal and pass them (``features=``) to :func:`loudness_contour`,
+    :func:`vocal_activity`, :func:`vocal_onsets` and :func:`lipcoach.song.breaths.detect_breaths`,
+    which all read the same frames.
 
     Parameters
     ----------
@@ -134,17 +130,8 @@ def frame_features(vocal: np.ndarray, *, sr: int, hop_s: float = HOP_S) -> Frame
     Returns
     -------
     FrameFeatures
-        The last result is kept (one entry, keyed on the array object, its shape and a sample
-        of its values), so the song map's loudness, activity, onsets and breaths, which all
-        read the same vocal, compute it once.
     """
-    vocal = _check(vocal, sr)
-    key = _cache_key(vocal, sr, hop_s)
-    if _LAST and _LAST[0][0] == key:
-        return _LAST[0][1]
-    features = _frame_features(vocal, sr=sr, hop_s=hop_s)
-    _LAST[:] = [(key, features)]
-    return features
+    return _frame_features(_check(vocal, sr), sr=sr, hop_s=hop_s)
 
 
 def _frame_features(vocal: np.ndarray, *, sr: int, hop_s: float) -> FrameFeatures:
