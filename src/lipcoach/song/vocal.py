@@ -72,6 +72,10 @@ class FrameFeatures:
         whether a stretch adds broadband noise to the accompaniment (a breath) or not.
     band_edges_hz : np.ndarray
         Edges of those bands, Hz, shape (n_bands + 1,).
+    band_flatness_db : np.ndarray
+        Spectral flatness inside each of those bands (geometric over arithmetic mean of the
+        bins' power), dB, ≤ 0, shape (n_frames, n_bands): near 0 for noise (a breath), far
+        under 0 for a band with partials in it (a note, a chord).
     """
 
     sr: int
@@ -84,6 +88,7 @@ class FrameFeatures:
     periodicity: np.ndarray
     bands_db: np.ndarray
     band_edges_hz: np.ndarray
+    band_flatness_db: np.ndarray
 
     def index(self, time_s: float) -> int:
         """Index of the frame whose centre is nearest ``time_s`` (clipped to the signal)."""
@@ -182,6 +187,8 @@ def _frame_features(vocal: np.ndarray, *, sr: int, hop_s: float) -> FrameFeature
     flatness = np.empty(n_frames)
     periodicity = np.empty(n_frames)
     bands_db = np.empty((n_frames, N_BANDS))
+    band_flatness = np.empty((n_frames, N_BANDS))
+    bins_per_band = band_of_bin.sum(axis=0)
     chunk = 2048
     for a in range(0, n_frames, chunk):
         block = frames[a : a + chunk].astype(np.float32) * window
@@ -192,7 +199,10 @@ def _frame_features(vocal: np.ndarray, *, sr: int, hop_s: float) -> FrameFeature
         total = 2 * power.sum(axis=1, dtype=np.float64) - power[:, 0] - power[:, -1]
         level[a : a + chunk] = 10 * np.log10(total / (n_fft * norm) + 1e-12)
         band_power = power[:, band]
-        bands_db[a : a + chunk] = 10 * np.log10(2 * (power @ band_of_bin) / (n_fft * norm) + 1e-12)
+        summed = power @ band_of_bin
+        bands_db[a : a + chunk] = 10 * np.log10(2 * summed / (n_fft * norm) + 1e-12)
+        mean_log10 = (np.log10(power + 1e-20) @ band_of_bin) / bins_per_band
+        band_flatness[a : a + chunk] = 10 * (mean_log10 - np.log10(summed / bins_per_band + 1e-20))
         band_db[a : a + chunk] = 10 * np.log10(2 * band_power.sum(axis=1) / (n_fft * norm) + 1e-12)
         high_ratio[a : a + chunk] = 10 * np.log10((power[:, high].sum(axis=1) + 1e-12) / (power[:, mid].sum(axis=1) + 1e-12))
         flatness[a : a + chunk] = np.exp(np.mean(np.log(band_power + 1e-20), axis=1)) / (band_power.mean(axis=1) + 1e-20)
@@ -206,7 +216,7 @@ def _frame_features(vocal: np.ndarray, *, sr: int, hop_s: float) -> FrameFeature
     band_db = np.maximum(band_db, FLOOR_DB)
     times = np.arange(n_frames) * hop_length / sr
     bands_db = np.maximum(bands_db, FLOOR_DB)
-    return FrameFeatures(sr, hop_length, times, level, band_db, high_ratio, flatness, periodicity, bands_db, edges)
+    return FrameFeatures(sr, hop_length, times, level, band_db, high_ratio, flatness, periodicity, bands_db, edges, band_flatness)
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
