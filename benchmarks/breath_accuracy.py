@@ -269,6 +269,8 @@ def pooled(rows: list[dict]) -> dict:
         songs=len(rows), placed=n, recall=recall, onset_recall=sum(r["onset_hits"] for r in rows) / n if n else 0.0,
         recall_any_mark=sum(r["hits_any_mark"] for r in rows) / n if n else 0.0,
         recall_by_over_band_db=_recall_by_bin(rows, "over_band_db", OVER_BAND_BINS_DB),
+        # Breaths whose level over the band is in the band rule's range (the line cap did not bind).
+        in_band_rule_range=_recall_by_bin(rows, "over_band_db", (BAND_LEVEL_RANGE_DB[0] - 1e-6, BAND_LEVEL_RANGE_DB[1] + 1e-6)).popitem()[1],
         audible_reported=audible, far_from_singing=far, far_share=far / audible if audible else 0.0,
         # Unmatched audible detections near singing: real breaths of the mix or false alarms.
         unmatched_near_singing=audible - hits - far,
@@ -302,9 +304,16 @@ def real_mixes(data: Path, clips: list[dict], *, split: str, n_pipeline: int, ru
         if rows:
             result[half] = pooled(rows)
             p = result[half]
+            u = [x for x in result["unmodified"] if x["split"] == half]
+            p["unmodified"] = dict(rests=sum(x["rests"] for x in u), audible_in_rests=sum(x["audible_in_rests"] for x in u),
+                                   audible_total=sum(x["audible_total"] for x in u), far=sum(x["far"] for x in u))
             bins = ", ".join(f"{k} dB: {v['recall']:.2f} of {v['n']}" for k, v in p["recall_by_over_band_db"].items() if v["n"])
             print(f"  {half:11s} pooled: recall {p['recall']:.3f} (onset rule {p['onset_recall']:.3f}, any mark {p['recall_any_mark']:.3f}; by level over the band {bins})"
                   f" of {p['placed']} breaths in {p['songs']} songs; far from singing {p['far_from_singing']}/{p['audible_reported']} = {p['far_share']:.3f}")
+            r = p["in_band_rule_range"]
+            print(f"  {half:11s} breaths {BAND_LEVEL_RANGE_DB[0]:+.0f}…{BAND_LEVEL_RANGE_DB[1]:+.0f} dB over the band: recall {r['recall']:.3f} of {r['n']};"
+                  f" unmodified mixes: audible in {p['unmodified']['audible_in_rests']} of those {p['unmodified']['rests']} rests, {p['unmodified']['audible_total']} audible in all,"
+                  f" {p['unmodified']['far']} far from singing")
     if n_pipeline:
         result["pipeline"] = pipeline_songs(data, clips, n_pipeline, rule=rule)
     return result

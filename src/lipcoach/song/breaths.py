@@ -101,6 +101,10 @@ MIN_BAND_BREATH_S = 0.15
 BAND_EDGE_DB = 1.0
 NOISIER_DB = 0.5
 MAX_ATTACK_DB = 24.0
+#: ... or, where the band is quiet: in-band flatness at least this (white noise: about −2.5 dB)
+#: and this far over the background, dB.
+NOISE_FLATNESS_DB = -3.0
+LOUD_EXCESS_DB = 6.0
 EVIDENCE_SMOOTH_S = 0.09
 #: Band background (:func:`band_background_db`): half-window, s, and percentile per band.
 BACKGROUND_WINDOW_S = 3.0
@@ -341,8 +345,11 @@ def breaths_over_the_band(features: vf.FrameFeatures, words: Sequence[Word]) -> 
     flatness = features.band_flatness_db[:, chosen].mean(axis=1)
     usual = band_background_db(dataclasses.replace(features, bands_db=flatness[:, None]), allowed, percentile=50.0)[:, 0]
     noisier = _smooth(flatness - usual, smooth_n)
-    core = allowed & (excess >= BAND_EXCESS_DB) & (noisier >= NOISIER_DB)
-    edge = allowed & (excess >= BAND_EDGE_DB) & (noisier >= NOISIER_DB - 0.5)
+    # Over a quiet or noise-like background a breath cannot be flatter than it: there it is
+    # noise (in-band flatness near white noise's) standing well over the background.
+    noise_over_quiet = (_smooth(flatness, smooth_n) >= NOISE_FLATNESS_DB) & (excess >= LOUD_EXCESS_DB)
+    core = allowed & (excess >= BAND_EXCESS_DB) & ((noisier >= NOISIER_DB) | noise_over_quiet)
+    edge = allowed & (excess >= BAND_EDGE_DB) & ((noisier >= NOISIER_DB - 0.5) | noise_over_quiet)
     core = vf._close_gaps(core, int(round(0.08 / hop_s))) & allowed
     word_starts = np.array(sorted(w.start for w in words))
     attack_lag = max(1, int(round(0.02 / hop_s)))
@@ -398,7 +405,8 @@ def detect_breaths(
         (from the words' ``line`` indices when only words are given).
     accompaniment_level_db : float, optional
         Level of the accompaniment relative to the vocal's median sung level, dB. A breath
-        more than 10 dB under it is marked inaudible.
+        more than 10 dB under it is marked inaudible, unless it was heard over the band's own
+        spectrum (:func:`breaths_over_the_band`), which already says it carries over the band.
     infer_silent : bool
         Place an inaudible inhalation at the end of every rest before a phrase where no breath
         noise was found (≥ 0.3 s between lines with lyrics, ≥ 0.5 s between voiced runs
@@ -476,6 +484,7 @@ def detect_breaths(
         if nxt is None or nxt - b * hop_s > MAX_LEAD_S:
             continue
         found.append((a * hop_s, b * hop_s, True))
+    heard_over_band: set[tuple[float, float]] = set()
     if words:
         # Over a band (the mix), breath noise rarely clears the floor above; judged against
         # the band's own spectrum in the rests instead. Spans the first rule found stand.
@@ -483,6 +492,7 @@ def detect_breaths(
         for start, end in over_band:
             if not any(s < end and e > start for s, e, _ in found):
                 found.append((start, end, True))
+                heard_over_band.add((start, end))
                 a, b = features.index(start), features.index(end) + 1
                 floor[a:b] = np.maximum(floor[a:b], band_floor[a:b])
 
@@ -526,7 +536,8 @@ def detect_breaths(
         a, b = features.index(start), max(features.index(start) + 1, features.index(end))
         level = _breath_level_db(features.band_db[a:b], floor[a:b]) - reference
         audible = heard and level >= AUDIBLE_MIN_DB
-        if accompaniment_level_db is not None:
+        if accompaniment_level_db is not None and (start, end) not in heard_over_band:
+            # Heard over the band's own spectrum already answers whether it carries over the band.
             audible = audible and level >= accompaniment_level_db - AUDIBLE_UNDER_ACCOMPANIMENT_DB
         before_line = next((k for s, k in line_starts if end - 0.1 <= s <= end + 1.5), None)
         breaths.append(
