@@ -230,6 +230,9 @@ def score_song(name: str, mix: np.ndarray, words, lines, placed, *, pipeline_bre
     t0 = time.time()
     found = pipeline_breaths if pipeline_breaths is not None else detect_breaths(mix, sr=SR, words=words, lines=lines)
     seconds = time.time() - t0
+    # The peer in the same run: the noise-floor rule alone (the detector before it heard the band).
+    floor_rule = [] if pipeline_breaths is not None else [
+        [b.start, b.end] for b in detect_breaths(mix, sr=SR, words=words, lines=lines, over_band=False) if b.audible]
     audible = [b for b in found if b.audible]
     scores = breath_eval.evaluate(ref, [[b.start, b.end] for b in audible])
     any_mark = breath_eval.evaluate(ref, [[b.start, b.end] for b in found])
@@ -238,7 +241,7 @@ def score_song(name: str, mix: np.ndarray, words, lines, placed, *, pipeline_bre
     hit = np.array([k in matched for k in range(len(placed))])
     return dict(
         song=name, n_placed=len(placed), n_audible=len(audible), n_reported=len(found),
-        hits=int(hit.sum()), onset_hits=scores["onset_true_positives"], hits_any_mark=any_mark["true_positives"],
+        hits=int(hit.sum()), hits_floor_rule=len(breath_eval.match(ref, floor_rule)) if floor_rule else 0, onset_hits=scores["onset_true_positives"], hits_any_mark=any_mark["true_positives"],
         far=far_from_singing(audible, words), onset_mae_s=scores["onset_mae_s"], offset_mae_s=scores["offset_mae_s"],
         hit_per_breath=hit.tolist(), over_band_db=[p["over_band_db"] for p in placed], level_re_line_db=levels.tolist(),
         seconds=seconds,
@@ -266,7 +269,7 @@ def pooled(rows: list[dict]) -> dict:
     far = sum(r["far"] for r in rows)
     recall = hits / n if n else 0.0
     return dict(
-        songs=len(rows), placed=n, recall=recall, onset_recall=sum(r["onset_hits"] for r in rows) / n if n else 0.0,
+        songs=len(rows), placed=n, recall=recall, recall_floor_rule_only=sum(r["hits_floor_rule"] for r in rows) / n if n else 0.0, onset_recall=sum(r["onset_hits"] for r in rows) / n if n else 0.0,
         recall_any_mark=sum(r["hits_any_mark"] for r in rows) / n if n else 0.0,
         recall_by_over_band_db=_recall_by_bin(rows, "over_band_db", OVER_BAND_BINS_DB),
         # Breaths whose level over the band is in the band rule's range (the line cap did not bind).
@@ -294,7 +297,10 @@ def real_mixes(data: Path, clips: list[dict], *, split: str, n_pipeline: int, ru
             # The same rests in the unmodified mix: what the detector reports there.
             plain = detect_breaths(mix, sr=SR, words=words, lines=lines)
             in_rests = [b for b in plain if b.audible and any(b.start < p["end_s"] and b.end > p["start_s"] for p in placed)]
+            plain_floor = detect_breaths(mix, sr=SR, words=words, lines=lines, over_band=False)
+            in_rests_floor = [b for b in plain_floor if b.audible and any(b.start < p["end_s"] and b.end > p["start_s"] for p in placed)]
             result["unmodified"].append(dict(song=song["name"], split=half, rests=len(placed), audible_in_rests=len(in_rests),
+                                             audible_in_rests_floor_rule_only=len(in_rests_floor),
                                              audible_total=sum(b.audible for b in plain), far=far_from_singing([b for b in plain if b.audible], words)))
             print(f"  {set_name:13s} {song['name']:30s} {half:11s} placed {row['n_placed']:3d}  recall {row['hits'] / max(1, row['n_placed']):.2f}"
                   f"  (any mark {row['hits_any_mark'] / max(1, row['n_placed']):.2f})  audible reported {row['n_audible']:3d}, far {row['far']}"
@@ -306,6 +312,7 @@ def real_mixes(data: Path, clips: list[dict], *, split: str, n_pipeline: int, ru
             p = result[half]
             u = [x for x in result["unmodified"] if x["split"] == half]
             p["unmodified"] = dict(rests=sum(x["rests"] for x in u), audible_in_rests=sum(x["audible_in_rests"] for x in u),
+                                   audible_in_rests_floor_rule_only=sum(x["audible_in_rests_floor_rule_only"] for x in u),
                                    audible_total=sum(x["audible_total"] for x in u), far=sum(x["far"] for x in u))
             bins = ", ".join(f"{k} dB: {v['recall']:.2f} of {v['n']}" for k, v in p["recall_by_over_band_db"].items() if v["n"])
             print(f"  {half:11s} pooled: recall {p['recall']:.3f} (onset rule {p['onset_recall']:.3f}, any mark {p['recall_any_mark']:.3f}; by level over the band {bins})"
@@ -313,7 +320,8 @@ def real_mixes(data: Path, clips: list[dict], *, split: str, n_pipeline: int, ru
             r = p["in_band_rule_range"]
             print(f"  {half:11s} breaths {BAND_LEVEL_RANGE_DB[0]:+.0f}…{BAND_LEVEL_RANGE_DB[1]:+.0f} dB over the band: recall {r['recall']:.3f} of {r['n']};"
                   f" unmodified mixes: audible in {p['unmodified']['audible_in_rests']} of those {p['unmodified']['rests']} rests, {p['unmodified']['audible_total']} audible in all,"
-                  f" {p['unmodified']['far']} far from singing")
+                  f" {p['unmodified']['far']} far from singing; peer (noise-floor rule alone): recall {p['recall_floor_rule_only']:.3f},"
+                  f" audible in {p['unmodified']['audible_in_rests_floor_rule_only']} unmodified rests")
     if n_pipeline:
         result["pipeline"] = pipeline_songs(data, clips, n_pipeline, rule=rule)
     return result

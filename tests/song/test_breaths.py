@@ -310,3 +310,37 @@ def test_breath_onset_metrics_agree_with_mir_eval():
     assert ours["true_positives"] == 2  # IoU ≥ 0.2: the first and third pairs
     with pytest.raises(ValueError, match="estimate"):
         breath_eval.validate(ref, [[2.0, float("nan")]])
+
+
+def test_real_inhalations_in_a_real_mix_are_heard(shared_data):
+    """A hand-labelled LibriTTS inhalation, added 3 dB over the band before five lines of a real
+    mix (a calibration song of benchmarks/breath_accuracy.py), is found at four or more of them."""
+    from scipy.signal import butter, sosfiltfilt
+
+    from lipcoach.media.decode import load_audio
+
+    folder = shared_data / "songs_en" / "fairybot_heaven_cant_wait"
+    mix, _ = load_audio(folder / "audio.ogg", sr=SR)
+    rows = [line.split("\t") for line in (folder / "words_timed.tsv").read_text(encoding="utf-8").splitlines()]
+    spans = [line.split("\t") for line in (folder / "lines_timed.tsv").read_text(encoding="utf-8").splitlines()]
+    line_starts = np.array([float(r[0]) for r in spans])
+    words = [Word(text=r[2], start=float(r[0]), end=float(r[1]), line=int(np.searchsorted(line_starts, float(r[0]) + 0.05) - 1)) for r in rows]
+    lines = [Line(text=r[2], start=float(r[0]), end=float(r[1])) for r in spans]
+    speech, _ = load_audio(shared_data / "breaths" / "libritts_test_clean" / "1089_134686_000034_000003.wav", sr=SR)
+    breath = sosfiltfilt(butter(4, 100, btype="highpass", fs=SR, output="sos"), speech.astype(np.float64))[int(11.01 * SR) : int(11.49 * SR)]
+    breath[:160] *= np.linspace(0, 1, 160)
+    breath[-160:] *= np.linspace(1, 0, 160)
+    y = mix.astype(np.float64).copy()
+    truth = []
+    ends = np.array([w.end for w in words])
+    for k in range(1, len(lines)):
+        onset = min(w.start for w in words if w.line == k)
+        if len(truth) == 5 or onset - ends[ends < onset].max() < 0.85:
+            continue
+        a = int((onset - 0.1) * SR) - len(breath)
+        gain_db = band_power_db(mix[a : a + len(breath)].astype(np.float64)) + 3.0 - band_power_db(breath)
+        y[a : a + len(breath)] += 10 ** (gain_db / 20) * breath
+        truth.append([a / SR, (a + len(breath)) / SR])
+    assert len(truth) == 5
+    found = [[b.start, b.end] for b in detect_breaths(y.astype(np.float32), sr=SR, words=words, lines=lines) if b.audible]
+    assert len(breath_eval.match(truth, found)) >= 4
