@@ -9,17 +9,21 @@ No recording of *singing* with breath labels is open (../shared/data/README.md, 
 this benchmark builds one in memory, never on disk:
 
 **Real inhalations in real mixes.** The 14 hand-labelled inhalations of the three LibriTTS
-test-clean files (Respiro-en labels, 0.20–0.78 s) are cut out (10 ms fades) and added to
+test-clean files (Respiro-en labels, 0.20–0.78 s) are cut out (low-cut at 100 Hz as a vocal
+chain does: the recordings' rumble is most of their power; 10 ms fades) and added to
 the real mixes of ``songs_en`` (10 songs) and ``songs/jamendolyrics`` (8 songs), one in the
 rest before every sung line that has room for it:
 
 * the breath ends :data:`LEAD_S` (drawn per line, 0.05–0.20 s) before the line's first
   annotated word, as a singer's does, and starts at least :data:`CLEAR_S` after the previous
   word ends; the first breath that fits, in a per-song shuffled order of the 14, is used;
-* its RMS over its labelled span is set to the RMS of the *mix* over the following line's
-  words plus a level drawn per breath from :data:`LEVEL_RANGE_DB` (−20…−10 dB): the loudness
-  of a close-miked studio breath left in the vocal, a clearly audible one; per-level-band
-  recall is printed so quieter breaths can be judged apart.
+* its level, first run ("band" rule, audible over the band): its 1–6 kHz power stands
+  :data:`BAND_LEVEL_RANGE_DB` (drawn, −3…+9 dB) over the mix's own 1–6 kHz power over the
+  same span, its RMS capped at :data:`MAX_LEVEL_RE_LINE_DB` (−6 dB) under the mix RMS over
+  the following line's words (where the cap binds, the breath ends up under the band);
+  second run ("line" rule): its RMS is :data:`LINE_LEVEL_RANGE_DB` (drawn, −20…−10 dB) re the
+  mix RMS over the following line's words, which leaves most breaths under the band. Recall
+  is printed per level over the band, so quieter breaths can be judged apart.
 
 The detector sees what ``analyze_song`` gives it on the default install (no stem): the mix,
 and the map's words and lines, here the **annotated** words and lines (so the figures are
@@ -32,6 +36,7 @@ the audio holds, so they cannot count as finding a breath; their recall is print
 (intros, solos, outros), as a share of all audible detections. The same detector also runs
 on the *unmodified* mix: what it reports in the chosen rests there is printed as
 information (real breaths left in the mix, or false alarms: no truth exists for them).
+The peer, in the same run: the detector's noise-floor rule alone (``over_band=False``).
 
 **Honesty split.** Songs are sorted by name within each set and alternated: even positions
 are the *calibration* half (the detector's constants were chosen looking only at them),
