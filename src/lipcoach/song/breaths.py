@@ -91,21 +91,22 @@ GLUE_S = 0.03
 #: :data:`HISS_RATIO_MAX_DB` when the room noise itself is that bright (white-ish noise).
 HISS_RATIO_DB = 0.0
 HISS_RATIO_MAX_DB = 3.0
-#: With words (:func:`breaths_over_the_band`): excess over the band across 1–6 kHz for a
-#: breath's core and edges, dB; flatness over the band's usual, dB; attack limit, dB per 20 ms;
-#: smoothing of the evidence, s. Chosen on the calibration half of benchmarks/breath_accuracy.py.
+#: With words (:func:`breaths_over_the_band`; all chosen on the calibration half of
+#: benchmarks/breath_accuracy.py): excess over the band across 1–6 kHz for a breath's core and
+#: its edges, dB; in-band flatness over the band's usual, dB; attack limit, dB per 20 ms;
+#: smoothing of the evidence, s.
 BAND_EXCESS_DB = 2.0
-#: Shortest breath over a band, s: an inhalation swells and fades over 0.15–0.8 s, while a
-#: restruck chord or a fill pokes out for a frame or ten.
-MIN_BAND_BREATH_S = 0.15
 BAND_EDGE_DB = 1.0
 NOISIER_DB = 0.5
 MAX_ATTACK_DB = 24.0
+EVIDENCE_SMOOTH_S = 0.09
 #: ... or, where the band is quiet: in-band flatness at least this (white noise: about −2.5 dB)
 #: and this far over the background, dB.
 NOISE_FLATNESS_DB = -3.0
 LOUD_EXCESS_DB = 6.0
-EVIDENCE_SMOOTH_S = 0.09
+#: Shortest breath over a band, s: an inhalation swells and fades over 0.15–0.8 s, while a
+#: restruck chord or a fill pokes out for a frame or ten.
+MIN_BAND_BREATH_S = 0.15
 #: Band background (:func:`band_background_db`): half-window, s, and percentile per band.
 BACKGROUND_WINDOW_S = 3.0
 BACKGROUND_PERCENTILE = 20.0
@@ -493,8 +494,8 @@ def detect_breaths(
     if words and over_band:
         # Over a band (the mix), breath noise rarely clears the floor above; judged against
         # the band's own spectrum in the rests instead. Spans the first rule found stand.
-        over_band, band_floor = breaths_over_the_band(features, words)
-        for start, end in over_band:
+        heard_spans, band_floor = breaths_over_the_band(features, words)
+        for start, end in heard_spans:
             if not any(s < end and e > start for s, e, _ in found):
                 found.append((start, end, True))
                 heard_over_band.add((start, end))
