@@ -75,10 +75,16 @@ def match(reference_intervals, estimated_intervals, *, min_overlap: float = MIN_
 
 
 def match_onsets(reference_intervals, estimated_intervals, *, tolerance_s: float = ONSET_TOLERANCE_S) -> list[tuple[int, int]]:
-    """Matched pairs whose start times differ by at most ``tolerance_s`` seconds (event-style rule)."""
+    """Matched pairs whose start times differ by at most ``tolerance_s`` seconds (event-style rule).
+
+    The maximum matching of :func:`mir_eval.util.match_events`, as mir_eval's onset metrics use.
+    """
+    import mir_eval
+
     ref, est = validate(reference_intervals, estimated_intervals)
-    distance = np.abs(ref[:, None, 0] - est[None, :, 0]) if len(ref) and len(est) else np.zeros((len(ref), len(est)))
-    return _assign(distance <= tolerance_s + 1e-9, -distance)
+    if len(ref) == 0 or len(est) == 0:
+        return []
+    return [(int(r), int(e)) for r, e in mir_eval.util.match_events(ref[:, 0], est[:, 0], tolerance_s)]
 
 
 def precision_recall_f1(reference_intervals, estimated_intervals, *, min_overlap: float = MIN_OVERLAP) -> tuple[float, float, float]:

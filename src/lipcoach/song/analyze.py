@@ -169,9 +169,11 @@ def analyze_song(
     if lyrics is not None:  # the container may not have said how long the song is
         check_lyrics_fit(lyrics.n_words, len(mix) / sr, source=lyrics_path)
     report(0.25, "loudness")
-    loudness = vocal_features.loudness_contour(vocal, sr=sr)
-    activity = vocal_features.vocal_activity(vocal, sr=sr)
-    onsets = vocal_features.vocal_onsets(vocal, sr=sr)
+    # One frame analysis of the vocal guide, read by loudness, activity, onsets and breaths.
+    features = vocal_features.frame_features(vocal, sr=sr)
+    loudness = vocal_features.loudness_contour(vocal, sr=sr, features=features)
+    activity = vocal_features.vocal_activity(vocal, sr=sr, features=features)
+    onsets = vocal_features.vocal_onsets(vocal, sr=sr, features=features)
     report(0.3, "beats")
     tempo_bpm, beats, downbeats = rhythm.beat_grid(mix, sr=sr)
 
@@ -187,6 +189,7 @@ def analyze_song(
     breath_signal = vocal if method == "stem" else mix
     found_breaths = breaths.detect_breaths(
         breath_signal, sr=sr, words=words or None, lines=lines or None,
+        features=features if breath_signal is vocal else None,
         accompaniment_level_db=accompaniment_level_db(mix, vocal, sr=sr, reference_db=loudness.reference_db) if method != "none" else None,
     )
     if lines:

@@ -33,6 +33,10 @@ F0_MAX_HZ = 1000.0
 VOICED_PERIODICITY = 0.6
 #: Level floor used instead of log(0), dBFS.
 FLOOR_DB = -120.0
+#: Spectral bands of :attr:`FrameFeatures.bands_db`: count and range, Hz.
+N_BANDS = 16
+BANDS_LOW_HZ = 250.0
+BANDS_HIGH_HZ = 7800.0
 
 
 @dataclasses.dataclass
@@ -61,6 +65,17 @@ class FrameFeatures:
         Peak of the normalised autocorrelation (of the signal above 300 Hz) for lags of
         1/:data:`F0_MAX_HZ` … 1/:data:`F0_MIN_HZ` s, 0..1: near 1 for a sung vowel, low for
         breath noise.
+    bands_db : np.ndarray
+        Power in :data:`N_BANDS` log-spaced bands between :data:`BANDS_LOW_HZ` and
+        :data:`BANDS_HIGH_HZ` (capped at 0.48·sr), shape (n_frames, n_bands), dB (same
+        reference as ``level_db``). Compared with the same bands in nearby frames, it says
+        whether a stretch adds broadband noise to the accompaniment (a breath) or not.
+    band_edges_hz : np.ndarray
+        Edges of those bands, Hz, shape (n_bands + 1,).
+    band_flatness_db : np.ndarray
+        Spectral flatness inside each of those bands (geometric over arithmetic mean of the
+        bins' power), dB, ≤ 0, shape (n_frames, n_bands): near 0 for noise (a breath), far
+        under 0 for a band with partials in it (a note, a chord).
     """
 
     sr: int
@@ -71,6 +86,9 @@ class FrameFeatures:
     high_ratio_db: np.ndarray
     flatness: np.ndarray
     periodicity: np.ndarray
+    bands_db: np.ndarray
+    band_edges_hz: np.ndarray
+    band_flatness_db: np.ndarray
 
     def index(self, time_s: float) -> int:
         """Index of the frame whose centre is nearest ``time_s`` (clipped to the signal)."""
@@ -111,16 +129,12 @@ def _frames(signal: np.ndarray, *, frame_length: int, hop_length: int) -> np.nda
     )
 
 
-_LAST: list = []  # [(key, FrameFeatures)]: the song map asks for the same vocal's features 4 times
-
-
-def _cache_key(vocal: np.ndarray, sr: int, hop_s: float) -> tuple:
-    sample = np.ascontiguousarray(vocal[:: max(1, len(vocal) // 4096)])
-    return (id(vocal), vocal.shape, str(vocal.dtype), sr, hop_s, hash(sample.tobytes()))
-
-
 def frame_features(vocal: np.ndarray, *, sr: int, hop_s: float = HOP_S) -> FrameFeatures:
     """Compute the shared per-frame features of a vocal signal.
+
+    Compute them once per signal and pass them (``features=``) to :func:`loudness_contour`,
+    :func:`vocal_activity`, :func:`vocal_onsets` and :func:`lipcoach.song.breaths.detect_breaths`,
+    which all read the same frames.
 
     Parameters
     ----------
@@ -134,17 +148,8 @@ def frame_features(vocal: np.ndarray, *, sr: int, hop_s: float = HOP_S) -> Frame
     Returns
     -------
     FrameFeatures
-        The last result is kept (one entry, keyed on the array object, its shape and a sample
-        of its values), so the song map's loudness, activity, onsets and breaths, which all
-        read the same vocal, compute it once.
     """
-    vocal = _check(vocal, sr)
-    key = _cache_key(vocal, sr, hop_s)
-    if _LAST and _LAST[0][0] == key:
-        return _LAST[0][1]
-    features = _frame_features(vocal, sr=sr, hop_s=hop_s)
-    _LAST[:] = [(key, features)]
-    return features
+    return _frame_features(_check(vocal, sr), sr=sr, hop_s=hop_s)
 
 
 def _frame_features(vocal: np.ndarray, *, sr: int, hop_s: float) -> FrameFeatures:
@@ -163,6 +168,14 @@ def _frame_features(vocal: np.ndarray, *, sr: int, hop_s: float) -> FrameFeature
     mid = (freqs >= 500.0) & (freqs < 4000.0)
     high = (freqs >= 4000.0) & (freqs <= 0.48 * sr)
     above_hum = (freqs >= 300.0).astype(np.float32)
+    edges = np.geomspace(BANDS_LOW_HZ, min(BANDS_HIGH_HZ, 0.48 * sr), N_BANDS + 1)
+    # Bin-to-band summing matrix (n_bins, n_bands); a band narrower than a bin keeps its nearest bin.
+    band_of_bin = np.zeros((len(freqs), N_BANDS), np.float32)
+    for k in range(N_BANDS):
+        inside = (freqs >= edges[k]) & (freqs < edges[k + 1])
+        if not inside.any():
+            inside = np.abs(freqs - np.sqrt(edges[k] * edges[k + 1])) == np.min(np.abs(freqs - np.sqrt(edges[k] * edges[k + 1])))
+        band_of_bin[inside, k] = 1.0
     # Autocorrelation of the window itself, to undo the taper's bias toward short lags.
     win_ac = scipy.fft.irfft(np.abs(scipy.fft.rfft(window, n_fft)) ** 2)[: lag_hi + 1]
     win_ac = win_ac / win_ac[0]
@@ -173,6 +186,9 @@ def _frame_features(vocal: np.ndarray, *, sr: int, hop_s: float) -> FrameFeature
     high_ratio = np.empty(n_frames)
     flatness = np.empty(n_frames)
     periodicity = np.empty(n_frames)
+    bands_db = np.empty((n_frames, N_BANDS))
+    band_flatness = np.empty((n_frames, N_BANDS))
+    bins_per_band = band_of_bin.sum(axis=0)
     chunk = 2048
     for a in range(0, n_frames, chunk):
         block = frames[a : a + chunk].astype(np.float32) * window
@@ -183,6 +199,10 @@ def _frame_features(vocal: np.ndarray, *, sr: int, hop_s: float) -> FrameFeature
         total = 2 * power.sum(axis=1, dtype=np.float64) - power[:, 0] - power[:, -1]
         level[a : a + chunk] = 10 * np.log10(total / (n_fft * norm) + 1e-12)
         band_power = power[:, band]
+        summed = power @ band_of_bin
+        bands_db[a : a + chunk] = 10 * np.log10(2 * summed / (n_fft * norm) + 1e-12)
+        mean_log10 = (np.log10(power + 1e-20) @ band_of_bin) / bins_per_band
+        band_flatness[a : a + chunk] = 10 * (mean_log10 - np.log10(summed / bins_per_band + 1e-20))
         band_db[a : a + chunk] = 10 * np.log10(2 * band_power.sum(axis=1) / (n_fft * norm) + 1e-12)
         high_ratio[a : a + chunk] = 10 * np.log10((power[:, high].sum(axis=1) + 1e-12) / (power[:, mid].sum(axis=1) + 1e-12))
         flatness[a : a + chunk] = np.exp(np.mean(np.log(band_power + 1e-20), axis=1)) / (band_power.mean(axis=1) + 1e-20)
@@ -195,7 +215,8 @@ def _frame_features(vocal: np.ndarray, *, sr: int, hop_s: float) -> FrameFeature
     level = np.maximum(level, FLOOR_DB)
     band_db = np.maximum(band_db, FLOOR_DB)
     times = np.arange(n_frames) * hop_length / sr
-    return FrameFeatures(sr, hop_length, times, level, band_db, high_ratio, flatness, periodicity)
+    bands_db = np.maximum(bands_db, FLOOR_DB)
+    return FrameFeatures(sr, hop_length, times, level, band_db, high_ratio, flatness, periodicity, bands_db, edges, band_flatness)
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
