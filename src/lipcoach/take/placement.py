@@ -53,12 +53,14 @@ def _frames_spectrum(audio: np.ndarray, *, n_fft: int, hop_length: int) -> np.nd
     """Power spectrum of Hann-windowed frames, shape (n_fft // 2 + 1, n_frames); frame i centred on i·hop."""
     x = np.pad(np.asarray(audio, dtype=np.float32), (n_fft // 2, n_fft // 2))
     n_frames = 1 + max(0, (x.size - n_fft) // hop_length)
-    idx = np.arange(n_fft)[None, :] + hop_length * np.arange(n_frames)[:, None]
     spec = np.empty((n_fft // 2 + 1, n_frames), dtype=np.float32)
     win = np.hanning(n_fft).astype(np.float32)
-    step = 4096  # frames per block: bounded memory on long songs
+    offsets = np.arange(n_fft)[None, :]
+    step = 1024  # frames per block: memory bounded whatever the length (a whole index matrix
+    # of a 2-minute take, 12000 × 640 int64, was the 84 MB step in the memory trace)
     for i in range(0, n_frames, step):
-        spec[:, i:i + step] = (np.abs(np.fft.rfft(x[idx[i:i + step]] * win, axis=1)) ** 2).T
+        idx = offsets + hop_length * np.arange(i, min(i + step, n_frames))[:, None]
+        spec[:, i:i + step] = (np.abs(np.fft.rfft(x[idx] * win, axis=1)) ** 2).T
     return spec
 
 
@@ -213,7 +215,7 @@ def fine_lag(take_audio: np.ndarray, song_audio: np.ndarray, *, coarse: int, sr:
 
 
 def place_by_mouth(mouth: np.ndarray, valid: np.ndarray, vocal: np.ndarray, *, grid_rate_hz: int = 100,
-                   start_grid_s: float = 0.0) -> Placement:
+                   start_grid_s: float = 0.0, visemes: Optional[np.ndarray] = None) -> Placement:
     """Find where a silent take's mouth best follows the vocal level, anywhere in the song.
 
     Parameters
@@ -223,6 +225,10 @@ def place_by_mouth(mouth: np.ndarray, valid: np.ndarray, vocal: np.ndarray, *, g
     valid : np.ndarray of bool
     vocal : np.ndarray
         Vocal level of the whole song on the same grid rate, sample 0 at song time 0.
+    visemes : np.ndarray, optional
+        Expected opening from the lyrics (:func:`lipcoach.take.sync.viseme_signal`) on the
+        same grid: its derivative joins the match (it does not depend on the singer's voice,
+        and its closures pin the place where a rhythm alone repeats).
 
     Returns
     -------
@@ -250,6 +256,9 @@ def place_by_mouth(mouth: np.ndarray, valid: np.ndarray, vocal: np.ndarray, *, g
 
     score = xcorr(vocal, m) / local_norm(vocal) / max(np.linalg.norm(m), 1e-9)
     score += xcorr(dv, dm) / local_norm(dv) / max(np.linalg.norm(dm), 1e-9)
+    if visemes is not None and np.any(visemes):
+        dx = np.gradient(_smooth(visemes))
+        score += xcorr(dx, dm) / local_norm(dx) / max(np.linalg.norm(dm), 1e-9)
     lags = np.arange(n)
     lags = np.where(lags > n // 2, lags - n, lags)
     ok = (lags > -m.size // 2) & (lags < vocal.size - m.size // 2)
