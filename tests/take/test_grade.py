@@ -163,3 +163,17 @@ def test_scores_follow_the_documented_formula():
     assert G.sync_only_score(0.0, [], in_sync=True) == 100.0
     assert G.sync_only_score(120.0, [], in_sync=True) == 50.0
     assert G.sync_only_score(0.0, [], in_sync=False) == 20.0
+
+
+def test_shoulder_rise_is_measured_against_the_height_before_the_breath():
+    from lipcoach.take.body import RISE_SHARE, rise_share
+
+    t = np.arange(0, 3.0, 1 / 8)
+    width = np.full(t.size, 200.0)
+    still = np.full(t.size, 300.0)
+    lifted = np.where((t >= 1.5) & (t <= 1.9), 300.0 - 2 * RISE_SHARE * 200.0, 300.0)  # y grows downwards
+    assert rise_share(t, still, width, start_s=1.5, end_s=1.8) == 0.0
+    assert rise_share(t, lifted, width, start_s=1.5, end_s=1.8) >= RISE_SHARE
+    dropped = np.where(t >= 1.5, 310.0, 300.0)  # shoulders fall: no breath shown
+    assert rise_share(t, dropped, width, start_s=1.5, end_s=1.8) < 0
+    assert rise_share(t, np.full(t.size, np.nan), width, start_s=1.5, end_s=1.8) is None

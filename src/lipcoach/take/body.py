@@ -31,6 +31,8 @@ RATE_HZ = 8.0
 SIZE_PX = 320
 #: Shoulder rise, in shoulder widths, that shows a breath (≈ 1 cm on an adult's 40 cm shoulders).
 RISE_SHARE = 0.025
+#: Windows closer than this (s) are decoded in one forward pass instead of seeking.
+SEEK_GAP_S = 3.0
 #: Pose visibility under which a shoulder is not seen.
 MIN_VISIBILITY = 0.5
 _SHOULDERS = (11, 12)
@@ -119,16 +121,23 @@ def shoulder_rise(take_path: str | os.PathLike, breaths: Sequence, *, song_start
             w0, h0 = vs.codec_context.width or 2, vs.codec_context.height or 2
             scale = min(1.0, SIZE_PX / max(w0, h0))
             size = (max(2, int(round(w0 * scale / 2)) * 2), max(2, int(round(h0 * scale / 2)) * 2))
+            frames = None
+            last_t = None
             for n_done, i in enumerate(todo):
                 lo, hi = windows[i]
                 ts, ys, ws = [], [], []
                 next_t = lo
                 try:
-                    container.seek(int(max(0.0, lo + start - 0.3) / vs.time_base), stream=vs, backward=True)
-                    for frame in container.decode(vs):
+                    # Breaths a few seconds apart are read in one forward pass; a seek costs a
+                    # decode from the previous key frame.
+                    if frames is None or last_t is None or lo < last_t or lo - last_t > SEEK_GAP_S:
+                        container.seek(int(max(0.0, lo + start - 0.3) / vs.time_base), stream=vs, backward=True)
+                        frames = container.decode(vs)
+                    for frame in frames:
                         if frame.time is None:
                             continue
                         t = float(frame.time) - start
+                        last_t = t
                         if t > hi:
                             break
                         if t + 1e-3 < next_t:
@@ -142,6 +151,7 @@ def shoulder_rise(take_path: str | os.PathLike, breaths: Sequence, *, song_start
                         ys.append(y)
                         ws.append(w)
                 except Exception:  # a window we cannot reach is simply not judged
+                    frames = None
                     continue
                 b = breaths[i]
                 r = rise_share(np.array(ts), np.array(ys, dtype=float), np.array(ws, dtype=float),
