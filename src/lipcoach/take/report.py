@@ -128,7 +128,8 @@ def plot_svg(report) -> str:
     vocal = np.asarray(s["vocal"])
     tv = np.arange(vocal.size) / s["rate"]
     scale = max(float(np.nanpercentile(op, 98)) if np.isfinite(op).any() else 0.1, 1e-3)
-    bad = {w["index"] for w in doc["words"] if not w["hit"] or w["closure_ok"] is False}
+    bad = {w["index"] for w in doc["words"] if not w.get("hidden") and (not w["hit"] or w["closure_ok"] is False)}
+    hidden = {w["index"] for w in doc["words"] if w.get("hidden")}
     for r in range(rows):
         ax = axes[r, 0]
         a, b = lo + r * PLOT_ROW_S, min(hi, lo + (r + 1) * PLOT_ROW_S)
@@ -144,7 +145,10 @@ def plot_svg(report) -> str:
             if a <= w["start_s"] <= b:
                 ax.axvline(w["start_s"], color="#888", lw=0.5, alpha=0.6)
                 ax.text(w["start_s"], 1.18, w["text"], fontsize=7, rotation=35, ha="left", va="bottom",
-                        color="#c0392b" if w["index"] in bad else "#333")
+                        color="#c0392b" if w["index"] in bad else ("#aaa" if w["index"] in hidden else "#333"),
+                        style="italic" if w["index"] in hidden else "normal")
+                if w["index"] in hidden:
+                    ax.axvspan(w["start_s"], w["end_s"], color="#ddd", alpha=0.6, lw=0)
         ax.set_xlim(a, a + PLOT_ROW_S)
         ax.set_ylim(0, 1.5)
         ax.set_yticks([])
@@ -294,12 +298,16 @@ def write_html(report, path: str | os.PathLike, *, stills: bool = True) -> None:
         seen = ln["n_words"] - ln.get("n_hidden", 0)
         hidden = (f"<span class='hidden'>{e(', '.join(ln.get('hidden_words', [])))}</span>"
                   if ln.get("n_hidden") else "–")
+        unseen = seen == 0
+        mouthed = "–" if unseen else f"{ln['n_hit']}/{seen}"
+        score = "<td class='num hidden'>not seen</td>" if unseen else \
+            f"<td class='num {_cls(ln['score'])}'>{ln['score']:.0f}</td>"
         parts.append(
             f"<tr><td>{ln['index'] + 1}</td><td>{e(ln['text'])}</td><td>{_clock(ln['start_s'])}</td><td>{timing}</td>"
-            f"<td class='num'>{ln['n_hit']}/{seen}</td><td>{hidden}</td><td>{e(', '.join(ln['closures_missed'])) or 'ok'}</td>"
+            f"<td class='num'>{mouthed}</td><td>{hidden}</td>"
+            f"<td>{'–' if unseen else (e(', '.join(ln['closures_missed'])) or 'ok')}</td>"
             f"<td>{e(', '.join(ln['open_more'])) or '–'}</td><td>{breath}</td>"
-            f"<td>{'yes' if ln.get('coverable') else 'no'}</td>"
-            f"<td class='num {_cls(ln['score'])}'>{ln['score']:.0f}</td></tr>")
+            f"<td>{'yes' if ln.get('coverable') else 'no'}</td>{score}</tr>")
     if doc["lines"]:
         parts.append("</table>")
         if any(ln.get("n_hidden") for ln in doc["lines"]):
@@ -319,7 +327,10 @@ def write_html(report, path: str | os.PathLike, *, stills: bool = True) -> None:
             parts.append(f"<tr><td>{_clock(b['start_s'])}</td><td>{'–' if li is None else li + 1}</td>"
                          f"<td>{word[b['face']]}</td><td>{word[b['body']]}</td><td>{shown}</td></tr>")
         parts.append("</table>")
+    lead = sync.get("lead_by_class_ms")
+    allowed = (f"the lips naturally close about {lead['closure']:.0f} ms before an m, b or p is heard and open about "
+               f"{lead['opening']:.0f} ms before a vowel" if lead and doc.get("words_graded", True) else
+               f"the mouth naturally moves about {sync['visual_lead_ms']:.0f} ms before the sound")
     parts.append("<p class='small'>Timing is measured from the movement of your lips against the vocal over whole "
-                 f"lines; the mouth naturally moves about {sync['visual_lead_ms']:.0f} ms before the sound, which is "
-                 "already allowed for. Made by lipcoach.</p></body></html>")
+                 f"lines; {allowed}, which is already allowed for. Made by lipcoach.</p></body></html>")
     write_text_atomic(path, "".join(parts))

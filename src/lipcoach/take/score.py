@@ -314,8 +314,10 @@ def grade_take(track: MouthTrack, fc, sync: SyncResult, sig: SongSignals, songma
         breath = G.breath_before_line(breaths, li)
         seen = [w for w in lw if not w.hidden]
         in_take = sum(1 for w in songmap.words if w.line == li) == len(lw)
+        # A line sung with the mouth out of sight has no timing either.
+        line_offset = sync.line_offsets_ms[li] if seen else None
         lines.append(G.LineGrade(
-            index=li, text=ln.text, start_s=ln.start, end_s=ln.end, offset_ms=sync.line_offsets_ms[li],
+            index=li, text=ln.text, start_s=ln.start, end_s=ln.end, offset_ms=line_offset,
             r=round(sync.line_r[li], 3), n_words=len(lw), n_hit=sum(w.hit for w in seen),
             closures_missed=[w.text for w in seen if w.closure_ok is False],
             open_more=[w.text for w in seen if w.open_ratio is not None and w.open_ratio < G.OPEN_OK_RATIO and w.hit],
