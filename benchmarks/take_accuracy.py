@@ -464,30 +464,34 @@ def calibrate(takes: list[Take], log) -> tuple[object, dict]:
         for weight in (0.0, 2.0, 8.0):
             c = dataclasses.replace(cfg, deriv_smooth=smooth, viseme_weight=weight)
             rows = run(takes, c)
-            margin = fit_margin(rows, c)
-            c = dataclasses.replace(c, second_margin=margin)
+            margin = fit_margin(rows, c, lyrics=True)
+            level_margin = fit_margin(rows, c, lyrics=False)
+            c = dataclasses.replace(c, second_margin=margin, level_margin=level_margin)
             pos = [r for r in rows if r["case"] in POSITIVE and r["est"] is not None]
             false = float(np.mean([not verdict_at(r, c) for r in pos])) if pos else 0.0
             err = offset_errors(rows, cases=("own_room", "other_voice"))
             within = float(np.mean(np.abs(err) <= 40.0))
             key = (round(within - false, 4), -abs(float(np.mean(err))))
-            tried[f"smooth{smooth}_weight{weight}"] = dict(second_margin=margin, within_40ms=round(within, 4),
+            tried[f"smooth{smooth}_weight{weight}"] = dict(second_margin=margin, level_margin=level_margin,
+                                                          within_40ms=round(within, 4),
                                                           mean_error_ms=round(float(np.mean(err)), 1),
                                                           in_sync_called_mismatch=round(false, 4))
-            log(f"    deriv_smooth {smooth}, viseme_weight {weight}: margin {margin}, within 40 ms "
+            log(f"    deriv_smooth {smooth}, viseme_weight {weight}: margins {margin}/{level_margin}, within 40 ms "
                 f"{100 * within:.1f} %, mean {np.mean(err):+.1f} ms, in-sync called mismatch {100 * false:.1f} %")
             if best is None or key > best[0]:
                 best = (key, c)
     log(f"    kept: deriv_smooth {best[1].deriv_smooth}, viseme_weight {best[1].viseme_weight}, "
-        f"second_margin {best[1].second_margin}")
+        f"second_margin {best[1].second_margin}, level_margin {best[1].level_margin}")
     return best[1], {"leads": leads, "grid": tried}
 
 
-def fit_margin(rows: list[dict], config) -> float:
-    """The smallest second-evidence margin (0.5 steps, 0–6) that flags every mismatch among ``rows``."""
+def fit_margin(rows: list[dict], config, *, lyrics: bool) -> float:
+    """The smallest margin (0.5 steps, 0–6) that flags every mismatch among ``rows`` judged with the
+    viseme evidence (``lyrics``: ``second_margin``) or with the level evidence (``level_margin``)."""
+    field = "second_margin" if lyrics else "level_margin"
+    neg = [r for r in rows if r["case"] in NEGATIVE and r["est"] is not None and (r["vz"] is not None) == lyrics]
     margins = np.arange(0.0, 6.01, 0.5)
-    ok = [m for m in margins if not any(verdict_at(r, dataclasses.replace(config, second_margin=float(m)))
-                                         for r in rows if r["case"] in NEGATIVE and r["est"] is not None)]
+    ok = [m for m in margins if not any(verdict_at(r, dataclasses.replace(config, **{field: float(m)})) for r in neg)]
     return float(min(ok)) if ok else float(margins[-1])
 
 

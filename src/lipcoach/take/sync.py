@@ -95,8 +95,11 @@ class SyncConfig:
     z_margin : float
         The verdict's z must exceed what the best of K chance lags reaches, sqrt(2 ln K), by this.
     second_margin : float
-        The vocal z and the second evidence (viseme z, or level z) must sum to
-        ``z_threshold + second_margin``.
+        With lyrics: the vocal z and the viseme z must sum to ``z_threshold + second_margin``.
+    level_margin : float
+        Without phonemes in the take: the vocal z and the level z must sum to
+        ``z_threshold + level_margin``. The level follows the rhythm only, which two sentences
+        can share, so it is calibrated apart from the viseme evidence.
     z_slack : float
         With a second piece of evidence the vocal z alone may fall this far under the threshold.
     r_in_sync : float
@@ -117,6 +120,7 @@ class SyncConfig:
     word_weight: float = 0.0
     z_margin: float = 1.15
     second_margin: float = 2.5
+    level_margin: float = 2.5
     z_slack: float = 1.0
     r_in_sync: float = 0.15
     min_phonemes: int = 6
@@ -183,10 +187,10 @@ class SyncEstimate:
         """
         if not np.isfinite(self.z):
             return float("-inf")
-        second = self.viseme_z if np.isfinite(self.viseme_z) else self.level_z
+        c = self.config
+        second, margin = (self.viseme_z, c.second_margin) if np.isfinite(self.viseme_z) else (self.level_z, c.level_margin)
         if np.isfinite(second):
-            c = self.config
-            return min(self.z + second - self.z_threshold - c.second_margin, self.z - self.z_threshold + c.z_slack)
+            return min(self.z + second - self.z_threshold - margin, self.z - self.z_threshold + c.z_slack)
         return self.z - self.z_threshold
 
     @property
