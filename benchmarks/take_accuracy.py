@@ -383,7 +383,8 @@ def verdict_at(row: dict, config) -> bool:
     nan = float("nan")
     est = S.SyncEstimate(offset_ms=row["est"], peak=0.0, r=row["r"], z=nan if row["z"] is None else row["z"],
                          z_threshold=row["zt"], at_edge=row["edge"], viseme_z=nan if row["vz"] is None else row["vz"],
-                         level_z=nan if row["lz"] is None else row["lz"], config=config)
+                         level_z=nan if row["lz"] is None else row["lz"], config=config,
+                         searched_song=row["method"] == "mouth")
     return est.in_sync
 
 
@@ -464,32 +465,39 @@ def calibrate(takes: list[Take], log) -> tuple[object, dict]:
         for weight in (0.0, 2.0, 8.0):
             c = dataclasses.replace(cfg, deriv_smooth=smooth, viseme_weight=weight)
             rows = run(takes, c)
-            margin = fit_margin(rows, c, lyrics=True)
-            level_margin = fit_margin(rows, c, lyrics=False)
-            c = dataclasses.replace(c, second_margin=margin, level_margin=level_margin)
+            margin = fit_margin(rows, c, "second_margin")
+            silent_margin = fit_margin(rows, c, "silent_margin")
+            level_margin = fit_margin(rows, c, "level_margin")
+            c = dataclasses.replace(c, second_margin=margin, level_margin=level_margin, silent_margin=silent_margin)
             pos = [r for r in rows if r["case"] in POSITIVE and r["est"] is not None]
             false = float(np.mean([not verdict_at(r, c) for r in pos])) if pos else 0.0
             err = offset_errors(rows, cases=("own_room", "other_voice"))
             within = float(np.mean(np.abs(err) <= 40.0))
             key = (round(within - false, 4), -abs(float(np.mean(err))))
-            tried[f"smooth{smooth}_weight{weight}"] = dict(second_margin=margin, level_margin=level_margin,
+            tried[f"smooth{smooth}_weight{weight}"] = dict(second_margin=margin, silent_margin=silent_margin,
+                                                          level_margin=level_margin,
                                                           within_40ms=round(within, 4),
                                                           mean_error_ms=round(float(np.mean(err)), 1),
                                                           in_sync_called_mismatch=round(false, 4))
-            log(f"    deriv_smooth {smooth}, viseme_weight {weight}: margins {margin}/{level_margin}, within 40 ms "
+            log(f"    deriv_smooth {smooth}, viseme_weight {weight}: margins {margin}/{silent_margin}/{level_margin}, within 40 ms "
                 f"{100 * within:.1f} %, mean {np.mean(err):+.1f} ms, in-sync called mismatch {100 * false:.1f} %")
             if best is None or key > best[0]:
                 best = (key, c)
     log(f"    kept: deriv_smooth {best[1].deriv_smooth}, viseme_weight {best[1].viseme_weight}, "
-        f"second_margin {best[1].second_margin}, level_margin {best[1].level_margin}")
+        f"margins: with sound {best[1].second_margin}, silent {best[1].silent_margin}, no lyrics {best[1].level_margin}")
     return best[1], {"leads": leads, "grid": tried}
 
 
-def fit_margin(rows: list[dict], config, *, lyrics: bool) -> float:
-    """The smallest margin (0.5 steps, 0–6) that flags every mismatch among ``rows`` judged with the
-    viseme evidence (``lyrics``: ``second_margin``) or with the level evidence (``level_margin``)."""
-    field = "second_margin" if lyrics else "level_margin"
-    neg = [r for r in rows if r["case"] in NEGATIVE and r["est"] is not None and (r["vz"] is not None) == lyrics]
+def fit_margin(rows: list[dict], config, field: str) -> float:
+    """The smallest margin ``field`` (0.5 steps, 0–6) that flags every mismatch among ``rows`` it governs:
+    ``second_margin`` (viseme evidence, take placed by sound), ``silent_margin`` (viseme evidence, placed
+    by the mouth) or ``level_margin`` (no phonemes in the take)."""
+    def governs(r):
+        if r["vz"] is None:
+            return field == "level_margin"
+        return field == ("silent_margin" if r["method"] == "mouth" else "second_margin")
+
+    neg = [r for r in rows if r["case"] in NEGATIVE and r["est"] is not None and governs(r)]
     margins = np.arange(0.0, 6.01, 0.5)
     ok = [m for m in margins if not any(verdict_at(r, dataclasses.replace(config, **{field: float(m)})) for r in neg)]
     return float(min(ok)) if ok else float(margins[-1])
@@ -553,7 +561,7 @@ def print_summary(title: str, s: dict) -> None:
         print(f"  {case:20s} " + "  ".join(bits))
 
 
-def encoded_cli_takes(grid: list[Clip], half: list[str], rng, tmp: Path, config_path: Path) -> list[dict]:
+def encoded_cli_takes(grid: list[Clip], half: list[str], rng, tmp: Path) -> list[dict]:
     """Re-encoded mp4 takes scored by ``lipcoach score`` (with and without lyrics), as a user would."""
     import subprocess
 
@@ -596,6 +604,8 @@ def main() -> int:
     ap.add_argument("--cache", type=Path, default=None, help="keep the clips' mouth tracks here (pickle) between runs")
     ap.add_argument("--json", type=Path, default=None, help="write every figure here")
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--only-encode", action="store_true",
+                    help="only the re-encoded mp4 takes scored by `lipcoach score` (with and without lyrics)")
     args = ap.parse_args()
     if not DATA.exists():
         print(f"no data at {DATA}")
@@ -618,13 +628,14 @@ def main() -> int:
         print(f"half {h}: GRID {[c.name for c in g]}  HDTF {[c.name for c in d]}")
     n_songs = args.songs or (2 if args.quick else 6)
     tmp = Path(tempfile.mkdtemp(prefix="takebench."))
-    takes = {h: make_takes(g, d, rng, tmp, h, n_songs) for h, (g, d) in halves.items()}
-    print(f"takes: A {len(takes['A'])}, B {len(takes['B'])} ({time.time() - t_start:.0f} s)", flush=True)
+    takes = {} if args.only_encode else {h: make_takes(g, d, rng, tmp, h, n_songs) for h, (g, d) in halves.items()}
+    if takes:
+        print(f"takes: A {len(takes['A'])}, B {len(takes['B'])} ({time.time() - t_start:.0f} s)", flush=True)
 
     result: dict = {"command": "benchmarks/take_accuracy.py " + " ".join(sys.argv[1:]),
                     "halves": {h: {"grid": [c.name for c in g], "hdtf": [c.name for c in d]} for h, (g, d) in halves.items()},
                     "shipped_config": S.DEFAULT_CONFIG.to_dict(), "folds": {}}
-    for fit, held in (("A", "B"), ("B", "A")):
+    for fit, held in (() if args.only_encode else (("A", "B"), ("B", "A"))):
         print(f"\ncalibrating on half {fit}", flush=True)
         cfg, tried = calibrate(takes[fit], print)
         rows = run(takes[held], cfg)
@@ -637,8 +648,7 @@ def main() -> int:
                                                        "rows": rows}
         print(f"  ({time.time() - t_start:.0f} s)", flush=True)
     if not args.no_encode:
-        cfg_path = tmp / "unused"
-        enc = encoded_cli_takes(grid, [c.name for c in halves["B"][0]], rng, tmp, cfg_path)
+        enc = encoded_cli_takes(grid, [c.name for c in halves["B"][0]], rng, tmp)
         result["encoded_mp4_cli"] = enc
         print("\nre-encoded mp4 takes (half B clips) scored by `lipcoach score` with the shipped config:")
         for r in enc:

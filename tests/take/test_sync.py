@@ -126,17 +126,25 @@ def test_a_mouth_shaping_the_lyrics_sounds_is_in_sync_and_another_lyric_is_not()
     assert not est.in_sync and est.viseme_z < 2.5
 
 
-@pytest.mark.parametrize("z_over, second, expected", [
-    (0.3, 0.5, False),   # the vocal alone just passes, nothing else agrees: a lucky rhythm match
-    (0.3, 3.5, True),
-    (-0.6, 3.5, True),   # a different voice weakens the vocal match; the lyrics' sounds carry it
-    (-1.5, 8.0, False),  # the vocal must still roughly agree
+@pytest.mark.parametrize("z_over, second_over, expected", [
+    (0.3, -2.0, False),  # the vocal alone just passes, nothing else agrees: a lucky rhythm match
+    (0.3, 1.0, True),
+    (-0.6, 1.0, True),   # a different voice weakens the vocal match; the lyrics' sounds carry it
+    (-1.5, 5.5, False),  # the vocal must still roughly agree
 ])
-def test_the_verdict_needs_two_pieces_of_evidence_to_agree(z_over, second, expected):
+def test_the_verdict_needs_two_pieces_of_evidence_to_agree(z_over, second_over, expected):
+    """``second_over``: the second evidence's z above its margin (so the cases hold whatever the calibration)."""
+    cfg = S.DEFAULT_CONFIG
     base = S.SyncEstimate(offset_ms=0.0, peak=1.0, r=0.4, z=S.z_threshold(1.0) + z_over, z_threshold=S.z_threshold(1.0))
-    assert dataclasses.replace(base, viseme_z=second).in_sync is expected
+    assert dataclasses.replace(base, viseme_z=cfg.second_margin + second_over).in_sync is expected
     # Without phonemes the vocal level's own z stands in as the second piece of evidence.
-    assert dataclasses.replace(base, level_z=second).in_sync is expected
+    assert dataclasses.replace(base, level_z=cfg.level_margin + second_over).in_sync is expected
+    # A silent take, placed where its mouth matched best, needs its own (higher) margin.
+    silent = dataclasses.replace(base, searched_song=True)
+    assert dataclasses.replace(silent, viseme_z=cfg.silent_margin + second_over).in_sync is expected
+    if cfg.silent_margin > cfg.second_margin + second_over and expected:
+        # Evidence enough for a take placed by its sound is not enough for one placed by its mouth.
+        assert not dataclasses.replace(silent, viseme_z=cfg.second_margin + second_over).in_sync
 
 
 def test_the_mouths_lead_is_modelled_per_viseme_class():
@@ -167,7 +175,8 @@ def test_the_config_is_frozen_and_passed_not_patched():
     cfg = S.SyncConfig()
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.second_margin = 0.0  # type: ignore[misc]
-    base = S.SyncEstimate(offset_ms=0.0, peak=1.0, r=0.4, z=4.0, z_threshold=3.3, viseme_z=2.0)
+    loose = dataclasses.replace(cfg, second_margin=2.5)
+    base = S.SyncEstimate(offset_ms=0.0, peak=1.0, r=0.4, z=4.0, z_threshold=3.3, viseme_z=2.0, config=loose)
     assert base.in_sync is True  # 4 + 2 >= 3.3 + 2.5
     strict = dataclasses.replace(base, config=dataclasses.replace(cfg, second_margin=3.0))
     assert strict.in_sync is False

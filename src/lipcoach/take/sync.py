@@ -100,6 +100,10 @@ class SyncConfig:
         Without phonemes in the take: the vocal z and the level z must sum to
         ``z_threshold + level_margin``. The level follows the rhythm only, which two sentences
         can share, so it is calibrated apart from the viseme evidence.
+    silent_margin : float
+        The viseme margin for a silent take placed by its mouth anywhere in the song: the
+        place was chosen for the best match, so the evidence found there must stand higher
+        (another sentence sharing words with this one finds them somewhere).
     z_slack : float
         With a second piece of evidence the vocal z alone may fall this far under the threshold.
     r_in_sync : float
@@ -110,17 +114,22 @@ class SyncConfig:
         Largest performer offset searched, ms.
     """
 
-    vocal_lead_ms: float = 10.0
-    lead_closure_ms: float = 10.0
+    # Fitted on calibration half A of benchmarks/take_accuracy.py (2026-11-29; its JSON keeps
+    # every candidate tried): vocal lead from the own-voice takes, class leads by coordinate
+    # search on own- and other-voice takes, smoothing and viseme weight among (5, 9) × (0, 2, 8),
+    # margins the smallest flagging every calibration mismatch of their kind.
+    vocal_lead_ms: float = 6.8
+    lead_closure_ms: float = 30.0
     lead_opening_ms: float = 10.0
     lead_other_ms: float = 10.0
-    viseme_weight: float = 0.0
+    viseme_weight: float = 2.0
     deriv_smooth: int = 9
     viseme_smooth: int = 5
     word_weight: float = 0.0
     z_margin: float = 1.15
-    second_margin: float = 2.5
-    level_margin: float = 2.5
+    second_margin: float = 3.0
+    level_margin: float = 3.0
+    silent_margin: float = 5.5
     z_slack: float = 1.0
     r_in_sync: float = 0.15
     min_phonemes: int = 6
@@ -176,6 +185,7 @@ class SyncEstimate:
     viseme_z: float = float("nan")
     level_z: float = float("nan")
     config: SyncConfig = DEFAULT_CONFIG
+    searched_song: bool = False  #: the offset (and place) was searched over the whole song (a silent take)
 
     @property
     def margin(self) -> float:
@@ -188,7 +198,10 @@ class SyncEstimate:
         if not np.isfinite(self.z):
             return float("-inf")
         c = self.config
-        second, margin = (self.viseme_z, c.second_margin) if np.isfinite(self.viseme_z) else (self.level_z, c.level_margin)
+        if np.isfinite(self.viseme_z):
+            second, margin = self.viseme_z, (c.silent_margin if self.searched_song else c.second_margin)
+        else:
+            second, margin = self.level_z, c.level_margin
         if np.isfinite(second):
             return min(self.z + second - self.z_threshold - margin, self.z - self.z_threshold + c.z_slack)
         return self.z - self.z_threshold
@@ -514,7 +527,7 @@ def sync_verdict(mouth: np.ndarray, vocal: np.ndarray, valid: np.ndarray, estima
     lag0 = int(round(estimate.offset_ms * grid_rate_hz / 1000.0))
     obs = float(np.max(c[np.arange(lag0 - 2, lag0 + 3) % n]))
     z = (obs - float(np.mean(null))) / max(float(np.std(null)), 1e-6)
-    out = dataclasses.replace(estimate, z=float(z), z_threshold=threshold)
+    out = dataclasses.replace(estimate, z=float(z), z_threshold=threshold, searched_song=search_span_s is not None)
     return dataclasses.replace(out, confidence=_confidence(out))
 
 
