@@ -38,8 +38,12 @@ def make_inputs(folder: Path, length_s: float) -> tuple[Path, Path]:
     song = make_song(lyrics=DEFAULT_LYRICS + "\n\n" + DEFAULT_LYRICS, seed=0)  # ~130 s
     song_path = folder / "song.wav"
     write_wav(song_path, song.mix, song.sr)
+    from lipcoach.song.songmap import Breath
+
     sm = songmap_from_words(song.vocals, sr=song.sr, words=[(w.start, w.end, w.text) for w in song.words],
                             source_path=str(song_path))
+    # The song's breaths: scoring then also looks for the shoulders (MediaPipe Pose) around each.
+    sm.breaths = [Breath(b.start, b.end, b.level_db, True, "full", before_line=b.before_line) for b in song.breaths]
     sm_path = folder / "song.json"
     sm.save(sm_path)
     level = S.vocal_level(np.asarray(sm.loudness.values), rate_hz=sm.loudness.rate,
@@ -73,6 +77,7 @@ def run_one(take: Path, sm_path: Path) -> dict:
         "take_s": info.duration_s, "frames": n, "size": f"{info.width}x{info.height}", "fps": info.fps,
         "decode_s": decode_s, "score_s": score_s, "verdict": rep.verdict, "offset_ms": rep.doc["sync"]["offset_ms"],
         "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "breaths_judged": len(rep.doc.get("breaths", [])),
     }
 
 
@@ -80,22 +85,29 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--lengths", type=float, nargs="+", default=[20.0, 60.0, 120.0], help="take lengths, s")
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--json", type=Path, default=None, help="write the measurements here")
     args = ap.parse_args()
     if args.child:
         print(json.dumps(run_one(Path(args.child[0]), Path(args.child[1]))))
         return 0
     folder = Path(tempfile.mkdtemp(prefix="takespeed."))
     print(f"{'take':>6} {'frames':>6}  {'decode-only':>12} {'scoring':>10} {'score/decode':>12}  {'max RSS':>8}  verdict")
+    rows = []
     for length in args.lengths:
         take, sm_path = make_inputs(folder, length)
         out = subprocess.run([sys.executable, __file__, "--child", str(take), str(sm_path)], capture_output=True,
                              text=True, check=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])
+        rows.append(r)
         print(f"{r['take_s']:5.1f}s {r['frames']:6d}  {r['take_s'] / r['decode_s']:10.1f}x {r['take_s'] / r['score_s']:9.1f}x "
               f"{r['score_s'] / r['decode_s']:11.2f}x  {r['max_rss_mb']:6.0f}MB  {r['verdict']} "
               f"(offset {r['offset_ms']} ms, {r['size']} @ {r['fps']:.0f} fps)", flush=True)
     print("ratios are seconds of video per second of wall time (decode-only: PyAV decode + scale to 640 px; "
-          "scoring: score_take end to end incl. MediaPipe start-up)")
+          "scoring: score_take end to end incl. MediaPipe start-up and Pose around the breaths)")
+    if args.json is not None:
+        from lipcoach.fileio import write_json_atomic
+
+        write_json_atomic(args.json, {"command": "benchmarks/take_speed.py " + " ".join(sys.argv[1:]), "takes": rows})
     return 0
 
 

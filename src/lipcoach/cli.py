@@ -166,6 +166,8 @@ def score(
     doc = result.doc
     offset = doc["sync"]["offset_ms"]  # None when not lip-syncing: no offset is given then
     _say(f"verdict: {doc['verdict']}  offset {'–' if offset is None else f'{offset:+.0f}'} ms  score {doc['score']:.0f}/100")
+    for note in doc.get("notes", []):
+        _say(note)
     _say(f"report: {output}" + (f"  json: {json_path}" if json_path else ""))
     if catalogue is not None:
         with catalogue.session() as s:

@@ -50,3 +50,24 @@ def test_an_audio_file_is_not_a_take(tmp_path):
     write_wav(wav, np.zeros(8000, np.float32), 16000)
     with pytest.raises(LipcoachError, match="is an audio file, not a video"):
         track_mouth(wav)
+
+
+def test_head_pose_reads_a_turned_and_a_tipped_head_from_3d_landmarks():
+    from lipcoach.take.mouth import head_pose
+
+    lm = np.zeros((468, 3))
+    lm[33], lm[263] = (-45.0, 0.0, 0.0), (45.0, 0.0, 0.0)  # outer eye corners
+    lm[10], lm[152] = (0.0, -80.0, 0.0), (0.0, 90.0, 0.0)  # forehead, chin
+    yaw, pitch = head_pose(lm)
+    assert abs(yaw) < 1 and abs(pitch) < 1
+
+    def turned(deg_yaw, deg_pitch):
+        a, b = np.radians(deg_yaw), np.radians(deg_pitch)
+        ry = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
+        rx = np.array([[1, 0, 0], [0, np.cos(b), -np.sin(b)], [0, np.sin(b), np.cos(b)]])
+        return lm @ (rx @ ry).T
+
+    yaw, pitch = head_pose(turned(55.0, 0.0))
+    assert abs(abs(yaw) - 55.0) < 2 and abs(pitch) < 2
+    yaw, pitch = head_pose(turned(0.0, 40.0))
+    assert abs(yaw) < 2 and abs(abs(pitch) - 40.0) < 2

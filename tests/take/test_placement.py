@@ -73,3 +73,35 @@ def test_a_silent_take_is_placed_by_its_mouth():
     p = P.place_by_mouth(np.log(0.01 + 0.3 * mouth), np.ones(mouth.size, bool), vocal, grid_rate_hz=rate)
     assert p.method == "mouth"
     assert abs(p.song_start_s - start) < 0.02
+
+
+def rendered(duration_s: float, seed: int, *, timbre_seed: int) -> np.ndarray:
+    """The same notes at the same times (``seed``) played with another timbre and level (``timbre_seed``):
+    a different recording of the same song."""
+    rng = np.random.default_rng(seed)
+    other = np.random.default_rng(timbre_seed)
+    n = int(duration_s * SR)
+    rng.standard_normal(n)  # song_audio's pad: keeps the note times of the same seed
+    out = 0.01 * other.standard_normal(n)
+    t = 0.0
+    while t < duration_s - 0.5:
+        d = rng.uniform(0.1, 0.4)
+        i0, i1 = int(t * SR), int((t + d) * SR)
+        tt = np.arange(i1 - i0) / SR
+        f = rng.uniform(150, 900)
+        out[i0:i1] += other.uniform(0.15, 0.4) * np.sign(np.sin(2 * np.pi * f * tt)) * np.exp(-tt / other.uniform(0.08, 0.2))
+        t += d + rng.uniform(0.0, 0.2)
+    return out.astype(np.float32)
+
+
+def test_a_different_recording_of_the_song_is_placed_by_its_onsets_not_a_spurious_waveform_match():
+    song = song_audio(40.0, seed=1)
+    start = 13.4567
+    other_take = rendered(40.0, seed=1, timbre_seed=9)  # the same notes at the same times, another sound
+    take = in_a_room(other_take[int(start * SR): int((start + 12.0) * SR)], seed=2)
+    p = P.place_by_sound(take, song, take_audio_start_s=0.0)
+    assert abs(p.song_start_s - start) < 0.012  # the onset envelopes' 10 ms hop, interpolated
+    # The waveform stage finds no common fine structure and leaves the onset answer alone.
+    coarse = int(round(start * SR / P.ENVELOPE_HOP)) * P.ENVELOPE_HOP
+    assert P.fine_lag(take, song, coarse=coarse) is None
+    assert P.fine_lag(in_a_room(song[coarse:coarse + 12 * SR], seed=3), song, coarse=coarse) is not None

@@ -150,3 +150,83 @@ def test_a_truncated_take_is_one_clear_error(take):
     cut.write_bytes(data[: len(data) // 3])
     with pytest.raises(LipcoachError):
         score_take(cut, take["sm"])
+
+
+def without_lyrics(sm: SongMap) -> SongMap:
+    """The same song mapped without its lyrics: loudness, vocal activity and breaths, no words or lines."""
+    import dataclasses
+
+    from lipcoach.take.score import _level_spans
+
+    level = S.vocal_level(np.asarray(sm.loudness.values), rate_hz=sm.loudness.rate,
+                          reference_db=sm.loudness.reference_db, duration_s=sm.duration)
+    return dataclasses.replace(sm, words=[], lines=[], vocal_activity=[list(s) for s in _level_spans(level, rate_hz=100)])
+
+
+def test_a_song_map_without_lyrics_still_places_and_syncs_and_says_words_cannot_be_graded(take):
+    d = score_take(take["path"], without_lyrics(take["sm"]), track=take["track"]).doc
+    assert d["placement"]["method"] == "scratch_sound" and abs(d["placement"]["song_start_s"] - START_S) < 0.005
+    assert d["verdict"] == "in_sync" and abs(d["sync"]["offset_ms"] - 1000 * SHIFT_S) <= 40.0
+    assert d["words_graded"] is False and d["words"] == [] and d["lines"] == []
+    assert any("cannot be graded" in n for n in d["notes"]) and "cannot be graded" in " ".join(d["fixes"])
+    assert 0 < d["sync"]["confidence"] <= 1
+    schema.validate(d, "lipcoach.takereport")
+
+
+def test_a_silent_take_of_a_map_without_lyrics_is_placed_by_the_mouth(take):
+    import dataclasses
+
+    silent = dataclasses.replace(take["track"], audio=None)
+    d = score_take(take["path"], without_lyrics(take["sm"]), track=silent).doc
+    assert d["placement"]["method"] == "mouth" and d["verdict"] == "in_sync"
+    assert abs(d["placement"]["song_start_s"] - (START_S - SHIFT_S)) < 0.04
+
+
+def test_the_wrong_song_without_lyrics_is_not_lip_syncing(take):
+    d = score_take(take["path"], without_lyrics(take["other"]), track=take["track"]).doc
+    assert d["verdict"] == "not_lip_syncing" and d["sync"]["offset_ms"] is None and d["score"] <= 20
+
+
+def test_words_sung_with_the_head_turned_away_are_hidden_and_the_line_cannot_be_covered(take):
+    """The performer turns the head 60° away through line 2 (the line they forgot): hidden, not missed."""
+    import copy
+
+    sm, track = take["sm"], copy.deepcopy(take["track"])
+    face = track.faces[0]
+    song_t = track.t_s + START_S
+    away = (song_t >= sm.lines[1].start - 0.2) & (song_t <= sm.lines[1].end + 0.3)
+    face.yaw_deg = np.where(away, 60.0, 3.0)
+    face.pitch_deg = np.zeros(track.t_s.size)
+    d = score_take(take["path"], sm, track=track).doc
+    lines = {ln["index"]: ln for ln in d["lines"]}
+    assert d["verdict"] == "in_sync"
+    assert lines[1]["n_hidden"] == lines[1]["n_words"] and lines[1]["coverable"] is False
+    assert lines[0]["n_hidden"] == 0 and lines[0]["coverable"] is True
+    assert all(w["hidden"] for w in d["words"] if w["line"] == 1)
+    assert not any(w["hidden"] for w in d["words"] if w["line"] == 0)
+    assert not any("Line 2" in f and "did not move" in f for f in d["fixes"])
+    schema.validate(d, "lipcoach.takereport")
+    out = take["tmp"] / "hidden.html"
+    write_report_html(score_take(take["path"], sm, track=track), out, stills=False)
+    assert "Hidden" in out.read_text(encoding="utf-8")
+
+
+def test_lipcoach_score_works_with_and_without_lyrics(take):
+    import subprocess
+    import sys
+
+    from lipcoach.fileio import write_json_atomic
+
+    for label, sm in (("lyrics", take["sm"]), ("none", without_lyrics(take["sm"]))):
+        song = take["tmp"] / f"song_{label}.json"
+        write_json_atomic(song, sm.to_dict())
+        out, js = take["tmp"] / f"cli_{label}.html", take["tmp"] / f"cli_{label}.json"
+        r = subprocess.run([sys.executable, "-m", "lipcoach", "score", str(take["path"]), "--song", str(song),
+                            "-o", str(out), "--json", str(js)], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        said = r.stdout + r.stderr
+        assert "verdict: in_sync" in said and "Traceback" not in said
+        doc = json.loads(js.read_text())
+        assert doc["words_graded"] is (label == "lyrics")
+        if label == "none":
+            assert "cannot be graded" in said and "cannot be graded" in out.read_text(encoding="utf-8")

@@ -22,8 +22,22 @@ Score formula (0–100), documented in docs/takereport.md:
             O = clip(open_ratio / OPEN_OK_RATIO, 0, 1)
     line  = 0.7 × mean(word) + 0.2 × 100·T(line offset) + 0.1 × 100·B
             B = 0 if an audible breath before the line was not shown, else 1
-    take  = word-count-weighted mean(line) − 3 per instrumental gap with mouthing (≤ 15),
+    take  = seen-word-count-weighted mean(line) − 3 per instrumental gap with mouthing (≤ 15),
             capped at 20 when the verdict is not_lip_syncing.
+    Without lyrics (no words to grade):
+    take  = 100·T(take offset) − the same gap penalty, capped at 20 when not_lip_syncing.
+
+Hidden words
+    A word sung while the face is not seen (found in under half of the word's frames) or is
+    turned past :data:`HIDDEN_YAW_DEG` / :data:`HIDDEN_PITCH_DEG` is ``hidden``: the camera
+    cannot judge it, so it is neither a hit nor a miss and does not count in the scores
+    ("if you've lost it, turn your head away and no one will ever see it"). A line is
+    ``coverable`` by the take when the take is in sync, holds all its words and none is hidden.
+
+Breaths
+    Every breath of the song map inside the take: ``face`` is ``shown`` when the mouth opens
+    over the face's "open" level during the intake (−100 ms … +50 ms), ``body`` is ``shown``
+    when the shoulders rise (:mod:`lipcoach.take.body`); ``shown`` when either showed it.
 """
 
 from __future__ import annotations
@@ -45,6 +59,13 @@ ON_TIME_MS = 40.0
 TELL_MS = 80.0
 #: Instrumental gaps at least this long (s) are checked for mouthing.
 MIN_GAP_S = 1.5
+#: A head turned further than this from the camera (left/right), degrees, hides the mouth's
+#: shape: the lips' opening is foreshortened and the far corner goes out of sight.
+HIDDEN_YAW_DEG = 40.0
+#: The same for a head tipped up or down, degrees.
+HIDDEN_PITCH_DEG = 35.0
+#: Share of a word's frames in which the mouth must be visible for the word to be graded.
+VISIBLE_SHARE = 0.5
 
 
 @dataclasses.dataclass
@@ -86,6 +107,7 @@ class WordGrade:
     peak_opening: float
     vocal_level: float
     score: float
+    hidden: bool = False  #: the mouth could not be seen (face lost or turned away): not graded
 
 
 @dataclasses.dataclass
@@ -102,6 +124,20 @@ class LineGrade:
     open_more: list[str]
     breath: Optional[str]  #: "shown" | "not_shown" | None (no audible breath before the line)
     score: float
+    n_hidden: int = 0  #: words sung while the mouth was hidden (not graded)
+    hidden_words: list = dataclasses.field(default_factory=list)
+    coverable: bool = False  #: the take can cover this line in an edit (in sync, whole line, mouth visible)
+
+
+@dataclasses.dataclass
+class BreathGrade:
+    start_s: float  #: song time, s
+    end_s: float
+    before_line: Optional[int]
+    audible: bool
+    face: Optional[str]  #: "shown" | "not_shown" | "hidden" (face turned away or lost)
+    body: Optional[str]  #: "shown" | "not_shown" | None (shoulders not measured)
+    shown: Optional[bool]  #: face or body showed it; None when neither could be seen
 
 
 @dataclasses.dataclass
@@ -125,10 +161,34 @@ def _window(t_s: np.ndarray, values: np.ndarray, lo: float, hi: float) -> np.nda
     return v[np.isfinite(v)]
 
 
+def face_visible(face) -> np.ndarray:
+    """Per frame: the mouth can be judged (face found, head within the hidden angles).
+
+    Parameters
+    ----------
+    face : FaceTrack
+        ``yaw_deg`` / ``pitch_deg`` may be None (an old track): then found frames count as visible.
+    """
+    vis = np.asarray(face.found, dtype=bool).copy()
+    for angles, limit in ((getattr(face, "yaw_deg", None), HIDDEN_YAW_DEG),
+                          (getattr(face, "pitch_deg", None), HIDDEN_PITCH_DEG)):
+        if angles is not None:
+            a = np.asarray(angles, dtype=float)
+            vis &= ~(np.abs(np.nan_to_num(a, nan=0.0)) > limit)
+    return vis
+
+
+def _visible_share(t_s: np.ndarray, visible: Optional[np.ndarray], lo: float, hi: float) -> float:
+    if visible is None:
+        return 1.0
+    sel = (t_s >= lo) & (t_s <= hi)
+    return float(np.mean(visible[sel])) if sel.any() else 0.0
+
+
 def grade_words(songmap: SongMap, *, t_s: np.ndarray, opening: np.ndarray, song_start_s: float,
                 line_offsets_ms: Sequence[Optional[float]], word_offsets_ms: Sequence[Optional[float]],
                 vocal_grid: np.ndarray, grid_rate_hz: int, take_span_s: tuple[float, float],
-                scale: FaceScale) -> list[WordGrade]:
+                scale: FaceScale, visible: Optional[np.ndarray] = None) -> list[WordGrade]:
     """Grade every word of the song map that falls inside the take.
 
     Parameters
@@ -145,6 +205,9 @@ def grade_words(songmap: SongMap, *, t_s: np.ndarray, opening: np.ndarray, song_
         Vocal level 0..1 on the song grid.
     take_span_s : (float, float)
         Song times covered by the take, s.
+    visible : np.ndarray of bool, optional
+        Per frame, the mouth can be judged (:func:`face_visible`); words sung while it cannot
+        are ``hidden``.
     """
     out: list[WordGrade] = []
     for i, w in enumerate(songmap.words):
@@ -170,6 +233,9 @@ def grade_words(songmap: SongMap, *, t_s: np.ndarray, opening: np.ndarray, song_
         judge_open = (bool(vowels) or not w.phonemes) and level >= 0.5
         open_ratio = float(peak / (OPEN_TARGET * level)) if judge_open and np.isfinite(peak) else None
         err = word_offsets_ms[i] if i < len(word_offsets_ms) else None
+        hidden = _visible_share(t_s, visible, lo, hi) < VISIBLE_SHARE
+        if hidden:
+            moved, closure_ok, open_ratio, err = False, None, None, None
         if not moved:
             score = 0.0
         else:
@@ -178,22 +244,49 @@ def grade_words(songmap: SongMap, *, t_s: np.ndarray, opening: np.ndarray, song_
         out.append(WordGrade(index=i, text=w.text, line=w.line, start_s=w.start, end_s=w.end,
                              take_time_s=w.start - song_start_s + (off or 0.0) / 1000.0, timing_error_ms=err, hit=moved,
                              closure_ok=closure_ok, closure_words=[p.symbol for p in closures], open_ratio=open_ratio,
-                             peak_opening=peak, vocal_level=level, score=round(score, 1)))
+                             peak_opening=peak, vocal_level=level, score=round(score, 1), hidden=hidden))
     return out
 
 
-def breath_shown(songmap: SongMap, line_index: int, *, t_s: np.ndarray, opening: np.ndarray, song_start_s: float,
-                 offset_ms: Optional[float], scale: FaceScale) -> Optional[str]:
-    """Whether the audible breath before a line shows on the face (mouth opens for the intake)."""
-    breaths = [b for b in songmap.breaths if b.before_line == line_index and b.audible]
-    if not breaths:
+def grade_breaths(songmap: SongMap, *, t_s: np.ndarray, opening: np.ndarray, song_start_s: float,
+                  line_offsets_ms: Sequence[Optional[float]], take_span_s: tuple[float, float], scale: FaceScale,
+                  visible: Optional[np.ndarray] = None, body: Optional[Sequence[Optional[str]]] = None) -> list[BreathGrade]:
+    """Every breath of the song map inside the take: shown by the face (mouth opening) or the body.
+
+    Parameters
+    ----------
+    line_offsets_ms : sequence
+        Performer offset per line, ms: a breath is read at the timing of the line it prepares.
+    body : sequence, optional
+        Per breath of ``songmap.breaths`` (same index), ``"shown"`` / ``"not_shown"`` / None
+        from :func:`lipcoach.take.body.shoulder_rise`.
+    """
+    out: list[BreathGrade] = []
+    for bi, b in enumerate(songmap.breaths):
+        if b.start < take_span_s[0] or b.end > take_span_s[1]:
+            continue
+        li = b.before_line
+        off = line_offsets_ms[li] if li is not None and li < len(line_offsets_ms) else None
+        shift = (off or 0.0) / 1000.0 - song_start_s
+        lo, hi = b.start + shift - 0.1, b.end + shift + 0.05
+        seg = _window(t_s, opening, lo, hi)
+        if _visible_share(t_s, visible, lo, hi) < VISIBLE_SHARE or not seg.size:
+            face = "hidden"
+        else:
+            face = "shown" if seg.max() >= scale.open else "not_shown"
+        by_body = body[bi] if body is not None and bi < len(body) else None
+        shown = None if face == "hidden" and by_body is None else (face == "shown" or by_body == "shown")
+        out.append(BreathGrade(start_s=round(b.start, 3), end_s=round(b.end, 3), before_line=li, audible=b.audible,
+                               face=face, body=by_body, shown=shown))
+    return out
+
+
+def breath_before_line(breaths: Sequence[BreathGrade], line_index: int) -> Optional[str]:
+    """The line's ``breath`` field: was the last audible breath before it shown (None: none, or unseen)."""
+    before = [b for b in breaths if b.before_line == line_index and b.audible]
+    if not before or before[-1].shown is None:
         return None
-    b = breaths[-1]
-    shift = (offset_ms or 0.0) / 1000.0 - song_start_s
-    seg = _window(t_s, opening, b.start + shift - 0.1, b.end + shift + 0.05)
-    if not seg.size:
-        return None
-    return "shown" if seg.max() >= scale.open else "not_shown"
+    return "shown" if before[-1].shown else "not_shown"
 
 
 def grade_gaps(songmap: SongMap, *, t_s: np.ndarray, opening: np.ndarray, song_start_s: float, offset_ms: float,
@@ -237,11 +330,19 @@ def line_score(words: Sequence[WordGrade], offset_ms: Optional[float], breath: O
 
 def take_score(lines: Sequence[LineGrade], gaps: Sequence[GapGrade], *, in_sync: bool) -> float:
     """Take score (0–100): word-weighted line mean, minus gap mouthing, capped when not lip-syncing."""
-    graded = [ln for ln in lines if ln.n_words]
+    graded = [ln for ln in lines if ln.n_words > ln.n_hidden]
     if not graded:
         return 0.0
-    s = float(np.average([ln.score for ln in graded], weights=[ln.n_words for ln in graded]))
+    s = float(np.average([ln.score for ln in graded], weights=[ln.n_words - ln.n_hidden for ln in graded]))
     s -= min(15.0, 3.0 * sum(g.mouthing for g in gaps))
+    if not in_sync:
+        s = min(s, 20.0)
+    return round(max(0.0, s), 1)
+
+
+def sync_only_score(offset_ms: Optional[float], gaps: Sequence[GapGrade], *, in_sync: bool) -> float:
+    """Take score (0–100) for a song map without lyrics: timing of the take, minus gap mouthing."""
+    s = 100.0 * timing_points(offset_ms) - min(15.0, 3.0 * sum(g.mouthing for g in gaps))
     if not in_sync:
         s = min(s, 20.0)
     return round(max(0.0, s), 1)

@@ -12,6 +12,9 @@ distance to the camera:
 - ``closed``: ``opening < CLOSED_OPENING`` (the lips touch).
 - ``rounding``: 0..1, how much narrower the mouth is than this face's own wide mouth
   (95th percentile of ``width`` over the take); "oo"/"w" shapes read ~0.3–0.6.
+- ``yaw_deg`` / ``pitch_deg``: head turn from the 3-D landmarks (:func:`head_pose`): yaw
+  from the depth difference of the outer eye corners, pitch from that of forehead and chin.
+  0 faces the camera; a word sung with the head turned far is not graded (take.grade).
 """
 
 from __future__ import annotations
@@ -60,7 +63,8 @@ _LOWER_INNER = (87, 14, 317)
 _MOUTH_CORNERS = (78, 308)
 _EYE_CORNERS = (33, 263)
 _NOSE_TIP = 1
-_NEEDED = sorted(set(_UPPER_INNER + _LOWER_INNER + _MOUTH_CORNERS + _EYE_CORNERS + (_NOSE_TIP,)))
+_FOREHEAD, _CHIN = 10, 152
+_NEEDED = sorted(set(_UPPER_INNER + _LOWER_INNER + _MOUTH_CORNERS + _EYE_CORNERS + (_NOSE_TIP, _FOREHEAD, _CHIN)))
 _NEEDED_BUFFER = np.zeros((468, 3), dtype=np.float32)
 
 
@@ -91,6 +95,8 @@ class FaceTrack:
     rounding: np.ndarray
     eye_px: float
     center: tuple[float, float]
+    yaw_deg: Optional[np.ndarray] = None  #: head turn left/right per frame, degrees (NaN = no face)
+    pitch_deg: Optional[np.ndarray] = None  #: head tip up/down per frame, degrees
 
     @property
     def found_share(self) -> float:
@@ -170,6 +176,8 @@ class MouthTrack:
                     "width": arr(f.width),
                     "rounding": arr(f.rounding, 3),
                     "closed": [bool(v) for v in f.closed],
+                    **({"yaw_deg": arr(f.yaw_deg, 1)} if f.yaw_deg is not None else {}),
+                    **({"pitch_deg": arr(f.pitch_deg, 1)} if f.pitch_deg is not None else {}),
                 }
                 for f in self.faces
             ],
@@ -187,6 +195,8 @@ class MouthTrack:
                 id=f["id"], found=np.array(f["found"], dtype=bool), opening=arr(f["opening"]), width=arr(f["width"]),
                 closed=np.array(f["closed"], dtype=bool), rounding=arr(f["rounding"]), eye_px=f["eye_px"],
                 center=tuple(f["center"]),
+                yaw_deg=arr(f["yaw_deg"]) if "yaw_deg" in f else None,
+                pitch_deg=arr(f["pitch_deg"]) if "pitch_deg" in f else None,
             )
             for f in doc["faces"]
         ]
@@ -231,6 +241,21 @@ def mouth_measures(landmarks: np.ndarray) -> tuple[float, float, float, tuple[fl
     width = float(np.linalg.norm(landmarks[_MOUTH_CORNERS[0], :2] - landmarks[_MOUTH_CORNERS[1], :2])) / eye
     nose = landmarks[_NOSE_TIP]
     return opening, width, eye, (float(nose[0]), float(nose[1]))
+
+
+def head_pose(landmarks: np.ndarray) -> tuple[float, float]:
+    """Head yaw and pitch, degrees, from Face Mesh landmarks (x, y in pixels, z scaled like x).
+
+    Yaw is the angle of the outer-eye-corner line out of the image plane (positive: the
+    face's left side, image right, further from the camera); pitch the same for the
+    forehead–chin line (positive: chin further than forehead, head tipped back).
+    A face turned to camera reads about 0 for both.
+    """
+    eye = landmarks[_EYE_CORNERS[1]] - landmarks[_EYE_CORNERS[0]]
+    yaw = float(np.degrees(np.arctan2(eye[2], np.hypot(eye[0], eye[1]))))
+    v = landmarks[_CHIN] - landmarks[_FOREHEAD]
+    pitch = float(np.degrees(np.arctan2(v[2], np.hypot(v[0], v[1]))))
+    return yaw, pitch
 
 
 def rounding_from_width(width: np.ndarray) -> np.ndarray:
@@ -610,7 +635,7 @@ def track_mouth(
                     lm[i] = (q.x * w, q.y * h, q.z * w)
                 opening, width, eye, (cx, cy) = mouth_measures(lm)
                 dets.append((cx, cy, eye))
-                measures.append((opening, width, eye * src_scale, cx / w, cy / h))
+                measures.append((opening, width, eye * src_scale, cx / w, cy / h, *head_pose(lm)))
             for fid, m in zip(assigner.assign(dets), measures):
                 rows.append((idx, fid, *m))
             if idx % 25 == 0:
@@ -625,7 +650,7 @@ def track_mouth(
     n = t_s.size
     fps = float(1.0 / np.median(np.diff(t_s))) if n > 1 else float(info.fps or 25.0)
     faces_out: list[FaceTrack] = []
-    data = np.array(rows, dtype=float).reshape(-1, 7)
+    data = np.array(rows, dtype=float).reshape(-1, 9)
     for fid in sorted(set(int(r[1]) for r in rows)):
         sel = data[data[:, 1] == fid]
         idx = sel[:, 0].astype(int)
@@ -635,11 +660,15 @@ def track_mouth(
         width = np.full(n, np.nan)
         opening[idx] = sel[:, 2]
         width[idx] = sel[:, 3]
+        yaw = np.full(n, np.nan)
+        pitch = np.full(n, np.nan)
+        yaw[idx] = sel[:, 7]
+        pitch[idx] = sel[:, 8]
         faces_out.append(FaceTrack(
             id=fid, found=found, opening=opening, width=width,
             closed=np.where(found, np.nan_to_num(opening, nan=1.0) < CLOSED_OPENING, False),
             rounding=rounding_from_width(width), eye_px=float(np.median(sel[:, 4])),
-            center=(float(np.median(sel[:, 5])), float(np.median(sel[:, 6]))),
+            center=(float(np.median(sel[:, 5])), float(np.median(sel[:, 6]))), yaw_deg=yaw, pitch_deg=pitch,
         ))
     # Brief false detections (a poster, a reflection) are not faces of the take.
     faces_out = [f for f in faces_out if f.found.sum() >= max(3, 0.05 * n)] or faces_out

@@ -25,6 +25,12 @@ import numpy as np
 PLACEMENT_SR = 16000
 #: Hop of the onset envelopes, samples at PLACEMENT_SR (10 ms).
 ENVELOPE_HOP = 160
+#: The waveform stage refines the coarse placement only when its peak stands this many
+#: standard deviations over the whole correlation. Measured on take_accuracy.py's room
+#: recordings: 32–48 when the scratch sound is the song's own recording through a room,
+#: 4–5 when it is a different rendering of the song (where the "refinement" moved the
+#: answer by 40–65 ms).
+FINE_MIN_PROMINENCE = 10.0
 
 
 @dataclasses.dataclass
@@ -53,12 +59,14 @@ def _frames_spectrum(audio: np.ndarray, *, n_fft: int, hop_length: int) -> np.nd
     """Power spectrum of Hann-windowed frames, shape (n_fft // 2 + 1, n_frames); frame i centred on i·hop."""
     x = np.pad(np.asarray(audio, dtype=np.float32), (n_fft // 2, n_fft // 2))
     n_frames = 1 + max(0, (x.size - n_fft) // hop_length)
-    idx = np.arange(n_fft)[None, :] + hop_length * np.arange(n_frames)[:, None]
     spec = np.empty((n_fft // 2 + 1, n_frames), dtype=np.float32)
     win = np.hanning(n_fft).astype(np.float32)
-    step = 4096  # frames per block: bounded memory on long songs
+    offsets = np.arange(n_fft)[None, :]
+    step = 1024  # frames per block: memory bounded whatever the length (a whole index matrix
+    # of a 2-minute take, 12000 × 640 int64, was the 84 MB step in the memory trace)
     for i in range(0, n_frames, step):
-        spec[:, i:i + step] = (np.abs(np.fft.rfft(x[idx[i:i + step]] * win, axis=1)) ** 2).T
+        idx = offsets + hop_length * np.arange(i, min(i + step, n_frames))[:, None]
+        spec[:, i:i + step] = (np.abs(np.fft.rfft(x[idx] * win, axis=1)) ** 2).T
     return spec
 
 
@@ -146,8 +154,13 @@ def place_by_sound(take_audio: np.ndarray, song_audio: np.ndarray, *, sr: int = 
     far = np.abs(lags - lags[k]) > int(0.5 * sr / hop)
     second = float(np.max(np.where(far & ok, c, -np.inf))) if np.any(far & ok) else 0.0
     coarse = int(lags[k]) * hop  # samples: song sample = take sample + coarse
+    # Between envelope frames (used as is when the waveforms share no fine structure).
+    y = c[np.array([k - 1, k, k + 1]) % n]
+    den = y[0] - 2 * y[1] + y[2]
+    frac = float(np.clip(0.5 * (y[0] - y[2]) / den, -0.5, 0.5)) if np.all(np.isfinite(y)) and den < 0 else 0.0
 
-    fine = coarse + fine_lag(take_audio, song_audio, coarse=coarse, sr=sr)
+    correction = fine_lag(take_audio, song_audio, coarse=coarse, sr=sr)
+    fine = coarse + (correction if correction is not None else frac * hop)
     song_start_s = fine / sr - take_audio_start_s
     ratio = best / max(second, 1e-9) if second > 0 else 10.0
     # A unique peak (twice the runner-up) is a sure placement; a chorus repeated note for note is not.
@@ -162,7 +175,8 @@ def place_by_sound(take_audio: np.ndarray, song_audio: np.ndarray, *, sr: int = 
             if not np.isfinite(masked[j]) or masked[j] < 0.8 * best:
                 break
             alt = int(lags[j]) * hop
-            alternatives.append(float((alt + fine_lag(take_audio, song_audio, coarse=alt, sr=sr)) / sr - take_audio_start_s))
+            alternatives.append(float((alt + (fine_lag(take_audio, song_audio, coarse=alt, sr=sr) or 0.0)) / sr
+                                      - take_audio_start_s))
     return Placement(song_start_s=float(song_start_s), confidence=confidence, method="scratch_sound",
                      alternatives=alternatives)
 
@@ -184,8 +198,9 @@ def fine_lag(take_audio: np.ndarray, song_audio: np.ndarray, *, coarse: int, sr:
 
     Returns
     -------
-    float
-        Correction to ``coarse``, samples (fractional).
+    float or None
+        Correction to ``coarse``, samples (fractional); 0.0 when the take is too short to
+        refine; None when the waveforms share no fine structure (see :data:`FINE_MIN_PROMINENCE`).
     """
     t0 = max(0, -coarse)
     n = min(take_audio.size - t0, song_audio.size - (coarse + t0), int(max_s * sr))
@@ -204,6 +219,10 @@ def fine_lag(take_audio: np.ndarray, song_audio: np.ndarray, *, coarse: int, sr:
     w = min(int(search_s * sr), nper // 2 - 2)
     cand = np.r_[0:w + 1, nper - w:nper]
     j = int(cand[np.argmax(c[cand])])
+    if c[j] < FINE_MIN_PROMINENCE * np.std(c):
+        # No sample-level match: the scratch sound is another recording of the song (another
+        # rendering, the actor singing), so the waveforms share no fine structure to align.
+        return None
     y = c[np.array([j - 1, j, j + 1]) % nper]
     den = y[0] - 2 * y[1] + y[2]
     frac = float(np.clip(0.5 * (y[0] - y[2]) / den, -0.5, 0.5)) if den < 0 else 0.0
@@ -213,7 +232,7 @@ def fine_lag(take_audio: np.ndarray, song_audio: np.ndarray, *, coarse: int, sr:
 
 
 def place_by_mouth(mouth: np.ndarray, valid: np.ndarray, vocal: np.ndarray, *, grid_rate_hz: int = 100,
-                   start_grid_s: float = 0.0) -> Placement:
+                   start_grid_s: float = 0.0, visemes: Optional[np.ndarray] = None) -> Placement:
     """Find where a silent take's mouth best follows the vocal level, anywhere in the song.
 
     Parameters
@@ -223,6 +242,10 @@ def place_by_mouth(mouth: np.ndarray, valid: np.ndarray, vocal: np.ndarray, *, g
     valid : np.ndarray of bool
     vocal : np.ndarray
         Vocal level of the whole song on the same grid rate, sample 0 at song time 0.
+    visemes : np.ndarray, optional
+        Expected opening from the lyrics (:func:`lipcoach.take.sync.viseme_signal`) on the
+        same grid: its derivative joins the match (it does not depend on the singer's voice,
+        and its closures pin the place where a rhythm alone repeats).
 
     Returns
     -------
@@ -250,6 +273,9 @@ def place_by_mouth(mouth: np.ndarray, valid: np.ndarray, vocal: np.ndarray, *, g
 
     score = xcorr(vocal, m) / local_norm(vocal) / max(np.linalg.norm(m), 1e-9)
     score += xcorr(dv, dm) / local_norm(dv) / max(np.linalg.norm(dm), 1e-9)
+    if visemes is not None and np.any(visemes):
+        dx = np.gradient(_smooth(visemes))
+        score += xcorr(dx, dm) / local_norm(dx) / max(np.linalg.norm(dm), 1e-9)
     lags = np.arange(n)
     lags = np.where(lags > n // 2, lags - n, lags)
     ok = (lags > -m.size // 2) & (lags < vocal.size - m.size // 2)

@@ -52,10 +52,11 @@ def line_issues(line: dict, *, in_sync: bool, overall_ms: float = 0.0) -> tuple[
     if in_sync and off is not None and abs(off) > G.TELL_MS and abs(off - overall_ms) > G.TELL_MS:
         severity += abs(off - overall_ms) / 40.0
         said.append(f"you came in {abs(off):.0f} ms {'late' if off > 0 else 'early'}")
-    missed = line["n_words"] - line["n_hit"]
+    missed = line["n_words"] - line["n_hit"] - line.get("n_hidden", 0)
     if missed:
         severity += 2.0 * missed
-        said.append(f"your mouth did not move on {missed} of its {line['n_words']} words")
+        said.append(f"your mouth did not move on {missed} of its {line['n_words'] - line.get('n_hidden', 0)} "
+                    "words the camera saw")
     if line["closures_missed"]:
         severity += 1.2 * len(line["closures_missed"])
         said.append(f"lips stayed open on {_quote_words(line['closures_missed'])} (close them fully on m, b, p)")
@@ -73,6 +74,13 @@ def fixes_first(doc: dict, *, n: int = 3) -> list[str]:
     if doc["verdict"] != "in_sync":
         first = ("Your mouth does not follow this song's vocal. Check that you were lip-syncing to this track "
                  "(and that the right song map was chosen); until then no timing can be given.")
+        return [first]
+    if not doc.get("words_graded", True):
+        off = doc["sync"].get("offset_ms")
+        first = ("Words cannot be graded: this song map has no lyrics. Map the song with its lyrics to grade "
+                 "each word, closure and opening.")
+        if off is not None and doc["sync"].get("absolute") and abs(off) > G.TELL_MS:
+            return [f"Overall you are {abs(off):.0f} ms {'behind' if off > 0 else 'ahead of'} the vocal.", first]
         return [first]
     ranked = []
     off = doc["sync"].get("offset_ms")
@@ -120,7 +128,8 @@ def plot_svg(report) -> str:
     vocal = np.asarray(s["vocal"])
     tv = np.arange(vocal.size) / s["rate"]
     scale = max(float(np.nanpercentile(op, 98)) if np.isfinite(op).any() else 0.1, 1e-3)
-    bad = {w["index"] for w in doc["words"] if not w["hit"] or w["closure_ok"] is False}
+    bad = {w["index"] for w in doc["words"] if not w.get("hidden") and (not w["hit"] or w["closure_ok"] is False)}
+    hidden = {w["index"] for w in doc["words"] if w.get("hidden")}
     for r in range(rows):
         ax = axes[r, 0]
         a, b = lo + r * PLOT_ROW_S, min(hi, lo + (r + 1) * PLOT_ROW_S)
@@ -136,7 +145,10 @@ def plot_svg(report) -> str:
             if a <= w["start_s"] <= b:
                 ax.axvline(w["start_s"], color="#888", lw=0.5, alpha=0.6)
                 ax.text(w["start_s"], 1.18, w["text"], fontsize=7, rotation=35, ha="left", va="bottom",
-                        color="#c0392b" if w["index"] in bad else "#333")
+                        color="#c0392b" if w["index"] in bad else ("#aaa" if w["index"] in hidden else "#333"),
+                        style="italic" if w["index"] in hidden else "normal")
+                if w["index"] in hidden:
+                    ax.axvspan(w["start_s"], w["end_s"], color="#ddd", alpha=0.6, lw=0)
         ax.set_xlim(a, a + PLOT_ROW_S)
         ax.set_ylim(0, 1.5)
         ax.set_yticks([])
@@ -186,8 +198,9 @@ def moment_reason(word: dict) -> str:
 
 
 def worst_moments(doc: dict, n: int = 3) -> list[dict]:
-    """The words most worth a look: missed, lips open on m/b/p, or the lowest scores."""
-    words = [w for w in doc["words"] if (not w["hit"]) or w["closure_ok"] is False or w["score"] < 60]
+    """The words most worth a look: missed, lips open on m/b/p, or the lowest scores (hidden words are not faults)."""
+    words = [w for w in doc["words"] if not w.get("hidden")
+             and ((not w["hit"]) or w["closure_ok"] is False or w["score"] < 60)]
     words.sort(key=lambda w: (w["hit"], w["closure_ok"] is not False, w["score"]))
     return words[:n]
 
@@ -209,6 +222,8 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .stills{display:flex;gap:14px;flex-wrap:wrap} .stills img{width:250px;height:auto;display:block} figure{margin:0;background:#fff;border:1px solid #e3e0d8;padding:6px;border-radius:6px}
 figcaption{font-size:13px;max-width:250px;margin-top:4px} .plot svg{width:100%;height:auto}
 .small{font-size:12px;color:#777}
+.note{background:#fff6e0;border:1px solid #f0d9a0;padding:8px 12px;border-radius:6px}
+.hidden{color:#7f8c8d;font-style:italic}
 """
 
 
@@ -245,6 +260,8 @@ def write_html(report, path: str | os.PathLike, *, stills: bool = True) -> None:
                  f"<div style='font-size:19px'>{e(headline)}</div><div class='small'>Sync confidence "
                  f"{sync['confidence']:.2f} (z = {sync['z'] if sync['z'] is not None else '–'}). Score out of 100: "
                  "timing, every word mouthed, closed lips on m/b/p, opening, breaths.</div></div></div>")
+    for note in doc.get("notes", []):
+        parts.append(f"<p class='note'>{e(note)}</p>")
     parts.append("<h2>Fix these first</h2><ol class='fixes'>")
     parts += [f"<li>{e(f)}</li>" for f in doc["fixes"]]
     parts.append("</ol>")
@@ -270,19 +287,50 @@ def write_html(report, path: str | os.PathLike, *, stills: bool = True) -> None:
             if figs:
                 parts.append("<h2>Worst moments</h2><div class='stills'>" + "".join(figs) + "</div>")
 
-    parts.append("<h2>Line by line</h2><table><tr><th>#</th><th>Line</th><th>At</th><th>Timing</th>"
-                 "<th>Words mouthed</th><th>m/b/p</th><th>Open more</th><th>Breath</th><th>Score</th></tr>")
+    if doc["lines"]:
+        parts.append("<h2>Line by line</h2><table><tr><th>#</th><th>Line</th><th>At</th><th>Timing</th>"
+                     "<th>Words mouthed</th><th>Hidden</th><th>m/b/p</th><th>Open more</th><th>Breath</th>"
+                     "<th>Usable in the edit</th><th>Score</th></tr>")
     for ln in doc["lines"]:
         off = ln["offset_ms"]
         timing = "–" if off is None else ("on time" if abs(off) <= G.ON_TIME_MS else f"{abs(off):.0f} ms {'late' if off > 0 else 'early'}")
         breath = {"shown": "shown", "not_shown": "not shown", None: "–"}[ln["breath"]]
+        seen = ln["n_words"] - ln.get("n_hidden", 0)
+        hidden = (f"<span class='hidden'>{e(', '.join(ln.get('hidden_words', [])))}</span>"
+                  if ln.get("n_hidden") else "–")
+        unseen = seen == 0
+        mouthed = "–" if unseen else f"{ln['n_hit']}/{seen}"
+        score = "<td class='num hidden'>not seen</td>" if unseen else \
+            f"<td class='num {_cls(ln['score'])}'>{ln['score']:.0f}</td>"
         parts.append(
             f"<tr><td>{ln['index'] + 1}</td><td>{e(ln['text'])}</td><td>{_clock(ln['start_s'])}</td><td>{timing}</td>"
-            f"<td class='num'>{ln['n_hit']}/{ln['n_words']}</td><td>{e(', '.join(ln['closures_missed'])) or 'ok'}</td>"
+            f"<td class='num'>{mouthed}</td><td>{hidden}</td>"
+            f"<td>{'–' if unseen else (e(', '.join(ln['closures_missed'])) or 'ok')}</td>"
             f"<td>{e(', '.join(ln['open_more'])) or '–'}</td><td>{breath}</td>"
-            f"<td class='num {_cls(ln['score'])}'>{ln['score']:.0f}</td></tr>")
-    parts.append("</table>")
+            f"<td>{'yes' if ln.get('coverable') else 'no'}</td>{score}</tr>")
+    if doc["lines"]:
+        parts.append("</table>")
+        if any(ln.get("n_hidden") for ln in doc["lines"]):
+            th = doc.get("thresholds", {})
+            parts.append(f"<p class='small'>Hidden: sung while your face was out of shot or turned more than "
+                         f"{th.get('hidden_yaw_deg', G.HIDDEN_YAW_DEG):.0f}° left/right or "
+                         f"{th.get('hidden_pitch_deg', G.HIDDEN_PITCH_DEG):.0f}° up/down; the camera cannot judge "
+                         "them, so they are not counted as misses.</p>")
+    breaths = doc.get("breaths", [])
+    if breaths:
+        word = {"shown": "shown", "not_shown": "not shown", "hidden": "face not seen", None: "–"}
+        parts.append("<h2>Breaths</h2><table><tr><th>At</th><th>Before line</th><th>Mouth</th><th>Shoulders</th>"
+                     "<th>Shown</th></tr>")
+        for b in breaths:
+            li = b.get("before_line")
+            shown = {True: "<span class='ok'>yes</span>", False: "<span class='bad'>no</span>", None: "–"}[b["shown"]]
+            parts.append(f"<tr><td>{_clock(b['start_s'])}</td><td>{'–' if li is None else li + 1}</td>"
+                         f"<td>{word[b['face']]}</td><td>{word[b['body']]}</td><td>{shown}</td></tr>")
+        parts.append("</table>")
+    lead = sync.get("lead_by_class_ms")
+    allowed = (f"the lips naturally close about {lead['closure']:.0f} ms before an m, b or p is heard and open about "
+               f"{lead['opening']:.0f} ms before a vowel" if lead and doc.get("words_graded", True) else
+               f"the mouth naturally moves about {sync['visual_lead_ms']:.0f} ms before the sound")
     parts.append("<p class='small'>Timing is measured from the movement of your lips against the vocal over whole "
-                 f"lines; the mouth naturally moves about {sync['visual_lead_ms']:.0f} ms before the sound, which is "
-                 "already allowed for. Made by lipcoach.</p></body></html>")
+                 f"lines; {allowed}, which is already allowed for. Made by lipcoach.</p></body></html>")
     write_text_atomic(path, "".join(parts))

@@ -92,6 +92,313 @@ def _rms_dbfs(audio: Optional[np.ndarray]) -> float:
     return float(10 * np.log10(np.mean(audio.astype(np.float64) ** 2) + 1e-20))
 
 
+@dataclasses.dataclass
+class SongSignals:
+    """What the mouth is compared with, on the analysis grid (sample ``i`` = song time ``i / rate_hz``).
+
+    Attributes
+    ----------
+    level : np.ndarray
+        Vocal level 0..1 (:func:`lipcoach.take.sync.vocal_level`), not moved.
+    vocal : np.ndarray
+        The vocal signal the mouth is matched with (moved earlier by the vocal lead).
+    sung : np.ndarray of bool or None
+        Where the mouth is held to the vocal (near words, or near vocal activity without lyrics).
+    phonemes : list of (start_s, end_s, viseme)
+        The lyrics' sounds; empty without lyrics.
+    visemes : np.ndarray or None
+        Expected opening from the lyrics (:func:`lipcoach.take.sync.viseme_signal`); None without lyrics.
+    rate_hz : int
+    """
+
+    level: np.ndarray
+    vocal: np.ndarray
+    sung: Optional[np.ndarray]
+    phonemes: list
+    visemes: Optional[np.ndarray]
+    rate_hz: int = S.GRID_RATE_HZ
+
+    @property
+    def has_words(self) -> bool:
+        return bool(self.phonemes)
+
+
+def song_signals(songmap: SongMap, *, config: S.SyncConfig = S.DEFAULT_CONFIG, use_region: bool = True) -> SongSignals:
+    """The song side of sync, from the map alone (words when it has them, else vocal activity)."""
+    rate = S.GRID_RATE_HZ
+    level = S.vocal_level(np.asarray(songmap.loudness.values), rate_hz=songmap.loudness.rate,
+                          reference_db=songmap.loudness.reference_db, duration_s=songmap.duration)
+    spans = [(w.start, w.end) for w in songmap.words]
+    activity = S.word_activity(spans, n=level.size) if spans else None
+    vocal = S.song_signal(level, activity, config=config)
+    if not spans:
+        # No lyrics: the vocal's own activity (or its level) says where the mouth should move.
+        spans = [(float(a), float(b)) for a, b in songmap.vocal_activity] or _level_spans(level, rate_hz=rate)
+    sung = S.sung_region(spans, n=level.size) if use_region and spans else None
+    # A word without phonemes (not in the dictionary, a placeholder) still says when the mouth moves.
+    phonemes = [(p.start, p.end, p.viseme) for w in songmap.words for p in w.phonemes] + [
+        (w.start, w.end, "unknown") for w in songmap.words if not w.phonemes]
+    visemes = S.viseme_signal(phonemes, n=level.size, config=config) if phonemes else None
+    return SongSignals(level=level, vocal=vocal, sung=sung, phonemes=phonemes, visemes=visemes, rate_hz=rate)
+
+
+def _level_spans(level: np.ndarray, *, rate_hz: int, threshold: float = 0.3) -> list[tuple[float, float]]:
+    """Spans (s) where the vocal level stands over ``threshold`` (0..1): singing, for maps without lyrics."""
+    on = np.flatnonzero(np.diff(np.r_[0, (level > threshold).astype(int), 0]))
+    return [(a / rate_hz, b / rate_hz) for a, b in zip(on[::2], on[1::2])]
+
+
+def place_take(track: MouthTrack, songmap: SongMap, *, song_audio: Optional[str | os.PathLike] = None,
+               song_start_s: Optional[float] = None) -> Optional[P.Placement]:
+    """Step 1: where the take starts in the song, by the scratch sound (None for a silent take)."""
+    if song_start_s is not None:
+        return P.Placement(song_start_s=float(song_start_s), confidence=1.0, method="given")
+    if _rms_dbfs(track.audio) <= SILENT_DBFS:
+        return None
+    path = _song_audio_path(songmap, song_audio)
+    if path is None:
+        return None
+    from lipcoach.media.decode import load_audio
+
+    song, _ = load_audio(path, sr=P.PLACEMENT_SR)
+    cand = P.place_by_sound(track.audio, song, sr=P.PLACEMENT_SR, take_audio_start_s=track.audio_start_s)
+    if cand.confidence >= MIN_SOUND_CONFIDENCE or cand.alternatives:
+        return cand
+    return None
+
+
+def _region(sig: SongSignals, lo_i: int = 0, hi_i: Optional[int] = None) -> Optional[np.ndarray]:
+    return None if sig.sung is None else sig.sung[lo_i:hi_i]
+
+
+def choose_face(track: MouthTrack, sig: SongSignals, placement: Optional[P.Placement], *, face: Optional[int] = None,
+                config: S.SyncConfig = S.DEFAULT_CONFIG) -> tuple[Any, P.Placement, S.SyncEstimate]:
+    """Step 2: the face (and, when the sound repeats in the song, the place) whose mouth follows the song best.
+
+    A silent take is placed here, from each candidate face's mouth over the whole song.
+    """
+    rate = sig.rate_hz
+    candidates = [track.face(face)] if face is not None else [f for f in track.faces if f.found_share >= 0.3]
+    candidates = candidates or [max(track.faces, key=lambda f: f.found_share)]
+    n_take = int(np.ceil((track.duration_s + 0.5) * rate))
+    by_face: list[tuple[Any, P.Placement, S.SyncEstimate]] = []
+    for fc in candidates:
+        if placement is None:
+            m, v = S.mouth_signal(track.t_s, fc.opening, start_s=0.0, n=n_take)
+            options = [P.place_by_mouth(m, v, sig.vocal, grid_rate_hz=rate, visemes=sig.visemes)]
+        else:
+            # When the sound repeats in the song (a chorus), the mouth picks among the places.
+            options = [placement] + [dataclasses.replace(placement, song_start_s=a, alternatives=[])
+                                     for a in placement.alternatives]
+        for pl in options:
+            m, valid = S.mouth_signal(track.t_s, fc.opening, start_s=-pl.song_start_s, n=sig.vocal.size)
+            by_face.append((fc, pl, S.estimate_offset(m, sig.vocal, valid, region=sig.sung, visemes=sig.visemes,
+                                                      config=config)))
+    return max(by_face, key=lambda x: x[2].peak)
+
+
+@dataclasses.dataclass
+class SyncResult:
+    """Step 3's answer: the take's offset and verdict, and the offsets of lines and words."""
+
+    placement: P.Placement
+    estimate: S.SyncEstimate
+    absolute: bool
+    mouth: np.ndarray
+    valid: np.ndarray
+    lo_i: int
+    hi_i: int
+    take_span_s: tuple[float, float]
+    line_offsets_ms: list
+    line_r: list
+    line_raw_ms: list
+    word_offsets_ms: list
+
+    @property
+    def in_sync(self) -> bool:
+        return self.estimate.in_sync
+
+
+def sync_take(track: MouthTrack, fc, placement: P.Placement, est: S.SyncEstimate, sig: SongSignals,
+              songmap: SongMap, *, config: S.SyncConfig = S.DEFAULT_CONFIG) -> SyncResult:
+    """Step 3: the performer's offset, the verdict (two pieces of evidence), then each line and word."""
+    rate = sig.rate_hz
+    vocal = sig.vocal
+    mouth, valid = S.mouth_signal(track.t_s, fc.opening, start_s=-placement.song_start_s, n=vocal.size)
+    absolute = placement.method != "mouth"
+    if not absolute:
+        # A silent take's start is found from the mouth itself: a constant offset cannot be
+        # told apart from where the take starts, so it goes into the placement.
+        placement = dataclasses.replace(placement, song_start_s=placement.song_start_s + est.offset_ms / 1000.0)
+        mouth, valid = S.mouth_signal(track.t_s, fc.opening, start_s=-placement.song_start_s, n=vocal.size)
+        est = S.estimate_offset(mouth, vocal, valid, region=sig.sung, visemes=sig.visemes, config=config)
+    # The null test runs over the part of the song the take covers.
+    cover = np.flatnonzero(valid)
+    lo_i, hi_i = (int(cover[0]), int(cover[-1]) + 1) if cover.size else (0, 0)
+    # A silent take's offset was effectively searched over the whole song.
+    span = songmap.duration if not absolute else None
+    est = S.sync_verdict(mouth[lo_i:hi_i], vocal[lo_i:hi_i], valid[lo_i:hi_i], est, search_span_s=span,
+                         region=_region(sig, lo_i, hi_i))
+    visemes = None
+    if sig.visemes is not None and sum(lo_i <= p[0] * rate < hi_i for p in sig.phonemes) >= config.min_phonemes:
+        visemes = sig.visemes[lo_i:hi_i]
+    est = S.second_evidence(mouth[lo_i:hi_i], vocal[lo_i:hi_i], valid[lo_i:hi_i], est, visemes=visemes,
+                            region=_region(sig, lo_i, hi_i))
+    take_span = (max(0.0, placement.song_start_s + float(track.t_s[0])),
+                 min(songmap.duration, placement.song_start_s + track.duration_s))
+
+    def window_offset(lo_s, hi_s, *, max_lag_ms, center_ms):
+        region = np.zeros(vocal.size, dtype=bool)
+        region[max(0, int(lo_s * rate)):max(0, int(hi_s * rate))] = True
+        if sig.sung is not None:
+            region &= sig.sung
+        return S.estimate_offset(mouth, vocal, valid, region=region, max_lag_ms=max_lag_ms, center_ms=center_ms,
+                                 visemes=sig.visemes, config=config)
+
+    line_offsets: list[Optional[float]] = [None] * len(songmap.lines)
+    line_r: list[float] = [0.0] * len(songmap.lines)
+    line_raw: list[float] = []
+    for li, ln in enumerate(songmap.lines):
+        if ln.start < take_span[0] or ln.end > take_span[1]:
+            continue
+        le = window_offset(ln.start - LINE_MARGIN_S, ln.end + LINE_MARGIN_S, max_lag_ms=LINE_LAG_MS,
+                           center_ms=est.offset_ms)
+        line_offsets[li] = round(le.offset_ms, 1) if est.in_sync else None
+        line_raw.append(le.offset_ms)
+        line_r[li] = le.r
+    word_offsets: list[Optional[float]] = [None] * len(songmap.words)
+    if est.in_sync:
+        for wi, w in enumerate(songmap.words):
+            if w.start < take_span[0] or w.end > take_span[1]:
+                continue
+            mid = 0.5 * (w.start + w.end)
+            base = line_offsets[w.line] if w.line < len(line_offsets) and line_offsets[w.line] is not None else est.offset_ms
+            word_offsets[wi] = round(window_offset(mid - 0.6, mid + 0.6, max_lag_ms=120.0, center_ms=base).offset_ms, 1)
+    return SyncResult(placement=placement, estimate=est, absolute=absolute, mouth=mouth, valid=valid, lo_i=lo_i,
+                      hi_i=hi_i, take_span_s=take_span, line_offsets_ms=line_offsets, line_r=line_r,
+                      line_raw_ms=line_raw, word_offsets_ms=word_offsets)
+
+
+@dataclasses.dataclass
+class Grades:
+    """Step 4's answer."""
+
+    words: list
+    lines: list
+    gaps: list
+    breaths: list
+    score: float
+    scale: Any
+
+
+def grade_take(track: MouthTrack, fc, sync: SyncResult, sig: SongSignals, songmap: SongMap, *,
+               body: Optional[Any] = None) -> Grades:
+    """Step 4: each word and line graded at the performer's own timing; hidden words set aside."""
+    est = sync.estimate
+    in_sync = est.in_sync
+    song_start_s = sync.placement.song_start_s
+    scale = G.face_scale(fc.opening)
+    line_offsets = [o if o is not None else (est.offset_ms if in_sync else 0.0) for o in sync.line_offsets_ms]
+    visible = G.face_visible(fc)
+    words = G.grade_words(songmap, t_s=track.t_s, opening=fc.opening, song_start_s=song_start_s,
+                          line_offsets_ms=line_offsets, word_offsets_ms=sync.word_offsets_ms, vocal_grid=sig.level,
+                          grid_rate_hz=sig.rate_hz, take_span_s=sync.take_span_s, scale=scale, visible=visible)
+    breaths = G.grade_breaths(songmap, t_s=track.t_s, opening=fc.opening, song_start_s=song_start_s,
+                              line_offsets_ms=line_offsets, take_span_s=sync.take_span_s, scale=scale,
+                              visible=visible, body=body)
+    lines: list[G.LineGrade] = []
+    for li, ln in enumerate(songmap.lines):
+        lw = [w for w in words if w.line == li]
+        if not lw:
+            continue
+        breath = G.breath_before_line(breaths, li)
+        seen = [w for w in lw if not w.hidden]
+        in_take = sum(1 for w in songmap.words if w.line == li) == len(lw)
+        # A line sung with the mouth out of sight has no timing either.
+        line_offset = sync.line_offsets_ms[li] if seen else None
+        lines.append(G.LineGrade(
+            index=li, text=ln.text, start_s=ln.start, end_s=ln.end, offset_ms=line_offset,
+            r=round(sync.line_r[li], 3), n_words=len(lw), n_hit=sum(w.hit for w in seen),
+            closures_missed=[w.text for w in seen if w.closure_ok is False],
+            open_more=[w.text for w in seen if w.open_ratio is not None and w.open_ratio < G.OPEN_OK_RATIO and w.hit],
+            breath=breath, score=G.line_score(seen, sync.line_offsets_ms[li] if in_sync else 200.0, breath),
+            n_hidden=len(lw) - len(seen), hidden_words=[w.text for w in lw if w.hidden],
+            coverable=bool(in_sync and in_take and len(seen) == len(lw)),
+        ))
+    gaps = G.grade_gaps(songmap, t_s=track.t_s, opening=fc.opening, song_start_s=song_start_s,
+                        offset_ms=est.offset_ms if in_sync else 0.0, take_span_s=sync.take_span_s, scale=scale)
+    if sig.has_words:
+        total = G.take_score(lines, gaps, in_sync=in_sync)
+    else:
+        total = G.sync_only_score(est.offset_ms if sync.absolute else 0.0, gaps, in_sync=in_sync)
+    return Grades(words=words, lines=lines, gaps=gaps, breaths=breaths, score=total, scale=scale)
+
+
+#: What the report says when the song map has no lyrics.
+NO_WORDS_NOTE = ("This song map has no lyrics, so words cannot be graded; placement, offset and verdict come from "
+                 "the vocal's onsets and loudness. Map the song with its lyrics to grade each word.")
+
+
+def assemble_report(take_path: Path, track: MouthTrack, fc, songmap: SongMap, sig: SongSignals, sync: SyncResult,
+                    grades: Grades, *, config: S.SyncConfig = S.DEFAULT_CONFIG) -> TakeReport:
+    """Step 5: the ``lipcoach.takereport/1`` document and the curves for the HTML page."""
+    from lipcoach.take.report import fixes_first
+
+    est, placement = sync.estimate, sync.placement
+    in_sync = est.in_sync
+    line_raw = sync.line_raw_ms
+    sound_db = _rms_dbfs(track.audio)
+
+    def finite(v, digits):
+        return round(float(v), digits) if v is not None and np.isfinite(v) else None
+
+    doc = {
+        "schema": schema.tag(NAME),
+        "take": {"path": os.fspath(take_path), "duration_s": round(track.duration_s, 3), "fps": round(track.fps, 3),
+                 "width_px": track.width_px, "height_px": track.height_px, "rotation_deg": track.rotation_deg,
+                 "has_sound": sound_db > SILENT_DBFS},
+        "song": {"path": (songmap.source or {}).get("path"), "duration_s": round(songmap.duration, 3),
+                 "has_words": sig.has_words},
+        "faces": [{"id": f.id, "found_share": round(f.found_share, 4), "eye_px": round(f.eye_px, 1),
+                   "center": [round(c, 3) for c in f.center]} for f in track.faces],
+        "face": fc.id,
+        "placement": {"song_start_s": round(placement.song_start_s, 4), "confidence": round(placement.confidence, 3),
+                      "method": placement.method},
+        "sync": {"offset_ms": round(est.offset_ms, 1) if in_sync else None, "raw_offset_ms": round(est.offset_ms, 1),
+                 "confidence": round(est.confidence, 3), "z": finite(est.z, 2),
+                 "z_threshold": round(est.z_threshold, 2),
+                 "viseme_z": finite(est.viseme_z, 2), "level_z": finite(est.level_z, 2),
+                 "line_spread_ms": round(float(np.median(np.abs(np.array(line_raw) - est.offset_ms))), 1) if line_raw else None,
+                 "r": round(est.r, 3), "absolute": sync.absolute, "visual_lead_ms": config.vocal_lead_ms,
+                 "lead_by_class_ms": {"closure": config.lead_closure_ms, "opening": config.lead_opening_ms,
+                                      "other": config.lead_other_ms}},
+        "verdict": "in_sync" if in_sync else "not_lip_syncing",
+        "score": grades.score,
+        "words_graded": sig.has_words,
+        "notes": [] if sig.has_words else [NO_WORDS_NOTE],
+        "thresholds": {"closed_opening": round(grades.scale.closed, 4), "open_opening": round(grades.scale.open, 4),
+                       "hidden_yaw_deg": G.HIDDEN_YAW_DEG, "hidden_pitch_deg": G.HIDDEN_PITCH_DEG},
+        "lines": [_clean(dataclasses.asdict(ln)) for ln in grades.lines],
+        "words": [_clean(dataclasses.asdict(w)) for w in grades.words],
+        "gaps": [dataclasses.asdict(g) for g in grades.gaps],
+        "breaths": [_clean(dataclasses.asdict(b)) for b in grades.breaths],
+    }
+    doc["fixes"] = fixes_first(doc)
+    t_song = placement.song_start_s + track.t_s
+    series = {"t_song_s": t_song, "opening": fc.opening, "vocal": sig.level, "rate": sig.rate_hz,
+              "take_span": sync.take_span_s, "song_start_s": placement.song_start_s,
+              "breaths": [(b.start, b.end) for b in songmap.breaths if b.audible],
+              # The analysis signals behind the verdict, for benchmarks and debugging.
+              "grid": {"mouth": sync.mouth, "valid": sync.valid, "vocal": sig.vocal, "sung": sig.sung,
+                       "visemes": sig.visemes, "lo_i": sync.lo_i, "hi_i": sync.hi_i,
+                       "offset_ms": est.offset_ms, "absolute": sync.absolute,
+                       "words": [(w.start, w.end) for w in songmap.words],
+                       "phonemes": sig.phonemes,
+                       "lines": [(ln.start, ln.end) for ln in songmap.lines], "line_raw": line_raw,
+                       "take_span": sync.take_span_s, "z_threshold": est.z_threshold, "at_edge": est.at_edge}}
+    return TakeReport(doc=doc, series=series, take_path=os.fspath(take_path))
+
+
 def score_take(
     take_path: str | os.PathLike,
     songmap: SongMap,
@@ -101,17 +408,19 @@ def score_take(
     song_audio: Optional[str | os.PathLike] = None,
     song_start_s: Optional[float] = None,
     track: Optional[MouthTrack] = None,
-    word_weight: Optional[float] = None,
+    config: S.SyncConfig = S.DEFAULT_CONFIG,
     use_region: bool = True,
+    body: Optional[bool] = None,
 ) -> TakeReport:
-    """Score a lip-sync take against a song map.
+    """Score a lip-sync take against a song map: place → choose the face → sync → grade → assemble.
 
     Parameters
     ----------
     take_path : path
         The take (any video FFmpeg reads; with or without sound).
     songmap : SongMap
-        The song's map (words, phonemes, breaths, vocal loudness).
+        The song's map. With lyrics every word is graded; without, the take still gets its
+        placement, offset, confidence and verdict from the vocal's onsets and loudness.
     face : int, optional
         Face id to score (ids by order of appearance); default the face whose mouth follows
         the vocal best.
@@ -122,9 +431,11 @@ def score_take(
         Skip placement: the song time at take time 0, s.
     track : MouthTrack, optional
         A mouth track already made of this take (benchmarks shift its timestamps).
-    word_weight : float, optional
-        Share of the lyric timing in the signal the mouth is matched with
-        (default :data:`lipcoach.take.sync.WORD_WEIGHT`).
+    config : SyncConfig
+        Sync's tuning constants (default the shipped, calibrated ones).
+    body : bool, optional
+        Look for breaths shown by the body (shoulder rise, MediaPipe Pose around each breath).
+        Default: when the take is a readable file and the song map has breaths.
 
     Returns
     -------
@@ -133,186 +444,35 @@ def score_take(
     Raises
     ------
     LipcoachError
-        Unreadable take, no video, no usable face, take longer than the song, empty song map.
+        Unreadable take, no video, no usable face, take longer than the song.
     """
     report = report or silent
     take_path = Path(take_path)
-    if not songmap.words:
-        raise LipcoachError(None, "the song map has no words; map the song with its lyrics first")
     if track is None:
-        track = track_mouth(take_path, report=subrange(report, 0.0, 0.8))
+        track = track_mouth(take_path, report=subrange(report, 0.0, 0.75))
     check_faces(track)
     if track.duration_s > songmap.duration + TAKE_OVERRUN_S:
         raise LipcoachError(take_path, f"the take is {track.duration_s:.1f} s long but the song is only "
                                        f"{songmap.duration:.1f} s; is this the right song?")
     if face is not None:
         track.face(face)  # raises with the list of faces
+    sig = song_signals(songmap, config=config, use_region=use_region)
+    report(0.75, "placing the take in the song")
+    placement = place_take(track, songmap, song_audio=song_audio, song_start_s=song_start_s)
+    fc, placement, est = choose_face(track, sig, placement, face=face, config=config)
+    report(0.8, "measuring sync")
+    sync = sync_take(track, fc, placement, est, sig, songmap, config=config)
+    shown_by_body = None
+    if body is not False and songmap.breaths and take_path.is_file():
+        from lipcoach.take.body import shoulder_rise
 
-    rate = S.GRID_RATE_HZ
-    level = S.vocal_level(np.asarray(songmap.loudness.values), rate_hz=songmap.loudness.rate,
-                          reference_db=songmap.loudness.reference_db, duration_s=songmap.duration)
-    activity = S.word_activity([(w.start, w.end) for w in songmap.words], n=level.size)
-    vocal = S.song_signal(level, activity, word_weight=word_weight)
-    sung = S.sung_region([(w.start, w.end) for w in songmap.words], n=level.size) if use_region else None
-    report(0.8, "placing the take in the song")
-
-    # -- placement ---------------------------------------------------------------------
-    placement: Optional[P.Placement] = None
-    sound_db = _rms_dbfs(track.audio)
-    if song_start_s is not None:
-        placement = P.Placement(song_start_s=float(song_start_s), confidence=1.0, method="given")
-    elif sound_db > SILENT_DBFS:
-        path = _song_audio_path(songmap, song_audio)
-        if path is not None:
-            from lipcoach.media.decode import load_audio
-
-            song, _ = load_audio(path, sr=P.PLACEMENT_SR)
-            cand = P.place_by_sound(track.audio, song, sr=P.PLACEMENT_SR, take_audio_start_s=track.audio_start_s)
-            if cand.confidence >= MIN_SOUND_CONFIDENCE or cand.alternatives:
-                placement = cand
-
-    candidates = [track.face(face)] if face is not None else [f for f in track.faces if f.found_share >= 0.3]
-    candidates = candidates or [max(track.faces, key=lambda f: f.found_share)]
-    n_take = int(np.ceil((track.duration_s + 0.5) * rate))
-    by_face: list[tuple[Any, P.Placement, S.SyncEstimate]] = []
-    for fc in candidates:
-        if placement is None:
-            m, v = S.mouth_signal(track.t_s, fc.opening, start_s=0.0, n=n_take)
-            options = [P.place_by_mouth(m, v, vocal, grid_rate_hz=rate)]
-        else:
-            # When the sound repeats in the song (a chorus), the mouth picks among the places.
-            options = [placement] + [dataclasses.replace(placement, song_start_s=a, alternatives=[])
-                                     for a in placement.alternatives]
-        for pl in options:
-            m, valid = S.mouth_signal(track.t_s, fc.opening, start_s=-pl.song_start_s, n=vocal.size)
-            by_face.append((fc, pl, S.estimate_offset(m, vocal, valid, region=sung)))
-    fc, placement, est = max(by_face, key=lambda x: x[2].peak)
-    report(0.85, "measuring sync")
-
-    mouth, valid = S.mouth_signal(track.t_s, fc.opening, start_s=-placement.song_start_s, n=vocal.size)
-    absolute = placement.method != "mouth"
-    if not absolute:
-        # A silent take's start is found from the mouth itself: a constant offset cannot be
-        # told apart from where the take starts, so it goes into the placement.
-        placement = dataclasses.replace(placement, song_start_s=placement.song_start_s + est.offset_ms / 1000.0)
-        mouth, valid = S.mouth_signal(track.t_s, fc.opening, start_s=-placement.song_start_s, n=vocal.size)
-        est = S.estimate_offset(mouth, vocal, valid, region=sung)
-    # The null test runs over the part of the song the take covers.
-    cover = np.flatnonzero(valid)
-    lo_i, hi_i = (int(cover[0]), int(cover[-1]) + 1) if cover.size else (0, 0)
-    # A silent take's offset was effectively searched over the whole song.
-    span = songmap.duration if not absolute else None
-    est = S.sync_verdict(mouth[lo_i:hi_i], vocal[lo_i:hi_i], valid[lo_i:hi_i], est, search_span_s=span,
-                         region=None if sung is None else sung[lo_i:hi_i])
-    # A word without phonemes (not in the dictionary, a placeholder) still says when the mouth moves.
-    phonemes = [(p.start, p.end, p.viseme) for w in songmap.words for p in w.phonemes] + [
-        (w.start, w.end, "unknown") for w in songmap.words if not w.phonemes]
-    visemes = None
-    if sum(lo_i <= p[0] * rate < hi_i for p in phonemes) >= S.MIN_PHONEMES:
-        visemes = S.viseme_signal(phonemes, n=vocal.size)[lo_i:hi_i]
-    est = S.second_evidence(mouth[lo_i:hi_i], vocal[lo_i:hi_i], valid[lo_i:hi_i], est, visemes=visemes,
-                            region=None if sung is None else sung[lo_i:hi_i])
-    in_sync = est.in_sync
-    take_span = (max(0.0, placement.song_start_s + float(track.t_s[0])),
-                 min(songmap.duration, placement.song_start_s + track.duration_s))
-
-    # -- per line and per word offsets ------------------------------------------------------
-    center_ms = est.offset_ms - S.VISUAL_LEAD_MS
-    line_offsets: list[Optional[float]] = [None] * len(songmap.lines)
-    line_r: list[float] = [0.0] * len(songmap.lines)
-    line_raw: list[float] = []
-    for li, ln in enumerate(songmap.lines):
-        if ln.start < take_span[0] or ln.end > take_span[1]:
-            continue
-        region = np.zeros(vocal.size, dtype=bool)
-        region[max(0, int((ln.start - LINE_MARGIN_S) * rate)):int((ln.end + LINE_MARGIN_S) * rate)] = True
-        if sung is not None:
-            region &= sung
-        le = S.estimate_offset(mouth, vocal, valid, region=region, max_lag_ms=LINE_LAG_MS, center_ms=center_ms)
-        line_offsets[li] = round(le.offset_ms, 1) if in_sync else None
-        line_raw.append(le.offset_ms)
-        line_r[li] = le.r
-    word_offsets: list[Optional[float]] = [None] * len(songmap.words)
-    if in_sync:
-        for wi, w in enumerate(songmap.words):
-            if w.start < take_span[0] or w.end > take_span[1]:
-                continue
-            region = np.zeros(vocal.size, dtype=bool)
-            mid = 0.5 * (w.start + w.end)
-            region[max(0, int((mid - 0.6) * rate)):int((mid + 0.6) * rate)] = True
-            if sung is not None:
-                region &= sung
-            base = line_offsets[w.line] if w.line < len(line_offsets) and line_offsets[w.line] is not None else est.offset_ms
-            we = S.estimate_offset(mouth, vocal, valid, region=region, max_lag_ms=120.0,
-                                   center_ms=base - S.VISUAL_LEAD_MS)
-            word_offsets[wi] = round(we.offset_ms, 1)
-
-    # -- grades ------------------------------------------------------------------------
-    report(0.9, "grading words")
-    scale = G.face_scale(fc.opening)
-    line_offsets_for_grading = [o if o is not None else (est.offset_ms if in_sync else 0.0) for o in line_offsets]
-    words = G.grade_words(songmap, t_s=track.t_s, opening=fc.opening, song_start_s=placement.song_start_s,
-                          line_offsets_ms=line_offsets_for_grading, word_offsets_ms=word_offsets, vocal_grid=level,
-                          grid_rate_hz=rate, take_span_s=take_span, scale=scale)
-    lines: list[G.LineGrade] = []
-    for li, ln in enumerate(songmap.lines):
-        lw = [w for w in words if w.line == li]
-        if not lw:
-            continue
-        breath = G.breath_shown(songmap, li, t_s=track.t_s, opening=fc.opening, song_start_s=placement.song_start_s,
-                                offset_ms=line_offsets_for_grading[li], scale=scale)
-        lines.append(G.LineGrade(
-            index=li, text=ln.text, start_s=ln.start, end_s=ln.end, offset_ms=line_offsets[li], r=round(line_r[li], 3),
-            n_words=len(lw), n_hit=sum(w.hit for w in lw),
-            closures_missed=[w.text for w in lw if w.closure_ok is False],
-            open_more=[w.text for w in lw if w.open_ratio is not None and w.open_ratio < G.OPEN_OK_RATIO and w.hit],
-            breath=breath, score=G.line_score(lw, line_offsets[li] if in_sync else 200.0, breath),
-        ))
-    gaps = G.grade_gaps(songmap, t_s=track.t_s, opening=fc.opening, song_start_s=placement.song_start_s,
-                        offset_ms=est.offset_ms if in_sync else 0.0, take_span_s=take_span, scale=scale)
-    total = G.take_score(lines, gaps, in_sync=in_sync)
-
-    from lipcoach.take.report import fixes_first
-
-    doc = {
-        "schema": schema.tag(NAME),
-        "take": {"path": os.fspath(take_path), "duration_s": round(track.duration_s, 3), "fps": round(track.fps, 3),
-                 "width_px": track.width_px, "height_px": track.height_px, "rotation_deg": track.rotation_deg,
-                 "has_sound": sound_db > SILENT_DBFS},
-        "song": {"path": (songmap.source or {}).get("path"), "duration_s": round(songmap.duration, 3)},
-        "faces": [{"id": f.id, "found_share": round(f.found_share, 4), "eye_px": round(f.eye_px, 1),
-                   "center": [round(c, 3) for c in f.center]} for f in track.faces],
-        "face": fc.id,
-        "placement": {"song_start_s": round(placement.song_start_s, 4), "confidence": round(placement.confidence, 3),
-                      "method": placement.method},
-        "sync": {"offset_ms": round(est.offset_ms, 1) if in_sync else None, "raw_offset_ms": round(est.offset_ms, 1),
-                 "confidence": round(est.confidence, 3), "z": round(est.z, 2) if np.isfinite(est.z) else None,
-                 "z_threshold": round(est.z_threshold, 2),
-                 "viseme_z": round(est.viseme_z, 2) if np.isfinite(est.viseme_z) else None,
-                 "level_z": round(est.level_z, 2) if np.isfinite(est.level_z) else None,
-                 "line_spread_ms": round(float(np.median(np.abs(np.array(line_raw) - est.offset_ms))), 1) if line_raw else None,
-                 "r": round(est.r, 3), "absolute": absolute, "visual_lead_ms": S.VISUAL_LEAD_MS},
-        "verdict": "in_sync" if in_sync else "not_lip_syncing",
-        "score": total,
-        "thresholds": {"closed_opening": round(scale.closed, 4), "open_opening": round(scale.open, 4)},
-        "lines": [_clean(dataclasses.asdict(ln)) for ln in lines],
-        "words": [_clean(dataclasses.asdict(w)) for w in words],
-        "gaps": [dataclasses.asdict(g) for g in gaps],
-    }
-    doc["fixes"] = fixes_first(doc)
-    t_song = placement.song_start_s + track.t_s
-    series = {"t_song_s": t_song, "opening": fc.opening, "vocal": level, "rate": rate, "take_span": take_span,
-              "song_start_s": placement.song_start_s,
-              "breaths": [(b.start, b.end) for b in songmap.breaths if b.audible],
-              # The analysis signals behind the verdict, for benchmarks and debugging.
-              "grid": {"mouth": mouth, "valid": valid, "vocal": vocal, "sung": sung, "lo_i": lo_i, "hi_i": hi_i,
-                       "offset_ms": est.offset_ms, "absolute": absolute,
-                       "words": [(w.start, w.end) for w in songmap.words],
-                       "phonemes": phonemes,
-                       "lines": [(ln.start, ln.end) for ln in songmap.lines], "line_raw": line_raw,
-                       "take_span": take_span, "z_threshold": est.z_threshold, "at_edge": est.at_edge}}
+        shown_by_body = shoulder_rise(take_path, songmap.breaths, song_start_s=sync.placement.song_start_s,
+                                      take_span_s=sync.take_span_s, report=subrange(report, 0.85, 0.95))
+    report(0.95, "grading words")
+    grades = grade_take(track, fc, sync, sig, songmap, body=shown_by_body)
+    out = assemble_report(take_path, track, fc, songmap, sig, sync, grades, config=config)
     report(1.0, "done")
-    return TakeReport(doc=doc, series=series, take_path=os.fspath(take_path))
+    return out
 
 
 def _clean(d: dict) -> dict:

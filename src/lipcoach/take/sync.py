@@ -10,19 +10,25 @@ Both sides become signals on one uniform grid (:data:`GRID_RATE_HZ`):
 The lag score is the sum of two Pearson correlations, the levels and their time derivatives
 (the derivative carries word onsets and lip closures, the level carries held vowels). The lag
 with the best score over a long window (the whole take, or a line with its neighbours) gives
-the offset, refined between grid points with a parabola. The expected visual lead
-(:data:`VISUAL_LEAD_MS`) is removed so a performer in perfect sync reads 0 ms.
+the offset, refined between grid points with a parabola. The mouth moves ahead of the
+sound it shapes, so the vocal is compared with the mouth ``vocal_lead_ms`` earlier
+(:func:`lead_shift`) and a performer in perfect sync reads 0 ms. With lyrics, a third term
+joins the lag score: the mouth against the opening the lyrics' phonemes ask for
+(:func:`viseme_signal`), each phoneme placed earlier by its class's lead (closures before
+m/b/p/f/v, openings before vowels, other). That term does not depend on the singer's voice,
+which is not the performer's in a real lip-sync. Every tuning constant lives in one frozen
+:class:`SyncConfig`.
 
 Verdict: the derivative correlation at the best lag is compared with a null distribution:
 the same correlation at every circular shift of the mouth against the vocal by ≥ 1 s. ``z``
 is how many null standard deviations the real peak stands above the null mean. Because the
 best of many lags is taken, chance alone reaches about ``sqrt(2 ln K)`` for K independent
-lags searched; that plus :data:`Z_MARGIN` is :func:`z_threshold`. A second, independent
+lags searched; that plus ``SyncConfig.z_margin`` is :func:`z_threshold`. A second, independent
 piece of evidence is tested at the same lag (:func:`second_evidence`): the mouth against the
 opening the lyrics' phonemes ask for (:func:`viseme_signal`, independent of the singer's
 voice), or without phonemes the mouth level against the vocal level. A take is ``in_sync``
-when the two z-scores together clear ``z_threshold + SECOND_MARGIN`` (and the vocal z is not
-far under ``z_threshold``), the correlation is at least :data:`R_IN_SYNC`, and the best lag
+when the two z-scores together clear ``z_threshold + second_margin`` (and the vocal z is not
+far under ``z_threshold``), the correlation is at least ``r_in_sync``, and the best lag
 is a real peak inside the window (:attr:`SyncEstimate.margin`).
 """
 
@@ -35,55 +41,111 @@ import numpy as np
 
 #: Rate of the common analysis grid, samples/s (10 ms steps).
 GRID_RATE_HZ = 100
-#: How far the mouth moves ahead of the sound it shapes, ms, as this score measures it.
-#: Calibrated on in-sync GRID clips (real speakers with their own voice, 10 takes of 3
-#: clips; benchmarks/take_accuracy.py prints it as "visual lead calibration"): the raw lag
-#: has a median of −10.3 ms (mouth first). It is small because the score matches the whole
-#: opening/closing contour against the vocal level, not lip onsets against acoustic onsets
-#: (where the lead before m/b/p is 50–100 ms).
-VISUAL_LEAD_MS = 10.0
 #: Largest performer offset searched, ms. Beyond half a second a take is not a lip-sync.
 MAX_LAG_MS = 500.0
-#: Verdict: z must exceed what the best of K chance lags would reach, sqrt(2 ln K), by this
-#: margin. K = searched span / CORRELATION_LENGTH_S. With the ±500 ms window the threshold is
-#: 3.3; a silent take placed by its mouth anywhere in a 9 s song needs 4.15, in 3 min 5.1.
-Z_MARGIN = 1.15
 #: Lags closer than this (s) give correlated scores (syllable-rate signals).
 CORRELATION_LENGTH_S = 0.1
-#: Below this derivative correlation the mouth does not follow the vocal whatever z says.
-R_IN_SYNC = 0.15
-#: Share of the word-activity signal in what the mouth is compared with (see song_signal).
-#: Off by default: in take_accuracy.py 0.5 did not help the other-voice case and lost two
-#: silent GRID takes; 0.8 was worse everywhere.
-WORD_WEIGHT = 0.0
 #: Margin around sung words inside which the mouth is compared with the vocal, s.
 SUNG_MARGIN_S = 0.3
-#: Moving-average width (grid samples, 90 ms) applied to both signals before
-#: differentiating: 25 fps mouth tracks and fine acoustic detail only add noise to the
-#: derivative. In take_accuracy.py 90 ms halved the in-sync takes called not_lip_syncing
-#: when the song is another voice (21 → 12 of 50) against 50 ms; 150 ms was worse.
-DERIV_SMOOTH = 9
 #: Window of the mouth's resting-level baseline, s (see rest_baseline).
 BASELINE_S = 1.5
 #: Dynamic range of the vocal level signal under the sung reference, dB.
 VOCAL_RANGE_DB = 35.0
-#: Expected mouth opening per viseme class (0 closed … 1 wide open vowel), for the second,
-#: voice-independent piece of evidence (:func:`viseme_signal`): it depends only on which
-#: sounds the lyrics put where, not on how the singer's voice carries them.
+#: Expected mouth opening per viseme class (0 closed … 1 wide open vowel), for the
+#: voice-independent evidence (:func:`viseme_signal`): it depends only on which sounds the
+#: lyrics put where, not on how the singer's voice carries them.
 VISEME_OPENING = {"rest": 0.0, "closed": 0.0, "lip_teeth": 0.2, "rounded": 0.45, "open": 1.0, "mid": 0.75,
                   "spread": 0.5, "tongue_teeth": 0.4, "teeth": 0.35, "back": 0.5, "unknown": 0.5}
-#: Smoothing of the viseme signal before differentiating, grid samples (50 ms).
-VISEME_SMOOTH = 5
-#: The vocal z and the second evidence (viseme z, or level z without phonemes) must sum to
-#: at least ``z_threshold + SECOND_MARGIN``. Calibrated in benchmarks/take_accuracy.py on
-#: half of the songs (GRID trios 0–4 and the two 8 s HDTF clips): the smallest margin, in
-#: steps of 0.5, that flags every mismatch there (picture of 3 clips, song of 3 others spoken
-#: to the same sentence rhythm); the other half is the held-out check (docs/benchmarks.md).
-SECOND_MARGIN = 2.5
-#: With a second piece of evidence the vocal z alone may fall this far under ``z_threshold``.
-Z_SLACK = 1.0
-#: Fewest phonemes (or words without phonemes) in the take for the viseme evidence to count.
-MIN_PHONEMES = 6
+#: Lead classes: what the mouth does ahead of the sound. Lips close (m/b/p) or touch the
+#: teeth (f/v) before the burst or fricative is heard; the jaw opens before a vowel sounds;
+#: everything else (tongue consonants, unknown sounds) is "other".
+LEAD_CLASS = {"closed": "closure", "lip_teeth": "closure", "open": "opening", "mid": "opening",
+              "rounded": "opening", "spread": "opening", "back": "other", "teeth": "other",
+              "tongue_teeth": "other", "rest": "other", "unknown": "other"}
+LEAD_CLASSES = ("closure", "opening", "other")
+
+
+@dataclasses.dataclass(frozen=True)
+class SyncConfig:
+    """Every tuning constant of performer sync, in one frozen object passed to the functions.
+
+    The defaults (:data:`DEFAULT_CONFIG`) were fitted by ``benchmarks/take_accuracy.py`` on
+    its calibration split of face clips (see docs/benchmarks.md); the figures it reports
+    come from the other split.
+
+    Attributes
+    ----------
+    vocal_lead_ms : float
+        How far the mouth moves ahead of the vocal level as the lag score measures it, ms.
+        The vocal is compared with the mouth this much earlier, so a performer in sync reads 0.
+    lead_closure_ms, lead_opening_ms, lead_other_ms : float
+        How far the mouth moves ahead of the song map's phoneme times, per lead class
+        (:data:`LEAD_CLASS`), ms: each phoneme's expected opening (:func:`viseme_signal`) is
+        placed this much earlier.
+    viseme_weight : float
+        Weight of the mouth/viseme derivative correlation in the lag score (0 = vocal only).
+        The lyrics' phoneme times do not depend on the voice that sings them, so this term
+        keeps the offset right when the song's voice is not the performer's.
+    deriv_smooth : int
+        Moving-average width (grid samples) applied before differentiating.
+    viseme_smooth : int
+        Smoothing of the viseme signal before differentiating, grid samples.
+    word_weight : float
+        Share of the word-activity signal in the vocal signal (:func:`song_signal`).
+    z_margin : float
+        The verdict's z must exceed what the best of K chance lags reaches, sqrt(2 ln K), by this.
+    second_margin : float
+        With lyrics: the vocal z and the viseme z must sum to ``z_threshold + second_margin``.
+    level_margin : float
+        Without phonemes in the take: the vocal z and the level z must sum to
+        ``z_threshold + level_margin``. The level follows the rhythm only, which two sentences
+        can share, so it is calibrated apart from the viseme evidence.
+    silent_margin : float
+        The viseme margin for a silent take placed by its mouth anywhere in the song: the
+        place was chosen for the best match, so the evidence found there must stand higher
+        (another sentence sharing words with this one finds them somewhere).
+    z_slack : float
+        With a second piece of evidence the vocal z alone may fall this far under the threshold.
+    r_in_sync : float
+        Below this derivative correlation the mouth does not follow the vocal whatever z says.
+    min_phonemes : int
+        Fewest phonemes (or words without phonemes) in the take for the viseme evidence to count.
+    max_lag_ms : float
+        Largest performer offset searched, ms.
+    """
+
+    # Fitted on calibration half A of benchmarks/take_accuracy.py (2026-11-29; its JSON keeps
+    # every candidate tried): vocal lead from the own-voice takes, class leads by coordinate
+    # search on own- and other-voice takes, smoothing and viseme weight among (5, 9) × (0, 2, 8),
+    # margins the smallest flagging every calibration mismatch of their kind.
+    vocal_lead_ms: float = 6.8
+    lead_closure_ms: float = 30.0
+    lead_opening_ms: float = 10.0
+    lead_other_ms: float = 10.0
+    viseme_weight: float = 2.0
+    deriv_smooth: int = 9
+    viseme_smooth: int = 5
+    word_weight: float = 0.0
+    z_margin: float = 1.15
+    second_margin: float = 3.0
+    level_margin: float = 3.0
+    silent_margin: float = 5.5
+    z_slack: float = 1.0
+    r_in_sync: float = 0.15
+    min_phonemes: int = 6
+    max_lag_ms: float = MAX_LAG_MS
+
+    def lead_ms(self, viseme: str) -> float:
+        """Expected lead of the mouth over a phoneme of this viseme class, ms."""
+        cls = LEAD_CLASS.get(viseme, "other")
+        return {"closure": self.lead_closure_ms, "opening": self.lead_opening_ms}.get(cls, self.lead_other_ms)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+#: The shipped configuration (fitted on the calibration split, see :class:`SyncConfig`).
+DEFAULT_CONFIG = SyncConfig()
 
 
 @dataclasses.dataclass
@@ -122,31 +184,37 @@ class SyncEstimate:
     at_edge: bool = False
     viseme_z: float = float("nan")
     level_z: float = float("nan")
+    config: SyncConfig = DEFAULT_CONFIG
+    searched_song: bool = False  #: the offset (and place) was searched over the whole song (a silent take)
 
     @property
     def margin(self) -> float:
         """How far the evidence stands over what ``in_sync`` needs (z units; ≥ 0 = enough).
 
         Two pieces of evidence must agree: the vocal-derivative ``z`` plus the viseme z
-        (or, without phonemes, the level z) must reach ``z_threshold + SECOND_MARGIN``, and
-        ``z`` alone may fall at most :data:`Z_SLACK` under ``z_threshold``.
+        (or, without phonemes, the level z) must reach ``z_threshold + config.second_margin``,
+        and ``z`` alone may fall at most ``config.z_slack`` under ``z_threshold``.
         """
         if not np.isfinite(self.z):
             return float("-inf")
-        second = self.viseme_z if np.isfinite(self.viseme_z) else self.level_z
+        c = self.config
+        if np.isfinite(self.viseme_z):
+            second, margin = self.viseme_z, (c.silent_margin if self.searched_song else c.second_margin)
+        else:
+            second, margin = self.level_z, c.level_margin
         if np.isfinite(second):
-            return min(self.z + second - self.z_threshold - SECOND_MARGIN, self.z - self.z_threshold + Z_SLACK)
+            return min(self.z + second - self.z_threshold - margin, self.z - self.z_threshold + c.z_slack)
         return self.z - self.z_threshold
 
     @property
     def in_sync(self) -> bool:
-        return bool(self.margin >= 0 and self.r >= R_IN_SYNC and not self.at_edge)
+        return bool(self.margin >= 0 and self.r >= self.config.r_in_sync and not self.at_edge)
 
 
-def z_threshold(search_span_s: float) -> float:
+def z_threshold(search_span_s: float, *, config: SyncConfig = DEFAULT_CONFIG) -> float:
     """z an in-sync take must reach when its offset was searched over ``search_span_s`` seconds."""
     k = max(search_span_s / CORRELATION_LENGTH_S, 2.0)
-    return float(Z_MARGIN + np.sqrt(2.0 * np.log(k)))
+    return float(config.z_margin + np.sqrt(2.0 * np.log(k)))
 
 
 # ---------------------------------------------------------------------------------------
@@ -215,17 +283,30 @@ def sung_region(spans_s, *, n: int, margin_s: float = SUNG_MARGIN_S, grid_rate_h
     return region
 
 
-def song_signal(level: np.ndarray, activity: Optional[np.ndarray], *, word_weight: float = None) -> np.ndarray:
+def song_signal(level: np.ndarray, activity: Optional[np.ndarray], *, config: SyncConfig = DEFAULT_CONFIG) -> np.ndarray:
     """What the mouth is compared with: the vocal level blended with the word activity.
 
     The level carries the singer's own dynamics; the word activity carries only where the
     lyrics fall, which is the same whoever sings them (the performer's voice is not the
-    singer's). ``word_weight`` (default :data:`WORD_WEIGHT`) is the share of the latter.
+    singer's). ``config.word_weight`` is the share of the latter. The result is moved earlier
+    by ``config.vocal_lead_ms`` (:func:`lead_shift`): the mouth moves ahead of the sound.
     """
-    w = WORD_WEIGHT if word_weight is None else word_weight
-    if activity is None or w <= 0:
-        return level
-    return (1.0 - w) * level + w * activity[: level.size]
+    w = config.word_weight
+    if activity is not None and w > 0:
+        level = (1.0 - w) * level + w * activity[: level.size]
+    return lead_shift(level, config.vocal_lead_ms)
+
+
+def lead_shift(signal: np.ndarray, lead_ms: float, *, grid_rate_hz: int = GRID_RATE_HZ) -> np.ndarray:
+    """``signal`` moved ``lead_ms`` earlier on the grid (linear interpolation, edges held).
+
+    Sample ``i`` of the result is ``signal`` at ``i + lead_ms`` (in grid units): what the
+    mouth should be doing at ``i`` if it moves ``lead_ms`` ahead of the sound.
+    """
+    if not lead_ms:
+        return signal
+    x = np.arange(signal.size, dtype=float)
+    return np.interp(x + lead_ms * grid_rate_hz / 1000.0, x, signal)
 
 
 def mouth_signal(t_s: np.ndarray, opening: np.ndarray, *, start_s: float, n: int,
@@ -302,7 +383,8 @@ def _masked_corr(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> float:
 
 
 def lag_scores(mouth: np.ndarray, vocal: np.ndarray, valid: np.ndarray, *, lags: np.ndarray,
-               region: Optional[np.ndarray] = None) -> tuple[np.ndarray, np.ndarray]:
+               region: Optional[np.ndarray] = None, visemes: Optional[np.ndarray] = None,
+               config: SyncConfig = DEFAULT_CONFIG) -> tuple[np.ndarray, np.ndarray]:
     """Score of every lag: correlation of levels plus correlation of derivatives.
 
     Parameters
@@ -315,17 +397,24 @@ def lag_scores(mouth: np.ndarray, vocal: np.ndarray, valid: np.ndarray, *, lags:
         Grid lags; a positive lag compares ``mouth[i + lag]`` with ``vocal[i]`` (mouth late).
     region : np.ndarray of bool, optional
         Grid samples (of the vocal) that count; default all.
+    visemes : np.ndarray, optional
+        :func:`viseme_signal` on the same grid; its derivative correlation with the mouth's,
+        times ``config.viseme_weight``, joins the score.
 
     Returns
     -------
     combined : np.ndarray
-        Level correlation + derivative correlation per lag.
+        Level correlation + derivative correlation (+ weighted viseme correlation) per lag.
     deriv : np.ndarray
         Derivative correlation per lag.
     """
     n = mouth.size
-    dm = np.gradient(_smooth(mouth, DERIV_SMOOTH))
-    dv = np.gradient(_smooth(vocal, DERIV_SMOOTH))
+    dm = np.gradient(_smooth(mouth, config.deriv_smooth))
+    dv = np.gradient(_smooth(vocal, config.deriv_smooth))
+    use_vis = visemes is not None and config.viseme_weight > 0
+    if use_vis:
+        dm_v = np.gradient(_smooth(mouth, config.viseme_smooth))
+        dx = np.gradient(_smooth(visemes, config.viseme_smooth))
     base = np.ones(n, dtype=bool) if region is None else region
     combined = np.zeros(lags.size)
     deriv = np.zeros(lags.size)
@@ -339,6 +428,8 @@ def lag_scores(mouth: np.ndarray, vocal: np.ndarray, valid: np.ndarray, *, lags:
         lv = _masked_corr(mouth[sl_m], vocal[sl_v], w)
         ld = _masked_corr(dm[sl_m], dv[sl_v], w)
         combined[j] = lv + ld
+        if use_vis:
+            combined[j] += config.viseme_weight * _masked_corr(dm_v[sl_m], dx[sl_v], w)
         deriv[j] = ld
     return combined, deriv
 
@@ -352,16 +443,25 @@ def _parabolic(y: np.ndarray, k: int) -> float:
     return 0.0
 
 
-def estimate_offset(mouth: np.ndarray, vocal: np.ndarray, valid: np.ndarray, *, max_lag_ms: float = MAX_LAG_MS,
+def estimate_offset(mouth: np.ndarray, vocal: np.ndarray, valid: np.ndarray, *, max_lag_ms: Optional[float] = None,
                     region: Optional[np.ndarray] = None, grid_rate_hz: int = GRID_RATE_HZ,
-                    center_ms: float = 0.0) -> SyncEstimate:
+                    center_ms: float = 0.0, visemes: Optional[np.ndarray] = None,
+                    config: SyncConfig = DEFAULT_CONFIG) -> SyncEstimate:
     """Best performer offset over a window (no null test; see :func:`sync_verdict`).
 
     Parameters
     ----------
+    mouth, vocal, valid : np.ndarray
+        :func:`mouth_signal` and :func:`song_signal` (already moved earlier by the lead).
+    max_lag_ms : float, optional
+        Half-width of the search, ms (default ``config.max_lag_ms``).
     center_ms : float
-        Search ``center_ms ± max_lag_ms`` (raw lag, before the visual-lead correction).
+        Search ``center_ms ± max_lag_ms``, ms.
+    visemes : np.ndarray, optional
+        :func:`viseme_signal` of the lyrics on the same grid (used when ``config.viseme_weight > 0``).
     """
+    if max_lag_ms is None:
+        max_lag_ms = config.max_lag_ms
     step_ms = 1000.0 / grid_rate_hz
     c = int(round(center_ms / step_ms))
     k_max = int(round(max_lag_ms / step_ms))
@@ -370,15 +470,16 @@ def estimate_offset(mouth: np.ndarray, vocal: np.ndarray, valid: np.ndarray, *, 
         # Only the region and the lag reach around it matter: crop for speed on long songs.
         idx = np.flatnonzero(region)
         if idx.size == 0:
-            return SyncEstimate(offset_ms=center_ms + VISUAL_LEAD_MS, peak=0.0, r=0.0)
+            return SyncEstimate(offset_ms=center_ms, peak=0.0, r=0.0, config=config)
         reach = abs(c) + k_max + 2
         lo, hi = max(0, int(idx[0]) - reach), min(mouth.size, int(idx[-1]) + reach + 1)
         mouth, vocal, valid, region = mouth[lo:hi], vocal[lo:hi], valid[lo:hi], region[lo:hi]
-    combined, deriv = lag_scores(mouth, vocal, valid, lags=lags, region=region)
+        visemes = None if visemes is None else visemes[lo:hi]
+    combined, deriv = lag_scores(mouth, vocal, valid, lags=lags, region=region, visemes=visemes, config=config)
     k = int(np.argmax(combined))
     raw_ms = (lags[k] + _parabolic(combined, k)) * step_ms
-    return SyncEstimate(offset_ms=raw_ms + VISUAL_LEAD_MS, peak=float(combined[k]), r=float(deriv[k]),
-                        at_edge=k in (0, lags.size - 1))
+    return SyncEstimate(offset_ms=raw_ms, peak=float(combined[k]), r=float(deriv[k]),
+                        at_edge=k in (0, lags.size - 1), config=config)
 
 
 def _circular_corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -390,7 +491,7 @@ def _circular_corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def sync_verdict(mouth: np.ndarray, vocal: np.ndarray, valid: np.ndarray, estimate: SyncEstimate, *,
-                 max_lag_ms: float = MAX_LAG_MS, min_shift_s: float = 1.0,
+                 max_lag_ms: Optional[float] = None, min_shift_s: float = 1.0,
                  search_span_s: Optional[float] = None, region: Optional[np.ndarray] = None,
                  grid_rate_hz: int = GRID_RATE_HZ) -> SyncEstimate:
     """Add ``z`` and ``confidence`` to an estimate with a circular-shift null distribution.
@@ -400,11 +501,13 @@ def sync_verdict(mouth: np.ndarray, vocal: np.ndarray, valid: np.ndarray, estima
     signals). ``search_span_s`` is how widely the offset was searched (default the lag
     window, 2 × ``max_lag_ms``; the whole song for a silent take placed by its mouth).
     """
+    config = estimate.config
+    max_lag_ms = config.max_lag_ms if max_lag_ms is None else max_lag_ms
     span = search_span_s if search_span_s is not None else 2.0 * max_lag_ms / 1000.0
-    threshold = z_threshold(span)
+    threshold = z_threshold(span, config=config)
     w = valid.astype(float)
-    dm = np.gradient(_smooth(mouth, DERIV_SMOOTH)) * w
-    dv = np.gradient(_smooth(vocal, DERIV_SMOOTH)) * w
+    dm = np.gradient(_smooth(mouth, config.deriv_smooth)) * w
+    dv = np.gradient(_smooth(vocal, config.deriv_smooth)) * w
     if region is not None:
         dv = dv * region
     n = dm.size
@@ -421,10 +524,10 @@ def sync_verdict(mouth: np.ndarray, vocal: np.ndarray, valid: np.ndarray, estima
     # Every circular shift beyond min_shift is a "not in sync" sample of the same signals:
     # its spread is the chance level of a correlation for this take's length and rhythm.
     null = c[lags >= min_shift]
-    lag0 = int(round((estimate.offset_ms - VISUAL_LEAD_MS) * grid_rate_hz / 1000.0))
+    lag0 = int(round(estimate.offset_ms * grid_rate_hz / 1000.0))
     obs = float(np.max(c[np.arange(lag0 - 2, lag0 + 3) % n]))
     z = (obs - float(np.mean(null))) / max(float(np.std(null)), 1e-6)
-    out = dataclasses.replace(estimate, z=float(z), z_threshold=threshold)
+    out = dataclasses.replace(estimate, z=float(z), z_threshold=threshold, searched_song=search_span_s is not None)
     return dataclasses.replace(out, confidence=_confidence(out))
 
 
@@ -434,8 +537,12 @@ def _confidence(est: SyncEstimate) -> float:
     return float(1.0 / (1.0 + np.exp(-2.0 * est.margin)))
 
 
-def viseme_signal(phonemes, *, n: int, grid_rate_hz: int = GRID_RATE_HZ, smooth: int = VISEME_SMOOTH) -> np.ndarray:
+def viseme_signal(phonemes, *, n: int, grid_rate_hz: int = GRID_RATE_HZ,
+                  config: SyncConfig = DEFAULT_CONFIG) -> np.ndarray:
     """Expected mouth opening from the lyrics alone: :data:`VISEME_OPENING` of each phoneme.
+
+    Each phoneme is placed ``config.lead_ms(viseme)`` earlier than its time in the song map:
+    the lips close before an m/b/p is heard and the jaw opens before a vowel sounds.
 
     Parameters
     ----------
@@ -447,12 +554,14 @@ def viseme_signal(phonemes, *, n: int, grid_rate_hz: int = GRID_RATE_HZ, smooth:
     Returns
     -------
     np.ndarray
-        0..1 on the grid (0 outside phonemes), smoothed over ``smooth`` samples.
+        0..1 on the grid (0 outside phonemes), smoothed over ``config.viseme_smooth`` samples.
     """
     e = np.zeros(n)
     for a, b, v in phonemes:
-        e[max(0, int(a * grid_rate_hz)):max(0, int(b * grid_rate_hz))] = VISEME_OPENING.get(v, 0.4)
-    return _smooth(e, smooth)
+        lead_s = config.lead_ms(v) / 1000.0
+        e[max(0, int(round((a - lead_s) * grid_rate_hz))):max(0, int(round((b - lead_s) * grid_rate_hz)))] = \
+            VISEME_OPENING.get(v, 0.4)
+    return _smooth(e, config.viseme_smooth)
 
 
 def _shift_z(a: np.ndarray, b: np.ndarray, lag0: int, *, search: int, min_shift: int) -> float:
@@ -499,12 +608,13 @@ def second_evidence(mouth: np.ndarray, vocal: np.ndarray, valid: np.ndarray, est
     min_shift = int(round(1.0 * grid_rate_hz))
     if n < 4 * min_shift:
         min_shift = int(round(0.5 * grid_rate_hz))
-    lag0 = int(round((estimate.offset_ms - VISUAL_LEAD_MS) * grid_rate_hz / 1000.0))
+    config = estimate.config
+    lag0 = int(round(estimate.offset_ms * grid_rate_hz / 1000.0))
     k = int(round(search_ms * grid_rate_hz / 1000.0))
     a = np.where(valid, mouth, 0.0)
     vz = float("nan")
     if visemes is not None:
-        vz = _shift_z(np.gradient(_smooth(a, VISEME_SMOOTH)), np.gradient(_smooth(visemes, VISEME_SMOOTH)), lag0,
+        vz = _shift_z(np.gradient(_smooth(a, config.viseme_smooth)), np.gradient(_smooth(visemes, config.viseme_smooth)), lag0,
                       search=k, min_shift=min_shift)
     m = np.where(valid, mouth - (mouth[valid].mean() if valid.any() else 0.0), 0.0)
     v = vocal - vocal.mean()
