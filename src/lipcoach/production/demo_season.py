@@ -1,0 +1,156 @@
+"""The demo season: generated songs (the synthetic singer) and a season file with one number of each kind.
+
+Nothing here is third-party material. Four recordings are generated: "Paper Boats" (96 BPM,
+in A), "Hold Your Breath" (120 BPM, shifted down to G), a second, slower recording of
+"Paper Boats" (84 BPM, another voice seed) and an original. Their song maps are written from
+the generator's exact truth (words, breaths, beats, entrances; phonemes from the
+pronunciation dictionary), so building and scoring the demo needs no alignment run.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+from lipcoach.progress import ProgressCallback, silent
+
+PAPER_BOATS = """\
+paper boats upon the river
+carry all the words I never said
+morning light across the water
+every little wave will bring me home"""
+HOLD_YOUR_BREATH = """\
+hold your breath and count to seven
+we can make the music last tonight
+come and dance beside me baby
+till the moon is falling from the sky"""
+ORIGINAL = """\
+lights are up and we are ready
+every step we practised in the dark
+take my hand and sing it with me
+this is where the story gets its start"""
+
+#: (id, title, lyrics, tempo BPM, seed, semitones the generated mix is shifted by, key)
+DEMO_SONGS = [
+    ("paper-boats", "Paper Boats", PAPER_BOATS, 96.0, 7, 0.0, "A"),
+    ("hold-your-breath", "Hold Your Breath", HOLD_YOUR_BREATH, 120.0, 5, -2.0, "G"),
+    ("paper-boats-slow", "Paper Boats (slow recording)", PAPER_BOATS, 84.0, 11, 0.0, "A"),
+    ("lights-are-up", "Lights Are Up (original)", ORIGINAL, 100.0, 13, 0.0, "A"),
+]
+
+SEASON_YAML = """\
+schema: lipcoach.season/1
+id: demo
+title: Paper Boats, season 1 (demo)
+songs:
+{songs}
+episodes:
+  - number: 1
+    title: Pilot
+    characters:
+      - name: Nellie
+        performer: Ana Ruiz
+      - name: Sam
+        performer: Ben Okafor
+    numbers:
+      - id: paper-boats
+        title: Paper Boats
+        kind: solo
+        song: paper-boats
+        singers: Nellie
+      - id: hold-your-breath
+        title: Hold Your Breath
+        kind: duet
+        song: hold-your-breath
+        singers: [Nellie, Sam]
+        lines:
+          1: Nellie
+          2: Sam
+          3-4: [Nellie, Sam]
+      - id: boats-and-breath
+        title: Boats and Breath (mashup)
+        kind: mashup
+        tempo_bpm: 104
+        key: A
+        singers: [Nellie, Sam]
+        sections:
+          - song: paper-boats
+            lines: 1-2
+            singers: Nellie
+          - song: hold-your-breath
+            lines: 1-2
+            singers: Sam
+  - number: 2
+    title: The River
+    characters:
+      - name: Nellie
+        performer: Ana Ruiz
+    numbers:
+      - id: paper-boats-medley
+        title: Paper Boats medley
+        kind: medley
+        tempo_bpm: 90
+        singers: Nellie
+        sections:
+          - song: paper-boats
+            lines: 1-2
+          - song: paper-boats-slow
+            lines: 3-4
+      - id: lights-are-up
+        title: Lights Are Up
+        kind: original
+        song: lights-are-up
+        singers: Nellie
+"""
+
+
+def truth_songmap(song, audio_path: str | os.PathLike, *, semitones: float = 0.0):
+    """A song map of a :class:`~lipcoach.song.synthetic.SyntheticSong` from its exact truth."""
+    from lipcoach.song.songmap import Breath, Entrance, Section
+    from lipcoach.take.clips import songmap_from_words
+
+    starts = [min(w.start for w in song.words if w.line == i) for i in range(len(song.line_texts))]
+    sm = songmap_from_words(song.vocals, sr=song.sr, words=[(w.start, w.end, w.text) for w in song.words],
+                            line_breaks_s=[s - 0.01 for s in starts[1:]], source_path=str(audio_path), language=song.language)
+    sm.tempo_bpm, sm.beats, sm.downbeats = song.tempo_bpm, list(song.beats), list(song.downbeats)
+    for line, onset, beat in zip(sm.lines, starts, song.line_beats):
+        line.entrance = Entrance.from_times(onset, beat)
+    sm.breaths = [Breath(b.start, b.end, b.level_db, b.level_db > -30.0, "catch" if b.end - b.start < 0.35 else "full",
+                         before_line=b.before_line) for b in song.breaths]
+    sm.sections = [Section(start=0.0, end=song.duration, label="song")]
+    sm.source.update({"name": Path(audio_path).name, "generator": "lipcoach synthetic singer (truth)",
+                      "semitones_shifted": semitones})
+    return sm
+
+
+def write_demo_season(folder: str | os.PathLike, *, n_lines: Optional[int] = None,
+                      report: Optional[ProgressCallback] = None) -> Path:
+    """Generate the demo songs, their maps and ``season.yaml`` into ``folder``; return the season file.
+
+    ``n_lines`` keeps only the first lines of each song (short fixtures for tests).
+    """
+    from lipcoach.fileio import write_text_atomic
+    from lipcoach.media.decode import write_wav
+    from lipcoach.media.stretch import stretch_and_shift
+    from lipcoach.song.synthetic import make_song
+
+    report = report or silent
+    folder = Path(folder)
+    entries = []
+    for k, (slug, title, lyrics, tempo, seed, shift, key) in enumerate(DEMO_SONGS):
+        report(k / len(DEMO_SONGS), f"singing {title}")
+        song = make_song(lyrics=lyrics, tempo_bpm=tempo, seed=seed, n_lines=n_lines, accompaniment_db=-16.0)
+        if shift:
+            song.mix = stretch_and_shift(song.mix, sr=song.sr, speed=1.0, semitones=shift)
+            song.vocals = stretch_and_shift(song.vocals, sr=song.sr, speed=1.0, semitones=shift)
+        paths = song.write(folder / slug)
+        sm = truth_songmap(song, paths["mix.wav"], semitones=shift)
+        sm.save(folder / slug / "song.json")
+        entries.append(f"  {slug}:\n    title: {title}\n    artist: the lipcoach synthetic singer\n"
+                       f"    audio: {slug}/mix.wav\n    vocals: {slug}/vocals.wav\n    lyrics: {slug}/lyrics.txt\n"
+                       f"    language: en\n    key: {key}\n    map: {slug}/song.json")
+    season = folder / "season.yaml"
+    write_text_atomic(season, SEASON_YAML.format(songs="\n".join(entries)))
+    report(1.0, "done")
+    return season
