@@ -99,7 +99,10 @@ def _read_yaml(path: Path) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 0
-        raise LipcoachError(f"{path}:{line}", f"not valid YAML ({exc.problem or exc.context})") from None
+        opened = ""
+        if exc.context_mark is not None and exc.context_mark.line + 1 != line:
+            opened = f"; {exc.context} on line {exc.context_mark.line + 1}"
+        raise LipcoachError(f"{path}:{line}", f"not valid YAML ({exc.problem or exc.context}{opened})") from None
     except yaml.YAMLError as exc:
         raise LipcoachError(path, f"not valid YAML ({str(exc)[:100]})") from None
     if node is None:
