@@ -9,6 +9,7 @@ pronunciation dictionary), so building and scoring the demo needs no alignment r
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Optional
@@ -154,3 +155,56 @@ def write_demo_season(folder: str | os.PathLike, *, n_lines: Optional[int] = Non
     write_text_atomic(season, SEASON_YAML.format(songs="\n".join(entries)))
     report(1.0, "done")
     return season
+
+
+@dataclasses.dataclass
+class TakePlan:
+    """A generated take of a number: a drawn face (or two) mouthing the song from ``song_start_s``."""
+
+    name: str
+    song_start_s: float
+    duration_s: float
+    late_ms: float = 0.0  #: the performer's mouth is this late on the vocal
+    forget_lines: tuple[int, ...] = ()  #: 0-based lines the performer does not mouth
+    hidden_lines: tuple[int, ...] = ()  #: 0-based lines during which every face is turned away
+    faces: tuple[Optional[tuple[int, ...]], ...] = (None,)  #: per face, the lines it sings (None: all)
+    seed: int = 0
+
+
+def write_plan_take(songmap, song_audio_16k, plan: TakePlan, path: str | os.PathLike) -> Path:
+    """Write the take ``plan`` of ``songmap`` (song audio at 16 kHz mono for the scratch track) to ``path``."""
+    import numpy as np
+
+    from lipcoach.take import sync as S
+    from lipcoach.testing.faces import SR, envelope_from_level, write_take
+
+    level = S.vocal_level(np.asarray(songmap.loudness.values), rate_hz=songmap.loudness.rate,
+                          reference_db=songmap.loudness.reference_db, duration_s=songmap.duration)
+    follow = envelope_from_level(level, rate_hz=S.GRID_RATE_HZ, shift_s=plan.late_ms / 1000.0, start_s=plan.song_start_s)
+    spans = [(ln.start - 0.15, ln.end + 0.15) for ln in songmap.lines]
+
+    def line_at(song_t: float) -> Optional[int]:
+        for index, (a, b) in enumerate(spans):
+            if a <= song_t <= b:
+                return index
+        return None
+
+    def face(sings: Optional[tuple[int, ...]]):
+        def mouth(t: float):
+            song_t = t + plan.song_start_s
+            index = line_at(song_t)
+            if index is not None and index in plan.hidden_lines:
+                return None
+            if index is not None and (index in plan.forget_lines or (sings is not None and index not in sings)):
+                return 0.02
+            return 1.4 * follow(t)
+
+        return mouth
+
+    rng = np.random.default_rng(plan.seed)
+    start = int(plan.song_start_s * SR)
+    scratch = 0.5 * song_audio_16k[start:start + int(plan.duration_s * SR)]
+    scratch = (scratch + rng.normal(0, 0.01, scratch.size)).astype(np.float32)
+    write_take(Path(path), duration_s=plan.duration_s, mouths=[face(f) for f in plan.faces], size=(640, 360),
+               face_scale=0.8 if len(plan.faces) == 1 else 0.6, audio=scratch, seed=plan.seed)
+    return Path(path)
