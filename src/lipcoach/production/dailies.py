@@ -68,12 +68,19 @@ def content_sha256(path: str | os.PathLike) -> str:
 
 
 def score_one(job: TakeJob) -> dict:
-    """Score one take (in a worker): ``{"doc": report}`` or ``{"error": one line}``."""
+    """Score one take (in a worker): ``{"doc": report}`` or ``{"error": one line}``.
+
+    A duet or group number (several performers in its map) is scored face by face, each
+    performer on their own lines (:mod:`lipcoach.production.duets`).
+    """
+    from lipcoach.production.duets import line_performers, score_duet_take
     from lipcoach.song.songmap import SongMap
     from lipcoach.take.score import score_take
 
     try:
         songmap = SongMap.load(job.map_path)
+        if line_performers(songmap) is not None:
+            return {"doc": score_duet_take(job.path, songmap, song_audio=job.song_audio)}
         result = score_take(job.path, songmap, song_audio=job.song_audio)
         return {"doc": result.doc}
     except LipcoachError as exc:
