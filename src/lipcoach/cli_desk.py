@@ -108,16 +108,16 @@ def edit(
 ) -> None:
     """Pick the best take per line and write the edit (OTIO, EDL, FCP XML, AAF)."""
     from lipcoach.production.catalogue import Catalogue
-    from lipcoach.production.edit import choose_takes, pin_take, write_edit
+    from lipcoach.production.edit import cut_number
 
-    cat = Catalogue(data)
+    pins = {}
     for item in pin:
         line_text, _, take_text = item.partition("=")
-        if not line_text.strip().isdigit() or not take_text.strip():
+        if not line_text.strip().isdigit() or int(line_text) < 1 or not take_text.strip():
             raise typer.BadParameter(f"--pin {item!r}: write LINE=TAKE, e.g. 3=take07.mp4")
-        pin_take(cat, number, int(line_text) - 1, take_text.strip())
-    plan = choose_takes(cat, number)
-    written = write_edit(plan, output, fmt=fmt, handles_s=handles_s)
+        pins[int(line_text) - 1] = take_text.strip()
+    cat = Catalogue(data)
+    plan, written = cut_number(cat, number, output, fmt=fmt, handles_s=handles_s, pins=pins)
     _say(f"edit: {written}  ({len(plan.choices)} lines, {len({c.take.id for c in plan.choices if c.take})} takes)")
     for c in plan.choices:
         who = f"take {c.take.id} {c.take.name} ({c.score:.0f}{', pinned' if c.pinned else ''})" if c.take else "no take covers it"

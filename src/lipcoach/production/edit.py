@@ -288,3 +288,22 @@ def _add_mob_ids(timeline) -> None:
         mob_id = UniqueMobID()
         mob_id.material = uuid.UUID(hex=hashlib.sha256(ref.target_url.encode()).hexdigest()[:32])
         ref.metadata["AAF"] = {"MobID": mob_id.urn}
+
+
+def cut_number(cat, ref: str, output: str | os.PathLike, *, fmt: Optional[str] = None, handles_s: float = 0.5,
+               pins: Optional[dict[int, str]] = None) -> tuple[EditPlan, Path]:
+    """Pin takes (line index 0-based → take id or name), choose the takes, write the edit, note the number as cut."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from lipcoach.production.season import find_number
+
+    for line_index, take in (pins or {}).items():
+        pin_take(cat, ref, line_index, take)
+    plan = choose_takes(cat, ref)
+    written = write_edit(plan, output, fmt=fmt, handles_s=handles_s)
+    with cat.session() as s:
+        find_number(cat, s, ref).cut_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        s.commit()
+    return plan, written

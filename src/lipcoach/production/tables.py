@@ -79,6 +79,7 @@ class SeasonNumber(Base):
     kind: Mapped[str] = mapped_column(String(16))  #: solo | duet | group | mashup | medley | original
     spec: Mapped[str] = mapped_column(Text, default="{}")  #: JSON: sections, singers, lines, tempo, key
     built_from: Mapped[str] = mapped_column(String(64), default="")  #: hash of the inputs of the last build
+    cut_at: Mapped[Optional[_dt.datetime]] = mapped_column()  #: when an edit was last written (``lipcoach edit``)
 
     def spec_dict(self) -> dict[str, Any]:
         return json.loads(self.spec or "{}")

@@ -31,6 +31,7 @@ from lipcoach.errors import LipcoachError
 from lipcoach.production import jobs as J
 from lipcoach.production import storage
 from lipcoach.production.catalogue import Catalogue, Job, Number, Report, Song, SongMapVersion, Take
+from lipcoach.web.board import router as board_router
 
 #: Renders are offered from 25 % to 100 % in 1 % steps.
 MIN_SPEED_PCT, MAX_SPEED_PCT = 25, 100
@@ -132,6 +133,7 @@ def create_app(data_dir: str | os.PathLike, *, token: Optional[str] = None, star
 
     for route, name in _PAGES.items():
         app.add_api_route(route, page(name), methods=["GET"], include_in_schema=False)
+    app.include_router(board_router)  # the season board (production desk)
 
     @app.get("/favicon.ico", include_in_schema=False)
     async def favicon() -> Response:
