@@ -48,8 +48,6 @@ TAKE_PLANS = [
 @pytest.fixture(scope="session")
 def takes_folder(built_catalogue, tmp_path_factory) -> Path:
     """Three drawn-face takes of the mashup, with its playback as scratch sound."""
-    from sqlalchemy import select
-
     from lipcoach.media.decode import load_audio
     from lipcoach.production.catalogue import Song
     from lipcoach.production.demo_season import TakePlan, write_plan_take

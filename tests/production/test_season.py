@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from lipcoach.errors import LipcoachError
-from lipcoach.production.catalogue import Catalogue, Number, Song
+from lipcoach.production.catalogue import Catalogue, Number
 from lipcoach.production.season import import_season, read_season, semitones_between
 from lipcoach.production.tables import Episode, Season, SeasonNumber, SeasonSong
 from tests.test_cli import assert_one_line_error, run_cli

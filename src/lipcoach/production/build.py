@@ -17,11 +17,9 @@ scoring and the exports use it unchanged.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import hashlib
 import json
-import os
 import tempfile
 from pathlib import Path
 from typing import Optional
@@ -308,7 +306,6 @@ def build_number(cat, ref: str, *, force: bool = False, quality: str = "high",
     from sqlalchemy import select
 
     from lipcoach.media.decode import load_audio
-    from lipcoach.production import storage
     from lipcoach.production.catalogue import Song
     from lipcoach.production.season import number_spec, find_number
     from lipcoach.production.tables import Episode, SeasonSong
@@ -368,8 +365,6 @@ def build_number(cat, ref: str, *, force: bool = False, quality: str = "high",
 
 def _store(cat, number_id: int, result: BuildResult, *, built_from: str) -> None:
     """Store the built files as the number's song and its map as a new version (files first, then rows)."""
-    import io
-
     from sqlalchemy import select
 
     from lipcoach.media.decode import write_wav

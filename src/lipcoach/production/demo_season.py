@@ -132,7 +132,6 @@ def write_demo_season(folder: str | os.PathLike, *, n_lines: Optional[int] = Non
     ``n_lines`` keeps only the first lines of each song (short fixtures for tests).
     """
     from lipcoach.fileio import write_text_atomic
-    from lipcoach.media.decode import write_wav
     from lipcoach.media.stretch import stretch_and_shift
     from lipcoach.song.synthetic import make_song
 
