@@ -39,14 +39,16 @@ def season_import(
 @season_app.command("demo")
 def season_demo(
     out: Path = typer.Option(Path("demo-season"), "--out", help="Folder for the generated songs and season.yaml."),
+    full: bool = typer.Option(False, "--full", help="Also import, build every number, shoot and score takes, and cut the mashup."),
 ) -> None:
     """Generate the demo season (synthetic singer, one number of each kind)."""
-    from lipcoach.production.demo_season import write_demo_season
+    from lipcoach.production.demo_season import run_demo_production, write_demo_season
     from lipcoach.progress import rich_bar
 
     with rich_bar("Demo season") as report:
-        path = write_demo_season(out, report=report)
-    _say(f"season file: {path}")
+        paths = run_demo_production(out, report=report) if full else {"season.yaml": write_demo_season(out, report=report)}
+    for name, path in paths.items():
+        _say(f"  {name:28s} {path}")
 
 
 @number_app.command("build")

@@ -129,3 +129,10 @@ def test_cli_edit_writes_the_timeline_and_the_contact_sheet(no_pins, tmp_path):
     bad = run_cli("edit", "boats-and-breath", "--data", cat.root, "-o", tmp_path / "cut.mov")
     assert_one_line_error(bad, "cut.mov", "unknown timeline suffix")
     assert not (tmp_path / "cut.mov").exists()
+
+
+def test_cli_dailies_again_skips_every_take(scored, takes_folder):
+    result = run_cli("dailies", takes_folder, "--number", "boats-and-breath", "--data", scored.root, "--workers", "1")
+    assert result.returncode == 0, result.stderr
+    assert "0 scored, 3 already scored, 0 failed" in result.stderr
+    assert "take01.mp4" in result.stderr

@@ -207,3 +207,64 @@ def write_plan_take(songmap, song_audio_16k, plan: TakePlan, path: str | os.Path
     write_take(Path(path), duration_s=plan.duration_s, mouths=[face(f) for f in plan.faces], size=(640, 360),
                face_scale=0.8 if len(plan.faces) == 1 else 0.6, audio=scratch, seed=plan.seed)
     return Path(path)
+
+
+#: Demo takes per number: (plan keyword arguments), placed on the built number's line times.
+DEMO_TAKES = {
+    "boats-and-breath": [dict(name="take01.mp4", song_start_s=1.0, duration_s=16.0),
+                         dict(name="take02.mp4", song_start_s=4.0, duration_s=25.0, forget_lines=(1,)),
+                         dict(name="take03.mp4", song_start_s=12.0, duration_s=18.0, late_ms=150.0)],
+    "hold-your-breath": [dict(name="two-shot-01.mp4", song_start_s=1.0, duration_s=-1.5, faces=((0, 2, 3), (1, 2, 3))),
+                         dict(name="two-shot-02.mp4", song_start_s=1.0, duration_s=-1.5, faces=((0, 2, 3), (2, 3)))],
+}
+
+
+def run_demo_production(out_dir: str | os.PathLike, *, report: Optional[ProgressCallback] = None) -> dict[str, Path]:
+    """The whole desk on the demo season: generate, import, build every number, shoot and score
+    takes of the mashup and the duet, and cut the mashup (OTIO, EDL, FCP XML, AAF, contact sheet).
+
+    Returns the paths written, by name. Takes with a negative ``duration_s`` in
+    :data:`DEMO_TAKES` run to that many seconds before the end of the number.
+    """
+    from lipcoach.media.decode import load_audio
+    from lipcoach.production.build import build_number
+    from lipcoach.production.catalogue import Catalogue, Song
+    from lipcoach.production.contact_sheet import write_contact_sheet
+    from lipcoach.production.dailies import run_dailies
+    from lipcoach.production.edit import FORMATS, cut_number, write_edit
+    from lipcoach.production.season import import_season, read_season
+    from lipcoach.progress import subrange
+
+    report = report or silent
+    out = Path(out_dir)
+    season = write_demo_season(out / "season", report=subrange(report, 0.0, 0.15))
+    cat = Catalogue(out / "data")
+    import_season(cat, season)
+    numbers = [n.slug for ep in read_season(season).episodes for n in ep.numbers]
+    built = {}
+    for k, slug in enumerate(numbers):
+        report(0.15 + 0.25 * k / len(numbers), f"building {slug}")
+        built[slug] = build_number(cat, slug, force=True)
+    paths = {"season.yaml": season, "data": cat.root}
+    for k, (slug, plans) in enumerate(DEMO_TAKES.items()):
+        result = built[slug]
+        with cat.session() as s:
+            song_path = cat.path("files", s.get(Song, result.song_id).audio_file)
+        audio, _ = load_audio(song_path, sr=16000)
+        folder = out / "takes" / slug
+        folder.mkdir(parents=True, exist_ok=True)
+        for seed, plan in enumerate(plans):
+            plan = dict(plan)
+            if plan["duration_s"] < 0:
+                plan["duration_s"] = result.songmap.duration - plan["song_start_s"] + plan["duration_s"]
+            write_plan_take(result.songmap, audio, TakePlan(**plan, seed=seed), folder / plan["name"])
+        run_dailies(cat, folder, slug, workers=1, report=subrange(report, 0.4 + 0.25 * k, 0.4 + 0.25 * (k + 1)))
+        paths[f"takes/{slug}"] = folder
+    plan, paths["cut.otio"] = cut_number(cat, "boats-and-breath", out / "cut.otio")
+    for fmt, (_, suffix) in FORMATS.items():
+        if fmt != "otio":
+            paths[f"cut{suffix}"] = write_edit(plan, out / f"cut{suffix}", fmt=fmt)
+    paths["contact-sheet.html"] = out / "contact-sheet.html"
+    write_contact_sheet(plan, paths["contact-sheet.html"])
+    report(1.0, "done")
+    return paths
