@@ -52,3 +52,21 @@ def test_board_follows_a_number_from_import_to_cut(built_catalogue, takes_folder
         assert board["boats-and-breath"]["dailies"]["takes"] == 3 and board["boats-and-breath"]["dailies"]["best"] > 50
         cut_number(cat, "boats-and-breath", tmp_path / "cut.otio")
         assert numbers()["boats-and-breath"]["state"] == "cut"
+
+        # The editor pins a take in the studio; the coach gives a line to both characters.
+        lines = client.get("/api/season-numbers/boats-and-breath/edit").json()["lines"]
+        assert [ln["performers"] for ln in lines] == [["Ana Ruiz"], ["Ana Ruiz"], ["Ben Okafor"], ["Ben Okafor"]]
+        line3 = lines[2]
+        other = next(c for c in line3["candidates"] if c["take_id"] != line3["chosen"]["take_id"])
+        post = {"X-Lipcoach": "1"}
+        pinned = client.post("/api/season-numbers/boats-and-breath/pins", json={"line": 2, "take_id": other["take_id"]}, headers=post)
+        assert pinned.status_code == 200 and pinned.json()["lines"][2]["chosen"] == dict(other, pinned=True)
+        unpinned = client.post("/api/season-numbers/boats-and-breath/pins", json={"line": 2, "take_id": None}, headers=post).json()
+        assert unpinned["lines"][2]["chosen"]["take_id"] == line3["chosen"]["take_id"]
+        sung = client.post("/api/season-numbers/boats-and-breath/lines", json={"line": 3, "singers": ["Nellie", "Sam"]}, headers=post)
+        assert sung.status_code == 200 and sung.json()["lines"][3]["performers"] == ["Ana Ruiz", "Ben Okafor"]
+        practice = client.get(f"/api/songs/{song_id}/practice").json()
+        assert practice["songmap"]["source"]["lines"][3]["performers"] == ["Ana Ruiz", "Ben Okafor"]
+        refused = client.post("/api/season-numbers/boats-and-breath/lines", json={"line": 3, "singers": ["Bob"]}, headers=post)
+        assert refused.status_code == 400 and "Bob" in refused.json()["error"]
+        assert client.post("/api/season-numbers/boats-and-breath/lines", json={"line": 3, "singers": ["Sam"]}).status_code == 403

@@ -66,3 +66,33 @@ def season_board(cat) -> list[dict[str, Any]]:
             out.append({"id": season.slug, "title": season.title, "performers": performers, "episodes": episodes,
                         "states": list(STATES)})
     return out
+
+
+def number_lines(cat, ref: str) -> dict:
+    """One number line by line for the board: singers, performers, chosen take and candidates."""
+    from sqlalchemy import select
+
+    from lipcoach.errors import LipcoachError
+    from lipcoach.production.catalogue import Song
+    from lipcoach.production.edit import choose_takes, plan_dict
+    from lipcoach.production.season import find_number
+    from lipcoach.production.tables import Episode
+    from lipcoach.song.songmap import SongMap
+
+    with cat.session() as s:
+        row = find_number(cat, s, ref)
+        characters = json.loads(s.get(Episode, row.episode_id).characters)
+        song = s.scalar(select(Song).where(Song.number_id == row.number_id).order_by(Song.id.desc()).limit(1))
+        version = cat.latest_map(s, song.id) if song is not None else None
+    if version is None:
+        raise LipcoachError(None, f"number {row.slug!r} has no track yet; run `lipcoach number build {row.slug}` first")
+    songmap = SongMap.load(cat.path("maps", version.file))
+    try:
+        plan = plan_dict(choose_takes(cat, row.slug))
+    except LipcoachError:  # no takes yet: the lines alone
+        plan = {"notes": [], "lines": [{"index": i, "text": ln.text, "start_s": ln.start, "end_s": ln.end, "chosen": None,
+                                        "candidates": []} for i, ln in enumerate(songmap.lines)]}
+    who = songmap.source.get("lines") or [{} for _ in songmap.lines]
+    for line, entry in zip(plan["lines"], who):
+        line["singers"], line["performers"] = entry.get("singers", []), entry.get("performers", [])
+    return {"number": row.slug, "kind": row.kind, "characters": characters, "song_id": song.id, **plan}

@@ -153,8 +153,8 @@ def choose_takes(cat, ref: str) -> EditPlan:
                     takes=takes, choices=choices, notes=notes)
 
 
-def pin_take(cat, ref: str, line_index: int, take: str) -> None:
-    """Pin ``take`` (a daily take id or file name) to line ``line_index`` (0-based) of number ``ref``."""
+def pin_take(cat, ref: str, line_index: int, take: Optional[str]) -> None:
+    """Pin ``take`` (a daily take id or file name) to line ``line_index`` (0-based) of number ``ref``; None unpins."""
     from sqlalchemy import select
 
     from lipcoach.production.season import find_number
@@ -162,6 +162,12 @@ def pin_take(cat, ref: str, line_index: int, take: str) -> None:
 
     with cat.session() as s:
         number_id = find_number(cat, s, ref).number_id
+        if take is None:
+            for pin in s.scalars(select(LinePin).where(LinePin.number_id == number_id, LinePin.line_index == line_index)):
+                s.delete(pin)
+            s.commit()
+            return
+        take = str(take)
         query = select(DailyTake).where(DailyTake.number_id == number_id)
         found = s.scalar(query.where(DailyTake.id == int(take))) if take.isdigit() else None
         found = found or s.scalar(query.where(DailyTake.name == take))
@@ -307,3 +313,14 @@ def cut_number(cat, ref: str, output: str | os.PathLike, *, fmt: Optional[str] =
         find_number(cat, s, ref).cut_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         s.commit()
     return plan, written
+
+
+def plan_dict(plan: EditPlan) -> dict:
+    """The plan as plain data (the studio's line-by-line view)."""
+    def take_ref(t: TakeInfo, score: float) -> dict:
+        return {"take_id": t.id, "name": t.name, "score": round(score, 1)}
+
+    return {"number": plan.number_slug, "title": plan.title, "notes": plan.notes,
+            "lines": [{"index": c.line_index, "text": c.text, "start_s": round(c.start_s, 3), "end_s": round(c.end_s, 3),
+                       "chosen": dict(take_ref(c.take, c.score), pinned=c.pinned) if c.take else None,
+                       "candidates": [take_ref(t, sc) for t, sc in c.candidates]} for c in plan.choices]}

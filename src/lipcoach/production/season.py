@@ -553,3 +553,38 @@ def find_number(cat, s, ref: str):
         seasons = ", ".join(s.get(Season, r.season_id).slug for r in rows)
         raise LipcoachError(None, f"number {ref!r} is in several seasons ({seasons}); name it as SEASON/{ref}")
     return rows[0]
+
+
+def assign_line(cat, ref: str, line_index: int, singers: list[str]) -> dict:
+    """Give line ``line_index`` (0-based) of number ``ref`` to ``singers`` (characters of its episode).
+
+    The number's spec remembers it (a later build keeps it) and its current song map gets a
+    new version whose ``source.lines`` say who sings the line. Returns the line's entry.
+    """
+    from sqlalchemy import select
+
+    from lipcoach.production.catalogue import Song
+    from lipcoach.production.tables import Episode
+    from lipcoach.song.songmap import SongMap
+
+    with cat.session() as s:
+        row = find_number(cat, s, ref)
+        characters = json.loads(s.get(Episode, row.episode_id).characters)
+        unknown = [c for c in singers if c not in characters]
+        if not singers or unknown:
+            raise LipcoachError(None, f"sing it with characters of the episode ({', '.join(characters)}); not {', '.join(unknown) or 'nobody'}")
+        song = s.scalar(select(Song).where(Song.number_id == row.number_id).order_by(Song.id.desc()).limit(1))
+        version = cat.latest_map(s, song.id) if song is not None else None
+        if version is None:
+            raise LipcoachError(None, f"number {row.slug!r} has no track yet; run `lipcoach number build {row.slug}` first")
+        songmap = SongMap.load(cat.path("maps", version.file))
+        entries = songmap.source.get("lines") or []
+        if not 0 <= line_index < len(songmap.lines) or len(entries) != len(songmap.lines):
+            raise LipcoachError(None, f"number {row.slug!r} has no line {line_index + 1}")
+        entries[line_index] = dict(entries[line_index], singers=list(singers), performers=[characters[c] for c in singers])
+        spec = row.spec_dict()
+        spec["lines"] = {**spec.get("lines", {}), str(line_index + 1): list(singers)}
+        row.spec = json.dumps(spec, sort_keys=True)
+        cat.add_map_version(s, song.id, songmap, origin="edit", note=f"line {line_index + 1} sung by {', '.join(singers)}")
+        s.commit()
+        return entries[line_index]

@@ -1,15 +1,32 @@
-"""The season board (routes ``/board`` and ``/api/seasons``): a thin face over :mod:`lipcoach.production.board`."""
+"""The season board (``/board``, ``/api/seasons``): a thin face over :mod:`lipcoach.production`.
+
+The board lists episodes × numbers × performers; per number, the coach gives lines to
+performers and the editor pins a take to a line (both stored by the production core).
+"""
 
 from __future__ import annotations
 
+from typing import Optional
+
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
+from pydantic import BaseModel, Field
 
 router = APIRouter()
 
 
+class PinRequest(BaseModel):
+    line: int = Field(ge=0, description="0-based line of the number")
+    take_id: Optional[int] = Field(default=None, description="a scored take of the number; null unpins")
+
+
+class LineSingersRequest(BaseModel):
+    line: int = Field(ge=0, description="0-based line of the number")
+    singers: list[str] = Field(min_length=1, max_length=20, description="characters of the number's episode")
+
+
 @router.get("/board", include_in_schema=False)
-async def board_page(request: Request) -> Response:
+async def board_page() -> Response:
     from lipcoach.web.app import _static_dir
 
     return FileResponse(_static_dir() / "board.html", media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-cache"})
@@ -21,3 +38,31 @@ def seasons(request: Request) -> list[dict]:
     from lipcoach.production.board import season_board
 
     return season_board(request.app.state.catalogue)
+
+
+@router.get("/api/season-numbers/{number}/edit")
+def number_edit(number: str, request: Request) -> dict:
+    """Line by line: who sings it, the take the edit uses and the other takes that cover it."""
+    from lipcoach.production.board import number_lines
+
+    return number_lines(request.app.state.catalogue, number)
+
+
+@router.post("/api/season-numbers/{number}/pins")
+def pin(number: str, body: PinRequest, request: Request) -> dict:
+    from lipcoach.production.board import number_lines
+    from lipcoach.production.edit import pin_take
+
+    cat = request.app.state.catalogue
+    pin_take(cat, number, body.line, None if body.take_id is None else str(body.take_id))
+    return number_lines(cat, number)
+
+
+@router.post("/api/season-numbers/{number}/lines")
+def line_singers(number: str, body: LineSingersRequest, request: Request) -> dict:
+    from lipcoach.production.board import number_lines
+    from lipcoach.production.season import assign_line
+
+    cat = request.app.state.catalogue
+    assign_line(cat, number, body.line, body.singers)
+    return number_lines(cat, number)
