@@ -111,3 +111,15 @@ def test_building_again_without_a_change_does_nothing(built_catalogue):
     assert build_number(cat, "paper-boats-medley") is None
     with cat.session() as s:
         assert len(list(s.scalars(select(Song)))) == versions_before
+
+
+def test_a_singer_given_to_a_line_the_number_does_not_have_is_refused(season_copy, tmp_path):
+    from lipcoach.errors import LipcoachError
+    from lipcoach.production.catalogue import Catalogue
+    from lipcoach.production.season import import_season
+
+    season_copy.write_text(season_copy.read_text().replace("3-4: [Nellie, Sam]", "3-9: [Nellie, Sam]"))
+    cat = Catalogue(tmp_path / "data")
+    import_season(cat, season_copy)
+    with pytest.raises(LipcoachError, match="'lines' gives line 5 a singer, but the number has 4 lines"):
+        build_number(cat, "hold-your-breath")

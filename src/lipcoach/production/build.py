@@ -348,6 +348,10 @@ def build_number(cat, ref: str, *, force: bool = False, quality: str = "high",
         return list(spec.lines.get(index + 1) or cut.singers)
 
     songmap = combine_maps(cuts, maps, tempo_bpm=tempo_bpm, singers_of_line=singers_of_line, performers=characters)
+    beyond = sorted(k for k in spec.lines if k > len(songmap.lines))
+    if beyond:
+        raise LipcoachError(None, f"number {slug!r}: 'lines' gives line {beyond[0]} a singer, but the number has "
+                                  f"{len(songmap.lines)} lines")
     report(0.35, "decoding")
     mixes = {sl: load_audio(paths[0], sr=BUILD_SR, mono=False)[0] for sl, paths in song_files.items()}
     mix = render_cuts(cuts, mixes, sr=BUILD_SR, quality=quality, report=subrange(report, 0.4, 0.75))
