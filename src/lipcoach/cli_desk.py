@@ -25,10 +25,10 @@ def season_import(
 ) -> None:
     """Import a season file into the catalogue (importing again updates, never duplicates)."""
     from lipcoach.production.catalogue import Catalogue
-    from lipcoach.production.season import import_season, read_season
+    from lipcoach.production.season import check_media, import_season, read_season
     from lipcoach.progress import rich_bar
 
-    read_season(season_file)  # a bad file is refused before the catalogue is even opened
+    check_media(read_season(season_file))  # a bad file is refused before the catalogue is even opened
     cat = Catalogue(data)
     with rich_bar(f"Importing {season_file.name}") as report:
         summary = import_season(cat, season_file, report=report)

@@ -138,3 +138,13 @@ def test_the_documented_example_is_the_demo_season(season_file):
     doc = (Path(__file__).resolve().parents[2] / "docs" / "season.md").read_text()
     example = re.search(r"```yaml\n(.*?)```", doc, flags=re.S).group(1)
     assert yaml.safe_load(example) == yaml.safe_load(season_file.read_text())
+
+
+def test_a_song_file_that_is_not_audio_names_its_line_before_anything_is_stored(tmp_path):
+    (tmp_path / "a.wav").write_text("<html>not a song</html>" * 50)
+    (tmp_path / "l.txt").write_text("la la\n")
+    path = tmp_path / "season.yaml"
+    path.write_text("schema: lipcoach.season/1\nsongs:\n  a:\n    lyrics: l.txt\n    audio: a.wav\nepisodes: []\n")
+    result = run_cli("season", "import", path, "--data", tmp_path / "data")
+    assert_one_line_error(result, f"{path}:5:", "song 'a': audio a.wav")
+    assert not (tmp_path / "data").exists()

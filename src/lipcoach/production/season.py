@@ -125,6 +125,7 @@ class SongSpec:
     language: str
     key: Optional[str]
     map: Optional[Path]
+    lines: dict[str, int] = dataclasses.field(default_factory=dict)  #: field → line in the season file
 
 
 @dataclasses.dataclass
@@ -304,7 +305,7 @@ def read_season(path: str | os.PathLike) -> SeasonSpec:
         songs[s] = SongSpec(slug=s, title=c.text(raw, "title", what) or s, artist=c.text(raw, "artist", what) or "",
                             audio=c.file(raw, "audio", what, required=True), lyrics=c.file(raw, "lyrics", what),
                             vocals=c.file(raw, "vocals", what), language=c.text(raw, "language", what, default="en"),
-                            key=c.key(raw, "key", what), map=c.file(raw, "map", what))
+                            key=c.key(raw, "key", what), map=c.file(raw, "map", what), lines=dict(raw.lines))
         if songs[s].lyrics is None and songs[s].map is None:
             c.fail(raw.line, f"{what} needs 'lyrics' (or a song 'map' with its words)")
 
@@ -423,6 +424,22 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def check_media(spec: SeasonSpec) -> None:
+    """Probe every song's audio and stem (FFmpeg, no decoding); a bad one names the season file's line."""
+    from lipcoach.media.decode import probe
+
+    for slug, song in spec.songs.items():
+        for field, path in (("audio", song.audio), ("vocals", song.vocals)):
+            if path is None:
+                continue
+            try:
+                info = probe(path)
+            except LipcoachError as exc:
+                raise LipcoachError(f"{spec.path}:{song.lines[field]}", f"song {slug!r}: {field} {path.name}: {exc.problem}") from None
+            if not info.has_audio:
+                raise LipcoachError(f"{spec.path}:{song.lines[field]}", f"song {slug!r}: {field} {path.name} has no audio")
+
+
 def import_season(cat, path: str | os.PathLike, *, report=None) -> ImportSummary:
     """Read ``path`` (checked completely first) and fill the catalogue; importing again updates.
 
@@ -439,7 +456,14 @@ def import_season(cat, path: str | os.PathLike, *, report=None) -> ImportSummary
 
     report = report or silent
     spec = read_season(path)
-    maps = {slug: SongMap.load(s.map) for slug, s in spec.songs.items() if s.map is not None}  # check before storing
+    check_media(spec)
+    maps = {}
+    for slug, song in spec.songs.items():  # checked before anything is stored
+        if song.map is not None:
+            try:
+                maps[slug] = SongMap.load(song.map)
+            except LipcoachError as exc:
+                raise LipcoachError(f"{spec.path}:{song.lines['map']}", f"song {slug!r}: map: {exc}") from None
 
     with cat.session() as s:
         season = s.scalar(select(Season).where(Season.slug == spec.slug))
