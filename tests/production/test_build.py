@@ -66,8 +66,14 @@ def test_combined_map_validates_and_maps_every_word_through_the_edit(built_catal
         expected = [cut.start_s + (w.start - cut.source_start_s) / cut.speed for w in src_words]
         assert np.allclose([w.start for w in ours], expected, atol=1e-3)
         assert all(p.start >= w.start - 1e-3 and p.end <= w.end + 1e-3 for w in ours for p in w.phonemes)
-    # Every line keeps an entrance, and breaths land before their lines.
-    assert all(ln.entrance is not None for ln in stored.lines)
+    # Every line keeps its entrance, measured against the beat at the number's tempo.
+    for cut in result.cuts:
+        src = _source_map(cat, cut.song)
+        ours = [ln for i, ln in enumerate(stored.lines) if stored.source["lines"][i]["song"] == cut.song]
+        for ln, src_line in zip(ours, src.lines[cut.first_line:cut.last_line + 1]):
+            assert ln.entrance.beat_time == pytest.approx(cut.to_number(src_line.entrance.beat_time), abs=1e-3)
+            assert ln.entrance.offset_ms == pytest.approx(src_line.entrance.offset_ms / cut.speed, abs=0.2)
+    # Breaths land before their lines.
     for b in stored.breaths:
         if b.before_line is not None:
             assert b.end <= stored.lines[b.before_line].start + 1e-3

@@ -210,8 +210,9 @@ def combine_maps(cuts: list[SectionCut], maps: dict[str, SongMap], *, tempo_bpm:
             line_map[li] = new_index
             entrance = None
             if src.entrance is not None:
-                onset = min([w.start for w in sm.words_of_line(li)] or [src.start])
-                entrance = Entrance.from_times(f(onset), f(src.entrance.beat_time))
+                # The entrance's own onset (refined on the vocal when mapped), carried through the stretch.
+                onset_s = src.entrance.beat_time + src.entrance.offset_ms / 1000.0
+                entrance = Entrance.from_times(f(onset_s), f(src.entrance.beat_time))
             lines.append(Line(text=src.text, start=f(src.start), end=f(src.end), entrance=entrance, section=len(sections),
                               confidence=src.confidence, aligned=src.aligned))
             who = singers_of_line(new_index, cut)
