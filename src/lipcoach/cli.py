@@ -219,6 +219,11 @@ def serve(
     run_server(data, host, port, demo=demo, token=token, render_quality=render_quality)
 
 
+from lipcoach.cli_desk import register as _register_desk  # noqa: E402  (season, number, dailies, edit)
+
+_register_desk(app)
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     """Entry point: run the app, turning LipcoachError into one line and exit code 2."""
     try:

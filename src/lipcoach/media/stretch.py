@@ -297,3 +297,38 @@ def fade_edges(audio: np.ndarray, *, sr: int, fade_s: float = 0.01) -> np.ndarra
 if __name__ == "__main__":  # worker entry used by _run_workers
     _src, _dst, _sr, _speed, _quality = sys.argv[1:6]
     np.save(_dst, _stretch_piece(np.load(_src), int(_sr), float(_speed), _quality))
+
+
+def stretch_and_shift(audio: np.ndarray, *, sr: int, speed: float, semitones: float = 0.0, quality: str = "high") -> np.ndarray:
+    """Change tempo by ``speed`` and pitch by ``semitones`` in one Rubber Band pass (short inputs).
+
+    Used to bring a section of another song to a number's tempo and key. Formants are kept
+    when the pitch moves, so a shifted voice does not turn into a chipmunk.
+
+    Parameters
+    ----------
+    audio : np.ndarray, float32, shape (n,) or (channels, n)
+    sr : int
+        Sample rate in Hz.
+    speed : float
+        Playback speed relative to the original, ``0.25..2.0``.
+    semitones : float
+        Pitch shift, semitones (positive = up).
+
+    Returns
+    -------
+    np.ndarray, float32, same channel layout, ``round(n / speed)`` samples
+    """
+    import pedalboard
+
+    speed = _check_speed(speed)
+    if quality not in QUALITY:
+        raise LipcoachError(None, f"unknown stretch quality {quality!r} (choose {', '.join(QUALITY)})")
+    x = np.asarray(audio, dtype=np.float32)
+    if speed == 1.0 and semitones == 0.0:
+        return x.copy()
+    x2 = x[None, :] if x.ndim == 1 else x
+    options = dict(QUALITY[quality], preserve_formants=semitones != 0.0)
+    out = pedalboard.time_stretch(np.ascontiguousarray(x2), float(sr), speed, pitch_shift_in_semitones=float(semitones), **options)
+    out = _fit_length(out, int(round(x2.shape[1] / speed)))
+    return out[0] if x.ndim == 1 else out

@@ -179,6 +179,9 @@ class Catalogue:
         event.listen(self.engine, "connect", _sqlite_pragmas)
         Base.metadata.create_all(self.engine)
         _add_unique_version_index(self.engine)
+        from lipcoach.production.tables import migrate  # the production desk's tables (seasons, dailies)
+
+        migrate(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def session(self) -> Session:

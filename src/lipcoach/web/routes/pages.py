@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse, Response
 
 router = APIRouter(include_in_schema=False)
 
-PAGES = {"/": "index.html", "/practice": "practice.html", "/report": "report.html", "/editor": "editor.html"}
+PAGES = {"/": "index.html", "/practice": "practice.html", "/report": "report.html", "/editor": "editor.html", "/board": "board.html"}
 _TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png"}
 
 

@@ -1,0 +1,110 @@
+"""Synthetic talking-face takes: a drawn face whose mouth opens with a known envelope (tests, benchmarks, demos).
+
+MediaPipe's Face Mesh finds this drawn face (checked in test_mouth.py), so the whole path
+(decode → mesh → sync → grades) runs on a video whose truth is exact.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+from lipcoach.media.encode import mux_audio
+
+SR = 16000
+
+
+def draw_face(img: np.ndarray, cx: int, cy: int, open_frac: float, *, scale: float = 1.0) -> None:
+    """Draw a frontal face centred at (cx, cy) whose mouth is ``open_frac`` (0 closed .. 1 wide) open."""
+    import cv2
+
+    s = scale
+    cv2.ellipse(img, (cx, cy), (int(120 * s), int(160 * s)), 0, 0, 360, (205, 170, 150), -1)
+    for dx in (-50, 50):
+        ex = cx + int(dx * s)
+        cv2.ellipse(img, (ex, cy - int(40 * s)), (int(22 * s), int(12 * s)), 0, 0, 360, (255, 255, 255), -1)
+        cv2.circle(img, (ex, cy - int(40 * s)), int(8 * s), (60, 40, 30), -1)
+        cv2.line(img, (ex - int(25 * s), cy - int(70 * s)), (ex + int(25 * s), cy - int(72 * s)), (80, 50, 40), max(1, int(5 * s)))
+    cv2.line(img, (cx, cy - int(30 * s)), (cx - int(10 * s), cy + int(25 * s)), (170, 130, 115), max(1, int(3 * s)))
+    o = float(np.clip(open_frac, 0.0, 1.0))
+    cv2.ellipse(img, (cx, cy + int(70 * s)), (int(45 * s), int((4 + 30 * o) * s)), 0, 0, 360, (150, 60, 70), -1)
+    cv2.ellipse(img, (cx, cy + int(70 * s)), (int(38 * s), max(1, int((1 + 26 * o) * s))), 0, 0, 360, (40, 20, 25), -1)
+
+
+def write_take(path: Path, *, duration_s: float, mouths: Sequence[Callable[[float], float]], fps: float = 25.0,
+               audio: Optional[np.ndarray] = None, size: tuple[int, int] = (480, 480), vfr_jitter: float = 0.0,
+               rotate_pixels: int = 0, face_scale: float = 1.0, seed: int = 0) -> list[float]:
+    """Encode an H.264 mp4 with one drawn face per entry of ``mouths`` (each maps take time s → opening 0..1,
+    or None while that face is turned away).
+
+    Parameters
+    ----------
+    vfr_jitter : float
+        Frame times are ``i / fps`` plus a uniform jitter of ± this share of a frame (variable frame rate).
+    rotate_pixels : int
+        Store the picture turned counter-clockwise by this many degrees (as a phone does before
+        writing its rotation flag).
+
+    Returns
+    -------
+    list of float
+        The frame times written, s.
+    """
+    import av
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    w, h = size
+    out = av.open(str(path), "w")
+    vs = out.add_stream("libx264", rate=int(round(fps)))
+    k = (rotate_pixels // 90) % 4
+    vs.width, vs.height = (h, w) if k % 2 else (w, h)
+    vs.pix_fmt = "yuv420p"
+    vs.time_base = Fraction(1, 1000)
+    vs.codec_context.time_base = Fraction(1, 1000)
+    vs.options = {"preset": "ultrafast", "crf": "23"}
+    a_stream = out.add_stream("aac", rate=SR, layout="mono") if audio is not None else None
+    times = []
+    n = int(duration_s * fps)
+    last_ms = -1
+    for i in range(n):
+        t = i / fps + (rng.uniform(-vfr_jitter, vfr_jitter) / fps if vfr_jitter else 0.0)
+        t_ms = max(last_ms + 1, int(round(max(t, 0.0) * 1000)))
+        last_ms = t_ms
+        t = t_ms / 1000.0
+        img = np.full((h, w, 3), (70, 90, 120), np.uint8)
+        for j, mouth in enumerate(mouths):
+            cx = int(w * (j + 1) / (len(mouths) + 1))
+            opening = mouth(t)
+            if opening is not None:  # None: the face is turned away (not drawn)
+                draw_face(img, cx, h // 2, opening, scale=face_scale)
+        img = cv2.GaussianBlur(img, (5, 5), 0)
+        if k:
+            img = np.ascontiguousarray(np.rot90(img, k))
+        frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv420p")
+        frame.pts = t_ms
+        frame.time_base = Fraction(1, 1000)
+        for pkt in vs.encode(frame):
+            out.mux(pkt)
+        times.append(t)
+    for pkt in vs.encode():
+        out.mux(pkt)
+    if a_stream is not None:
+        mux_audio(out, a_stream, audio, sr=SR)
+    out.close()
+    return times
+
+
+def envelope_from_level(level: np.ndarray, *, rate_hz: float, shift_s: float = 0.0, start_s: float = 0.0):
+    """Mouth opening function of take time from a 0..1 vocal level (song time), picture late by ``shift_s``."""
+
+    def mouth(t: float) -> float:
+        i = (t + start_s - shift_s) * rate_hz
+        if i < 0 or i >= level.size - 1:
+            return 0.0
+        return float(level[int(i)])
+
+    return mouth

@@ -1,0 +1,138 @@
+"""The best take per line to the edit: choice, pins, hidden lines, and every export read back."""
+
+from __future__ import annotations
+
+import json
+
+import opentimelineio as otio
+import pytest
+from sqlalchemy import select
+
+from lipcoach.production.dailies import run_dailies
+from lipcoach.production.edit import FORMATS, choose_takes, pin_take, write_edit
+from lipcoach.production.tables import DailyTake, LinePin
+from tests.test_cli import assert_one_line_error, run_cli
+
+HANDLES_S = 0.5
+
+
+@pytest.fixture(scope="module")
+def scored(built_catalogue, takes_folder):
+    cat, _ = built_catalogue
+    summary = run_dailies(cat, takes_folder, "boats-and-breath", workers=1)
+    assert summary.scored + summary.skipped == 3 and not summary.failed
+    return cat
+
+
+@pytest.fixture
+def no_pins(scored):
+    yield scored
+    with scored.session() as s:
+        for pin in s.scalars(select(LinePin)):
+            s.delete(pin)
+        s.commit()
+
+
+def _by_name(plan):
+    return {c.line_index: (c.take.name if c.take else None) for c in plan.choices}
+
+
+def test_each_line_gets_the_best_take_that_covers_it(no_pins):
+    plan = choose_takes(no_pins, "boats-and-breath")
+    chosen = _by_name(plan)
+    assert chosen[0] == "take01.mp4"  # the only take that covers line 1
+    assert chosen[1] == "take01.mp4"  # take02 forgot line 2
+    assert chosen[3] == "take03.mp4"  # the only take that covers line 4
+    for c in plan.choices:
+        assert c.take.covers(c.start_s, c.end_s)
+        assert c.score == max(score for _, score in c.candidates)
+    take02 = next(t for t in plan.takes if t.name == "take02.mp4")
+    assert take02.line_scores[1] < take02.line_scores[2]  # the forgotten line scores low
+
+
+def test_a_pinned_take_wins_while_it_covers_the_line(no_pins):
+    plan = choose_takes(no_pins, "boats-and-breath")
+    line3 = plan.choices[2]
+    other = next(t for t, _ in line3.candidates if t.id != line3.take.id)
+    pin_take(no_pins, "boats-and-breath", 2, other.name)
+    pin_take(no_pins, "boats-and-breath", 0, "take03.mp4")  # does not cover line 1
+    plan = choose_takes(no_pins, "boats-and-breath")
+    assert plan.choices[2].take.id == other.id and plan.choices[2].pinned
+    assert plan.choices[0].take.name == "take01.mp4" and not plan.choices[0].pinned
+    assert any("line 1" in n for n in plan.notes)
+
+
+def test_a_take_with_the_line_hidden_does_not_cover_it(no_pins, tmp_path):
+    cat = no_pins
+    with cat.session() as s:
+        row = s.scalar(select(DailyTake).where(DailyTake.name == "take01.mp4"))
+        report_path = cat.path("reports", row.report_file)
+    original = report_path.read_text()
+    doc = json.loads(original)
+    for line in doc["lines"]:
+        if line["index"] == 0:
+            line["hidden"] = True  # as a take report marks a head turned away
+    report_path.write_text(json.dumps(doc))
+    try:
+        plan = choose_takes(cat, "boats-and-breath")
+        assert plan.choices[0].take is None  # no other take covers line 1
+        assert plan.choices[1].take.name == "take01.mp4"
+    finally:
+        report_path.write_text(original)
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_every_export_reads_back_with_one_clip_per_line_at_the_takes_placement(no_pins, tmp_path, fmt):
+    plan = choose_takes(no_pins, "boats-and-breath")
+    out = write_edit(plan, tmp_path / f"cut{FORMATS[fmt][1]}", fmt=fmt, handles_s=HANDLES_S)
+    timeline = otio.adapters.read_from_file(str(out), **({"rate": plan.fps} if fmt == "edl" else {}))
+    frame_s = 1.0 / plan.fps
+    video = [t for t in timeline.tracks if t.kind == otio.schema.TrackKind.Video]
+    assert len(video) == 1
+    clips = list(video[0].find_clips())
+    assert len(clips) == len(plan.choices)
+    takes = {t.path: t for t in plan.takes}
+    for clip, choice in zip(clips, plan.choices):
+        path = clip.media_reference.target_url.removeprefix("file://")
+        assert path == choice.take.path
+        take = takes[path]
+        src_start = clip.source_range.start_time.to_seconds()
+        src_end = src_start + clip.source_range.duration.to_seconds()
+        # The clip holds its whole line (in take time) and at most the handles around it.
+        assert src_start <= choice.start_s - take.song_start_s + frame_s
+        assert src_end >= choice.end_s - take.song_start_s - frame_s
+        assert src_start >= choice.start_s - take.song_start_s - HANDLES_S - frame_s
+        assert src_end <= choice.end_s - take.song_start_s + HANDLES_S + frame_s
+        assert 0 <= src_start and src_end <= take.duration_s + frame_s
+        if fmt != "edl":  # an EDL read back starts its record at the first event
+            record_s = clip.range_in_parent().start_time.to_seconds()
+            assert record_s == pytest.approx(take.song_start_s + src_start, abs=1.01 * frame_s)
+    if fmt != "edl":
+        audio = [t for t in timeline.tracks if t.kind == otio.schema.TrackKind.Audio]
+        assert len(audio) == 1
+        song = list(audio[0].find_clips())[0]
+        assert song.media_reference.target_url.removeprefix("file://") == plan.song_path
+        assert song.source_range.duration.to_seconds() == pytest.approx(plan.song_duration_s, abs=frame_s)
+
+
+def test_cli_edit_writes_the_timeline_and_the_contact_sheet(no_pins, tmp_path):
+    cat = no_pins
+    out, sheet = tmp_path / "cut.otio", tmp_path / "sheet.html"
+    result = run_cli("edit", "boats-and-breath", "--data", cat.root, "-o", out, "--contact-sheet", sheet)
+    assert result.returncode == 0, result.stderr
+    timeline = otio.adapters.read_from_file(str(out))
+    assert len(list(timeline.find_clips())) == 4 + 1
+    page = sheet.read_text()
+    assert page.count("<tr>") == 1 + 4 and page.count("class='chosen'") == 4
+    assert page.count("data:image/jpeg;base64,") >= 6  # a still for every take on every line it covers
+    assert "does not cover this line" in page
+    bad = run_cli("edit", "boats-and-breath", "--data", cat.root, "-o", tmp_path / "cut.mov")
+    assert_one_line_error(bad, "cut.mov", "unknown timeline suffix")
+    assert not (tmp_path / "cut.mov").exists()
+
+
+def test_cli_dailies_again_skips_every_take(scored, takes_folder):
+    result = run_cli("dailies", takes_folder, "--number", "boats-and-breath", "--data", scored.root, "--workers", "1")
+    assert result.returncode == 0, result.stderr
+    assert "0 scored, 3 already scored, 0 failed" in result.stderr
+    assert "take01.mp4" in result.stderr
