@@ -10,9 +10,10 @@ is followed by a bar's rest in which the singer takes a breath of known start, e
 that ends shortly before the next line. Levels are dB relative to the vocal's median sung
 level, measured as in :func:`frame_levels_db` (20 ms RMS frames).
 
-The seed fixes the layout, melody, breaths and entrances; eSpeak NG's voicing still varies by
-a few samples from run to run, so the truth is measured on each generated instance (word
-onsets are the first sample above −40 dB of the word's peak), never assumed.
+The seed fixes the layout, melody, breaths and entrances, and the audio: eSpeak NG renders
+each word afresh (:func:`lipcoach.media.espeak.synthesize`), so the same seed gives the same
+samples in every run. Word onsets are still measured on the audio (the first sample above
+−40 dB of the word's peak), never assumed.
 """
 
 from __future__ import annotations
