@@ -251,6 +251,8 @@ def time_scaled(songmap, speed: float):
         if ln.entrance is not None:
             ln.entrance.beat_time *= k
             ln.entrance.offset_ms *= k
+            if ln.entrance.slot_time is not None:
+                ln.entrance.slot_time *= k
     for b in m.breaths:
         b.start, b.end = b.start * k, b.end * k
     for sec in m.sections:

@@ -187,7 +187,7 @@ def analyze_song(
     )
     if lines:
         report(0.95, "entrances")
-        for line, entrance in zip(lines, rhythm.line_entrances(lines, words, beats=beats, vocal=vocal, sr=sr)):
+        for line, entrance in zip(lines, rhythm.line_entrances(lines, words, beats=beats, downbeats=downbeats, vocal=vocal, sr=sr)):
             line.entrance = entrance
     section_of_line = [ln.section for ln in lines]
     report(1.0, "done")

@@ -11,12 +11,14 @@ Downbeats come from choosing the bar phase (meter 4, or 3 when it fits clearly b
 beats carry the strongest low-frequency onsets and harmonic (chord) changes.
 
 Entrances: a line's entrance is its first word's onset, refined on the vocal signal (the
-aligner's onset can be ±50 ms off; see :func:`refine_onset`), measured against the grid as a
-music director reads it. The reference point is the **nearest beat**, except when the onset
-lies within :data:`~lipcoach.song.songmap.ENTRANCE_ON_TOLERANCE_MS` of the off-beat eighth
-between two beats: then the line is written on the "and" and is measured against it. An
-early entrance by more than the tolerance is therefore never mistaken for an on-time
-off-beat entrance, and pick-ups written on the "and" are not called 250 ms early.
+aligner's onset can be ±50 ms off; see :func:`refine_onset`), placed on the grid the song's
+entrances use, as a music director reads it. The grid (:data:`SUBDIVISIONS`: beat, eighth,
+triplet or sixteenth) is chosen per song by :func:`choose_subdivision`: the one under which
+the entrances are most likely when each is a slot plus a singer's spread of
+:data:`SLOT_SPREAD_MS` (a finer grid spreads its probability over more slots, which is its
+penalty for density). Each line is then measured against the nearest slot of that grid
+(:func:`place_entrance`): "on 1", "the and of 4", "the e of 2", "the trip of 3", and how far
+the singer pushes (early) or lays back (late) from it.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import numpy as np
 from scipy.signal import butter, sosfilt
 
 from lipcoach.errors import LipcoachError
-from lipcoach.song.songmap import ENTRANCE_ON_TOLERANCE_MS, Entrance, Line, Word
+from lipcoach.song.songmap import ENTRANCE_ON_TOLERANCE_MS, Entrance, Line, Word, entrance_label
 
 #: Onset-envelope hop, seconds (128 samples at 16 kHz).
 HOP_S = 0.008
@@ -41,6 +43,15 @@ SNAP_S = 0.04
 METER_3_MARGIN = 1.15
 #: Onset refinement looks this far either side of the aligner's onset, s.
 REFINE_WINDOW_S = 0.15
+#: Entrance grids and their slots per beat, coarsest first (a tie goes to the coarser grid).
+SUBDIVISIONS = {"beat": 1, "eighth": 2, "triplet": 3, "sixteenth": 4}
+#: How a slot is counted, by grid, for slot index 1.. within the beat (index 0 is the beat's number).
+SLOT_NAMES = {"beat": (), "eighth": ("and",), "triplet": ("trip", "let"), "sixteenth": ("e", "and", "a")}
+#: Spread (standard deviation) of sung entrances around their slot when choosing the grid, ms.
+#: Fitted on the calibration half of benchmarks/entrance_accuracy.py (``--calibrate``).
+SLOT_SPREAD_MS = 35.0
+#: Share of entrances no grid explains (aligner slips, rubato) when choosing the grid.
+OUTLIER_SHARE = 0.1
 
 
 def _mono(audio: np.ndarray, sr: int) -> np.ndarray:
@@ -325,16 +336,137 @@ def refine_onset(vocal: np.ndarray, *, sr: int, onset_s: float, window_s: float 
     return float(a / sr + (j * step + win / 2) / sr)
 
 
-def _reference_point(onset_s: float, beats: np.ndarray) -> float:
-    """The grid point an entrance is measured against (see the module docstring)."""
-    k = int(np.searchsorted(beats, onset_s))
-    candidates = [beats[i] for i in (k - 1, k) if 0 <= i < len(beats)]
-    nearest = min(candidates, key=lambda b: abs(onset_s - b))
-    if 0 < k < len(beats):
-        offbeat = 0.5 * (beats[k - 1] + beats[k])
-        if abs(onset_s - offbeat) * 1000 <= ENTRANCE_ON_TOLERANCE_MS and abs(onset_s - offbeat) < abs(onset_s - nearest):
-            return float(offbeat)
-    return float(nearest)
+def beat_positions(times_s: Sequence[float], beats_s: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """Where times fall on a beat grid, in beats, and the local beat period.
+
+    Parameters
+    ----------
+    times_s : sequence of float
+        Times, s.
+    beats_s : sequence of float
+        Beat times, s, increasing (at least 2).
+
+    Returns
+    -------
+    positions : np.ndarray
+        Fractional beat index of each time (0.0 = the first beat, 2.5 = halfway between the
+        third and fourth); before the first or after the last beat the grid goes on at the
+        first or last beat period.
+    periods_s : np.ndarray
+        The beat period around each time, s.
+    """
+    beats = np.asarray(beats_s, dtype=float)
+    times = np.asarray(times_s, dtype=float)
+    if len(beats) < 2:
+        raise ValueError("a beat grid needs at least 2 beats")
+    k = np.clip(np.searchsorted(beats, times, side="right") - 1, 0, len(beats) - 2)
+    periods = beats[k + 1] - beats[k]
+    positions = k + (times - beats[k]) / periods
+    return positions, periods
+
+
+def time_at_position(position: float, beats_s: Sequence[float]) -> float:
+    """Time of a fractional beat index on a beat grid, s (inverse of :func:`beat_positions`)."""
+    beats = np.asarray(beats_s, dtype=float)
+    k = int(np.clip(np.floor(position), 0, len(beats) - 2))
+    return float(beats[k] + (position - k) * (beats[k + 1] - beats[k]))
+
+
+def subdivision_log_likelihood(positions: np.ndarray, periods_s: np.ndarray, subdivision: str, *, spread_ms: float = SLOT_SPREAD_MS) -> float:
+    """Log-likelihood of entrance positions (in beats) under one grid, nats.
+
+    Each entrance is a slot plus Gaussian spread ``spread_ms``; the grid's ``n`` slots per beat
+    share the beat's probability equally (weight 1/n each), so a finer grid only wins when
+    entrances actually sit between the coarser grid's slots. :data:`OUTLIER_SHARE` of the
+    probability is uniform over the beat.
+    """
+    n = SUBDIVISIONS[subdivision]
+    sigma_s = spread_ms / 1000.0
+    scaled = np.asarray(positions, float) * n
+    nearest = np.round(scaled)
+    density = np.zeros(len(scaled))
+    for step in (-1, 0, 1):
+        distance_s = (scaled - nearest - step) / n * periods_s
+        density += np.exp(-0.5 * (distance_s / sigma_s) ** 2) / (sigma_s * np.sqrt(2 * np.pi)) / n
+    density = (1 - OUTLIER_SHARE) * density + OUTLIER_SHARE / periods_s
+    return float(np.sum(np.log(density * periods_s)))
+
+
+def choose_subdivision(onsets_s: Sequence[float], beats_s: Sequence[float], *, spread_ms: float = SLOT_SPREAD_MS) -> str:
+    """The grid a song's entrances are written on: "beat", "eighth", "triplet" or "sixteenth".
+
+    The grid with the largest :func:`subdivision_log_likelihood` of the entrance onsets; ties
+    (and songs with no onsets) go to the coarser grid.
+    """
+    onsets = np.asarray([t for t in onsets_s if np.isfinite(t)], dtype=float)
+    if len(onsets) == 0 or len(beats_s) < 2:
+        return "beat"
+    positions, periods = beat_positions(onsets, beats_s)
+    scores = {name: subdivision_log_likelihood(positions, periods, name, spread_ms=spread_ms) for name in SUBDIVISIONS}
+    best = max(scores.values())
+    return next(name for name in SUBDIVISIONS if scores[name] >= best - 1e-9)
+
+
+def _count_in_bar(beat_index: int, downbeat_indices: np.ndarray) -> tuple[int, int]:
+    """(bar, count) of a beat: bar 1 starts at the first downbeat (0 = a pick-up), count from 1."""
+    if len(downbeat_indices) == 0:
+        return beat_index // 4 + 1, beat_index % 4 + 1
+    meter = int(np.median(np.diff(downbeat_indices))) if len(downbeat_indices) > 1 else 4
+    meter = max(2, meter)
+    d = int(np.searchsorted(downbeat_indices, beat_index, side="right")) - 1
+    if d < 0:
+        return 0, int((beat_index - downbeat_indices[0]) % meter) + 1
+    return d + 1, int((beat_index - downbeat_indices[d]) % meter) + 1
+
+
+def place_entrance(
+    onset_s: float,
+    *,
+    beats_s: Sequence[float],
+    downbeats_s: Sequence[float] = (),
+    subdivision: str = "beat",
+    tolerance_ms: float = ENTRANCE_ON_TOLERANCE_MS,
+) -> Entrance:
+    """An entrance on the grid: the nearest slot of ``subdivision``, its name, and the offset.
+
+    Parameters
+    ----------
+    onset_s : float
+        The line's first sung onset, s.
+    beats_s, downbeats_s : sequence of float
+        Beat grid and the beats that start a bar, s.
+    subdivision : str
+        A key of :data:`SUBDIVISIONS` (see :func:`choose_subdivision`).
+    tolerance_ms : float
+        ``|offset|`` up to this is "on" the slot.
+
+    Returns
+    -------
+    Entrance
+        ``slot_time`` the slot (s), ``slot`` its name ("and of 4"), ``bar``, ``beat_time`` the
+        beat the slot belongs to, ``offset_ms`` onset minus slot (negative = pushed, early).
+    """
+    if subdivision not in SUBDIVISIONS:
+        raise ValueError(f"unknown subdivision {subdivision!r}; choose one of {', '.join(SUBDIVISIONS)}")
+    beats = np.sort(np.asarray(beats_s, dtype=float))
+    n = SUBDIVISIONS[subdivision]
+    position, _ = beat_positions([onset_s], beats)
+    slot_index = int(np.round(position[0] * n))
+    beat_index, part = divmod(slot_index, n)
+    slot_time = time_at_position(slot_index / n, beats)
+    downbeat_indices = np.unique(np.round(beat_positions(downbeats_s, beats)[0]).astype(int)) if len(downbeats_s) else np.zeros(0, int)
+    bar, count = _count_in_bar(beat_index, downbeat_indices)
+    slot = str(count) if part == 0 else f"{SLOT_NAMES[subdivision][part - 1]} of {count}"
+    offset_ms = (onset_s - slot_time) * 1000.0
+    return Entrance(
+        beat_time=round(time_at_position(beat_index, beats), 4),
+        offset_ms=round(offset_ms, 1),
+        label=entrance_label(offset_ms, tolerance_ms),
+        slot_time=round(slot_time, 4),
+        slot=slot,
+        bar=int(bar),
+        subdivision=subdivision,
+    )
 
 
 def line_entrances(
@@ -342,43 +474,47 @@ def line_entrances(
     words: Sequence[Word],
     *,
     beats: Sequence[float],
+    downbeats: Sequence[float] = (),
     vocal: Optional[np.ndarray] = None,
     sr: Optional[int] = None,
+    subdivision: Optional[str] = None,
 ) -> list[Optional[Entrance]]:
-    """Entrance of every line: its first word's onset against the beat grid.
+    """Entrance of every line: its first word's onset on the song's entrance grid.
 
     Parameters
     ----------
     lines : sequence of Line
     words : sequence of Word
         Aligned words; ``word.line`` indexes ``lines``.
-    beats : sequence of float
-        Beat times, s.
+    beats, downbeats : sequence of float
+        Beat grid and bar starts, s.
     vocal : np.ndarray, optional
         Mono vocal signal; when given (with ``sr``), each first-word onset is refined with
         :func:`refine_onset`.
     sr : int, optional
         Sample rate of ``vocal``, Hz.
+    subdivision : str, optional
+        Force a grid; by default :func:`choose_subdivision` picks it from the entrances.
 
     Returns
     -------
     list of Entrance or None
-        One per line (None when there are no beats). ``offset_ms`` = onset minus the grid
-        point, ms (negative = early); ``label`` early/on/late with
-        :data:`~lipcoach.song.songmap.ENTRANCE_ON_TOLERANCE_MS`.
+        One per line (None when the grid has fewer than 2 beats); see :func:`place_entrance`.
     """
     grid = np.sort(np.asarray(beats, dtype=float))
+    if len(grid) < 2:
+        return [None] * len(lines)
     first: dict[int, float] = {}
     for w in words:
         if w.line not in first or w.start < first[w.line]:
             first[w.line] = w.start
-    out: list[Optional[Entrance]] = []
+    onsets = []
     for index, line in enumerate(lines):
-        if len(grid) == 0:
-            out.append(None)
-            continue
         onset = first.get(index, line.start)
         if vocal is not None and sr:
             onset = refine_onset(vocal, sr=sr, onset_s=onset)
-        out.append(Entrance.from_times(onset, _reference_point(onset, grid)))
-    return out
+        onsets.append(onset)
+    # Interpolated lines (not aligned) say nothing about where the singer comes in.
+    trusted = [t for t, line in zip(onsets, lines) if getattr(line, "aligned", True)]
+    grid_name = subdivision or choose_subdivision(trusted, grid)
+    return [place_entrance(t, beats_s=grid, downbeats_s=downbeats, subdivision=grid_name) for t in onsets]
