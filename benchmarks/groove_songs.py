@@ -35,7 +35,8 @@ WORDS = ("light", "river", "morning", "paper", "silver", "dancing", "over", "win
 @dataclasses.dataclass
 class GrooveSong:
     sr: int
-    mix: np.ndarray
+    mix: np.ndarray  #: (n,) mono
+    stereo: np.ndarray  #: (2, n): voice, kick, snare and bass in the centre, hi-hat and pads spread
     vocals: np.ndarray
     tempo_bpm: float
     style: str
@@ -148,8 +149,10 @@ def make_groove_song(*, seed: int, tempo_bpm: float, style: str, n_lines: int = 
     vocals *= 0.5 / max(1e-6, float(np.abs(vocals).max()))
 
     drums = np.zeros(n, np.float32)
+    hats = np.zeros(n, np.float32)
     bass = np.zeros(n, np.float32)
     pads = np.zeros(n, np.float32)
+    pads_right = np.zeros(n, np.float32)
     kick, snare, hat = _drum("kick", sr, rng), _drum("snare", sr, rng), _drum("hat", sr, rng)
     beats = [k * beat_s for k in range(4 * n_bars)]
     off = 2.0 / 3.0 if swing else 0.5
@@ -161,8 +164,8 @@ def make_groove_song(*, seed: int, tempo_bpm: float, style: str, n_lines: int = 
             _add(drums, kick, b + jitter(), sr, 1.0)
         if in_bar in (1, 3):
             _add(drums, snare, b + jitter(), sr, 0.8)
-        _add(drums, hat, b + jitter(), sr, 0.35)
-        _add(drums, hat, b + off * beat_s + jitter(), sr, 0.25)
+        _add(hats, hat, b + jitter(), sr, 0.35)
+        _add(hats, hat, b + off * beat_s + jitter(), sr, 0.25)
         if in_bar == 2 and rng.random() < 0.3:
             _add(drums, kick, b + off * beat_s + jitter(), sr, 0.7)  # a syncopated kick on the "and" of 3
         root = roots[(k // 4) % 4]
@@ -173,6 +176,7 @@ def make_groove_song(*, seed: int, tempo_bpm: float, style: str, n_lines: int = 
         if in_bar == 0:
             for ratio in (4.0, 5.04, 6.0):
                 _add(pads, _tone(root * ratio, bar_s, sr, harmonics=2, attack_s=0.15), b, sr, 0.3)
+                _add(pads_right, _tone(root * ratio * 1.003, bar_s, sr, harmonics=2, attack_s=0.2), b, sr, 0.3)
     sung = vocals[np.abs(vocals) > 0]
     vocal_rms = float(np.sqrt(np.mean(sung**2))) if sung.size else 0.1
 
@@ -180,11 +184,16 @@ def make_groove_song(*, seed: int, tempo_bpm: float, style: str, n_lines: int = 
         rms = float(np.sqrt(np.mean(x**2))) + 1e-12
         return x * (vocal_rms * 10 ** (db / 20) / rms)
 
-    band = at_db(drums, -6.0) + at_db(bass, -10.0) + at_db(pads, -16.0)
-    mix = vocals + band + (1e-4 * rng.standard_normal(n)).astype(np.float32)
-    peak = max(1.0, float(np.abs(mix).max()) / 0.9)
+    drums_db, hats_db, bass_db, pads_db = -6.0, -14.0, -10.0, -16.0
+    centre = vocals + at_db(drums, drums_db) + at_db(bass, bass_db)
+    left = centre + at_db(hats, hats_db) * 1.3 + at_db(pads, pads_db) * 1.2 + at_db(pads_right, pads_db) * 0.3
+    right = centre + at_db(hats, hats_db) * 0.5 + at_db(pads, pads_db) * 0.3 + at_db(pads_right, pads_db) * 1.2
+    stereo = np.vstack([left, right]) + (1e-4 * rng.standard_normal((2, n))).astype(np.float32)
+    peak = max(1.0, float(np.abs(stereo).max()) / 0.9)
+    stereo = (stereo / peak).astype(np.float32)
+    mix = stereo.mean(axis=0)
     return GrooveSong(
-        sr=sr, mix=(mix / peak).astype(np.float32), vocals=(vocals / peak).astype(np.float32), tempo_bpm=float(tempo_bpm),
+        sr=sr, mix=mix, stereo=stereo, vocals=(vocals / peak).astype(np.float32), tempo_bpm=float(tempo_bpm),
         style=style, swing=swing, beats=beats, downbeats=beats[::4], slot_times=slot_times, slot_names=slot_names,
         bars=bars, offsets_ms=offsets, onsets=onsets, lines=lines,
     )

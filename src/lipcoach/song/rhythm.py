@@ -51,7 +51,12 @@ SLOT_NAMES = {"beat": (), "eighth": ("and",), "triplet": ("trip", "let"), "sixte
 #: Fitted on the calibration half of benchmarks/entrance_accuracy.py (``--calibrate``).
 SLOT_SPREAD_MS = 35.0
 #: Share of entrances no grid explains (aligner slips, rubato) when choosing the grid.
+#: Fitted with :data:`SLOT_SPREAD_MS`.
 OUTLIER_SHARE = 0.1
+#: Share of a finer grid's entrances expected on the beat itself (the rest share the
+#: off-beat slots equally): lines come in on the beat most often even in syncopated songs.
+#: Fitted with :data:`SLOT_SPREAD_MS`.
+BEAT_SHARE = 0.5
 
 
 def _mono(audio: np.ndarray, sr: int) -> np.ndarray:
@@ -372,13 +377,23 @@ def time_at_position(position: float, beats_s: Sequence[float]) -> float:
     return float(beats[k] + (position - k) * (beats[k + 1] - beats[k]))
 
 
-def subdivision_log_likelihood(positions: np.ndarray, periods_s: np.ndarray, subdivision: str, *, spread_ms: float = SLOT_SPREAD_MS) -> float:
+def subdivision_log_likelihood(
+    positions: np.ndarray,
+    periods_s: np.ndarray,
+    subdivision: str,
+    *,
+    spread_ms: float = SLOT_SPREAD_MS,
+    outlier_share: float = OUTLIER_SHARE,
+    beat_share: float = BEAT_SHARE,
+) -> float:
     """Log-likelihood of entrance positions (in beats) under one grid, nats.
 
-    Each entrance is a slot plus Gaussian spread ``spread_ms``; the grid's ``n`` slots per beat
-    share the beat's probability equally (weight 1/n each), so a finer grid only wins when
-    entrances actually sit between the coarser grid's slots. :data:`OUTLIER_SHARE` of the
-    probability is uniform over the beat.
+    Each entrance is a slot plus Gaussian spread ``spread_ms``. The beat's probability is
+    shared among the grid's slots: ``beat_share`` on the beat, the rest equally on the
+    off-beat slots (all of it on the beat for the beat grid), so a finer grid pays for its
+    density and only wins when entrances sit between the coarser grid's slots.
+    ``outlier_share`` of the probability is uniform over the beat. Relative to a uniform
+    density, so 0 means "no better than chance".
     """
     n = SUBDIVISIONS[subdivision]
     sigma_s = spread_ms / 1000.0
@@ -386,13 +401,23 @@ def subdivision_log_likelihood(positions: np.ndarray, periods_s: np.ndarray, sub
     nearest = np.round(scaled)
     density = np.zeros(len(scaled))
     for step in (-1, 0, 1):
-        distance_s = (scaled - nearest - step) / n * periods_s
-        density += np.exp(-0.5 * (distance_s / sigma_s) ** 2) / (sigma_s * np.sqrt(2 * np.pi)) / n
-    density = (1 - OUTLIER_SHARE) * density + OUTLIER_SHARE / periods_s
+        slot = nearest + step
+        on_beat = np.mod(slot, n) == 0
+        weight = 1.0 if n == 1 else np.where(on_beat, beat_share, (1.0 - beat_share) / (n - 1))
+        distance_s = (scaled - slot) / n * periods_s
+        density += weight * np.exp(-0.5 * (distance_s / sigma_s) ** 2) / (sigma_s * np.sqrt(2 * np.pi))
+    density = (1 - outlier_share) * density + outlier_share / periods_s
     return float(np.sum(np.log(density * periods_s)))
 
 
-def choose_subdivision(onsets_s: Sequence[float], beats_s: Sequence[float], *, spread_ms: float = SLOT_SPREAD_MS) -> str:
+def choose_subdivision(
+    onsets_s: Sequence[float],
+    beats_s: Sequence[float],
+    *,
+    spread_ms: float = SLOT_SPREAD_MS,
+    outlier_share: float = OUTLIER_SHARE,
+    beat_share: float = BEAT_SHARE,
+) -> str:
     """The grid a song's entrances are written on: "beat", "eighth", "triplet" or "sixteenth".
 
     The grid with the largest :func:`subdivision_log_likelihood` of the entrance onsets; ties
@@ -402,7 +427,10 @@ def choose_subdivision(onsets_s: Sequence[float], beats_s: Sequence[float], *, s
     if len(onsets) == 0 or len(beats_s) < 2:
         return "beat"
     positions, periods = beat_positions(onsets, beats_s)
-    scores = {name: subdivision_log_likelihood(positions, periods, name, spread_ms=spread_ms) for name in SUBDIVISIONS}
+    scores = {
+        name: subdivision_log_likelihood(positions, periods, name, spread_ms=spread_ms, outlier_share=outlier_share, beat_share=beat_share)
+        for name in SUBDIVISIONS
+    }
     best = max(scores.values())
     return next(name for name in SUBDIVISIONS if scores[name] >= best - 1e-9)
 
