@@ -195,6 +195,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calibrate", action="store_true", help="fit SLOT_SPREAD_MS on the calibration half first")
     parser.add_argument("--no-real", action="store_true", help="skip the real songs")
+    parser.add_argument("--dev", action="store_true", help="score the calibration half only (for development; reports nothing)")
     parser.add_argument("--json", type=Path, default=Path("out/bench/entrance_accuracy.json"))
     args = parser.parse_args()
     params = dict(spread_ms=rhythm.SLOT_SPREAD_MS, outlier_share=rhythm.OUTLIER_SHARE, beat_share=rhythm.BEAT_SHARE)
@@ -204,9 +205,12 @@ def main() -> None:
         best, table = calibrate()
         result["calibration"] = dict(best=best, table=table)
         print(f"  best {best}; lipcoach.song.rhythm has {params}")
-    print("Evaluation half (held out), with lipcoach.song.rhythm's constants:")
+    if args.dev:
+        print("Calibration half, development only:")
+    else:
+        print("Evaluation half (held out), with lipcoach.song.rhythm's constants:")
     t0 = time.perf_counter()
-    evaluation = score_set(make_set(EVALUATION), params=params, verbose=True)
+    evaluation = score_set(make_set(CALIBRATION if args.dev else EVALUATION), params=params, verbose=True)
     result["evaluation"] = evaluation
     for name in SIGNALS:
         p = evaluation["pooled"][name]
@@ -217,6 +221,8 @@ def main() -> None:
     t = evaluation["pooled"]["tempo"]
     print(f"  tempo: median error {t['median_error_bpm']:.2f} bpm, max {t['max_error_bpm']:.2f}, right or an octave {t['octave_ok']:.0%}; "
           f"beat F-measure {t['beat_f_measure']:.3f} ({time.perf_counter() - t0:.0f} s)")
+    if args.dev:
+        return
     if not args.no_real and DATA.exists():
         print("Real songs (annotated line onsets, no beat truth; information only):")
         result["real"] = real_songs()

@@ -43,6 +43,18 @@ SNAP_S = 0.04
 METER_3_MARGIN = 1.15
 #: Onset refinement looks this far either side of the aligner's onset, s.
 REFINE_WINDOW_S = 0.15
+#: Band of the harmonic level :func:`voiced_rise` follows, Hz: over the bass's harmonics,
+#: under the sibilants.
+VOICE_RISE_BAND_HZ = (400.0, 4000.0)
+#: :func:`voiced_rise` goes back from the steepest rise while the level stays this far above
+#: the window's floor (10th percentile before the rise), dB.
+VOICED_RISE_DB = 6.0
+#: ... and this far above the window's median level before the rise, dB.
+VOICED_OVER_MEDIAN_DB = 3.0
+#: Added to the centre of the first frame over the threshold, s.
+VOICED_FRAME_SHIFT_S = 0.0
+#: After :func:`voiced_rise`, the attack is sought on the waveform within this distance, s.
+ATTACK_WINDOW_S = 0.04
 #: Entrance grids and their slots per beat, coarsest first (a tie goes to the coarser grid).
 SUBDIVISIONS = {"beat": 1, "eighth": 2, "triplet": 3, "sixteenth": 4}
 #: How a slot is counted, by grid, for slot index 1.. within the beat (index 0 is the beat's number).
@@ -275,10 +287,72 @@ def beat_grid(audio: np.ndarray, *, sr: int) -> tuple[float, list[float], list[f
     return round(tempo, 2), [round(float(b), 4) for b in beats], [round(float(b), 4) for b in downbeats]
 
 
+def voiced_rise(signal: np.ndarray, *, sr: int, onset_s: float, window_s: float = REFINE_WINDOW_S) -> Optional[float]:
+    """Where sustained *pitched* sound in the voice band rises most within ``onset_s ± window_s``, s.
+
+    Drums, clicks and consonant bursts are short in time and broad in frequency; a sung vowel
+    is the opposite. The window's spectrogram (32 ms frames every 4 ms) is split by median
+    filtering (harmonic: along time, 13 frames; percussive: along frequency, 17 bins), and the
+    level of the harmonic part between :data:`VOICE_RISE_BAND_HZ` is followed. A median filter
+    keeps the edge of a step, so a held note's start stays where it is while a hit vanishes.
+    The result is the frame of largest rise (median level over the next 40 ms minus the
+    previous 40 ms), moved to the first frame within 3 dB of the level after it (a frame
+    centred on a step holds half its energy); None when no rise reaches 6 dB.
+    """
+    from scipy.ndimage import median_filter
+
+    hop = max(1, int(round(0.004 * sr)))
+    n_fft = 1 << int(np.ceil(np.log2(0.032 * sr)))
+    pad_s = 0.1
+    a = max(0, int((onset_s - window_s - pad_s) * sr))
+    b = min(len(signal), int((onset_s + window_s + pad_s) * sr) + n_fft)
+    segment = np.asarray(signal[a:b], dtype=np.float64)
+    if len(segment) < n_fft + 40 * hop:
+        return None
+    frames = np.lib.stride_tricks.sliding_window_view(segment, n_fft)[::hop]
+    spec = np.abs(np.fft.rfft(frames * np.hanning(n_fft), axis=1)).T  # (bins, frames)
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
+    band = (freqs >= VOICE_RISE_BAND_HZ[0]) & (freqs <= VOICE_RISE_BAND_HZ[1])
+    harmonic = median_filter(spec, size=(1, 13), mode="nearest")
+    percussive = median_filter(spec, size=(17, 1), mode="nearest")
+    mask = harmonic**2 / (harmonic**2 + percussive**2 + 1e-12)
+    level = 10 * np.log10(np.sum((mask * spec)[band] ** 2, axis=0) + 1e-12)
+    times = (a + np.arange(len(level)) * hop + n_fft / 2) / sr
+    span = int(round(0.04 / (hop / sr)))
+    if len(level) < 2 * span + 1:
+        return None
+    windows = np.lib.stride_tricks.sliding_window_view(level, 2 * span)
+    rise = np.median(windows[:, span:], axis=1) - np.median(windows[:, :span], axis=1)
+    centre = np.arange(len(rise)) + span  # the first frame after the split
+    inside = np.abs(times[centre] - onset_s) <= window_s
+    if not inside.any():
+        return None
+    rise = np.where(inside, rise, -np.inf)
+    k = int(np.argmax(rise))
+    if rise[k] < 6.0:
+        return None
+    i = centre[k]
+    # Back from the rise to where the sound first stands out of what came before it: a soft
+    # consonant or a slow swell starts well before its steepest rise.
+    # Over the floor (10th percentile) and over the window's typical level before the rise
+    # (median), so a bass note or pad held under the voice does not carry the walk back.
+    before = level[: i + 1]
+    threshold = max(float(np.percentile(before, 10)) + VOICED_RISE_DB, float(np.median(before)) + VOICED_OVER_MEDIAN_DB)
+    j = i
+    while j > 0 and level[j - 1] >= threshold:
+        j -= 1
+    # The frame that first crosses holds the start somewhere in its first half.
+    return float(times[j] + VOICED_FRAME_SHIFT_S)
+
+
 def refine_onset(vocal: np.ndarray, *, sr: int, onset_s: float, window_s: float = REFINE_WINDOW_S) -> float:
     """Move an aligner's word onset to where the voice actually starts, s.
 
-    Within ``onset_s ± window_s`` the onset is the point of the largest *sustained* rise of
+    First :func:`voiced_rise` finds where pitched sound rises within ``onset_s ± window_s``
+    (so a drum hit near the line is not taken for it); the attack is then found on the
+    waveform within :data:`ATTACK_WINDOW_S` of that point, as follows.
+
+    On the waveform, the onset is the point of the largest *sustained* rise of
     the vocal's level above 250 Hz (median level over the next 40 ms minus the median over
     the previous 30 ms, 4 ms windows every 1 ms), which ignores clicks, consonant bursts and
     bass leaking into a vocal guide; it is then moved back to the start of the attack: the
@@ -302,6 +376,15 @@ def refine_onset(vocal: np.ndarray, *, sr: int, onset_s: float, window_s: float 
         The refined onset, s (``onset_s`` unchanged when no clear rise exists).
     """
     vocal = np.asarray(vocal, dtype=np.float32)
+    coarse = voiced_rise(vocal, sr=sr, onset_s=onset_s, window_s=window_s)
+    if coarse is not None:
+        onset_s, window_s = coarse, ATTACK_WINDOW_S
+    return _attack_start(vocal, sr=sr, onset_s=onset_s, window_s=window_s)
+
+
+def _attack_start(vocal: np.ndarray, *, sr: int, onset_s: float, window_s: float) -> float:
+    """The start of the largest sustained level rise within ``onset_s ± window_s`` (see
+    :func:`refine_onset`), s; ``onset_s`` when there is none."""
     step = max(1, int(round(0.001 * sr)))
     win = max(step, int(round(0.004 * sr)))
     before, after = 30, 40  # ms
