@@ -140,8 +140,9 @@ def frame_features(vocal: np.ndarray, *, sr: int, hop_s: float = HOP_S) -> Frame
     """
     vocal = _check(vocal, sr)
     key = _cache_key(vocal, sr, hop_s)
-    if _LAST and _LAST[0][0] == key:
-        return _LAST[0][1]
+    last = _LAST[0] if _LAST else None  # one read: another thread may replace the entry
+    if last is not None and last[0] == key:
+        return last[1]
     features = _frame_features(vocal, sr=sr, hop_s=hop_s)
     _LAST[:] = [(key, features)]
     return features
