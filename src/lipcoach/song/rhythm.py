@@ -54,8 +54,6 @@ HARMONIC_MARGIN = 1.0
 VOICED_RISE_DB = 6.0
 #: ... and this far above the window's median level before the rise, dB.
 VOICED_OVER_MEDIAN_DB = 3.0
-#: Added to the centre of the first frame over the threshold, s.
-VOICED_FRAME_SHIFT_S = 0.0
 #: After :func:`voiced_rise`, the attack is sought on the waveform within this distance, s.
 ATTACK_WINDOW_S = 0.04
 #: Entrance grids and their slots per beat, coarsest first (a tie goes to the coarser grid).
@@ -293,16 +291,20 @@ def beat_grid(audio: np.ndarray, *, sr: int) -> tuple[float, list[float], list[f
 
 
 def voiced_rise(signal: np.ndarray, *, sr: int, onset_s: float, window_s: float = REFINE_WINDOW_S) -> Optional[float]:
-    """Where sustained *pitched* sound in the voice band rises most within ``onset_s ± window_s``, s.
+    """Where sustained *pitched* sound in the voice band starts, near ``onset_s``, s.
 
     Drums, clicks and consonant bursts are short in time and broad in frequency; a sung vowel
     is the opposite. The window's spectrogram (32 ms frames every 4 ms) is split by median
-    filtering (harmonic: along time, 13 frames; percussive: along frequency, 17 bins; soft mask
-    H² / (H² + (:data:`HARMONIC_MARGIN` · P)²)), and the level of the harmonic part between :data:`VOICE_RISE_BAND_HZ` is followed. A median filter
-    keeps the edge of a step, so a held note's start stays where it is while a hit vanishes.
-    The result is the frame of largest rise (median level over the next 40 ms minus the
-    previous 40 ms), moved to the first frame within 3 dB of the level after it (a frame
-    centred on a step holds half its energy); None when no rise reaches 6 dB.
+    filtering (harmonic: along time, 13 frames; percussive: along frequency, 17 bins; soft
+    mask H² / (H² + (:data:`HARMONIC_MARGIN` · P)²)), and the level of the harmonic part
+    between :data:`VOICE_RISE_BAND_HZ` is followed. A median filter keeps the edge of a step,
+    so a held note's start stays where it is while a hit is damped.
+
+    The steepest rise within ``onset_s ± window_s`` (median level over the next 40 ms minus
+    the previous 40 ms; None when under 6 dB) is followed back down its slope while the level
+    stays :data:`VOICED_RISE_DB` over the floor before it and :data:`VOICED_OVER_MEDIAN_DB`
+    over the median before it: a soft consonant or a slow swell starts well before its
+    steepest rise. The result is the centre of the first frame of that slope.
     """
     from scipy.ndimage import median_filter
 
@@ -340,18 +342,16 @@ def voiced_rise(signal: np.ndarray, *, sr: int, onset_s: float, window_s: float 
     if rise[k] < 6.0:
         return None
     i = centre[k]
-    # Back from the rise to where the sound first stands out of what came before it: a soft
-    # consonant or a slow swell starts well before its steepest rise.
-    # Over the floor (10th percentile) and over the window's typical level before the rise
-    # (median), so a bass note or pad held under the voice does not carry the walk back.
+    # Back from the rise while the sound stands out of what came before it: over the floor
+    # (10th percentile) and over the window's typical level before the rise (median), so a
+    # bass note or pad held under the voice does not carry the walk back.
     before = level[: i + 1]
     threshold = max(float(np.percentile(before, 10)) + VOICED_RISE_DB, float(np.median(before)) + VOICED_OVER_MEDIAN_DB)
     # Only down a slope: a louder sound before the voice (a hit decaying into it) stops the walk.
     j = i
     while j > 0 and threshold <= level[j - 1] <= level[j] + 1.0:
         j -= 1
-    # The frame that first crosses holds the start somewhere in its first half.
-    return float(times[j] + VOICED_FRAME_SHIFT_S)
+    return float(times[j])
 
 
 def refine_onset(vocal: np.ndarray, *, sr: int, onset_s: float, window_s: float = REFINE_WINDOW_S) -> float:
