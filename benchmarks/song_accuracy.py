@@ -68,16 +68,9 @@ def run_synthetic(args) -> list[dict]:
                 row.update(word_scores(truth, songmap))
                 b = breath_eval.evaluate(np.array([[x.start, x.end] for x in song.breaths]), np.array([[x.start, x.end] for x in songmap.breaths]).reshape(-1, 2))
                 row.update({f"breath_{k}": v for k, v in b.items()})
-                true_rel = [o for o in song.entrance_offsets_ms]
-                est_rel = []
-                for index, line in enumerate(songmap.lines):
-                    entrance = line.entrance
-                    if entrance is None:
-                        est_rel.append(np.nan)
-                        continue
-                    # What the actor sees: onset minus the written beat; compare where both name the same beat.
-                    est_rel.append(entrance.offset_ms + (entrance.beat_time - song.line_beats[index]) * 1000.0)
-                e = entrance_eval.evaluate(np.array(true_rel), np.array(est_rel))
+                # The map's own slot, offset and label, as the actor sees them.
+                est = entrance_eval.from_entrances([line.entrance for line in songmap.lines])
+                e = entrance_eval.evaluate(song.line_beats, song.entrance_offsets_ms, est["slots_s"], est["offsets_ms"], est["labels"])
                 row.update({f"entrance_{k}": v for k, v in e.items()})
                 row["tempo_error_bpm"] = abs(songmap.tempo_bpm - song.tempo_bpm)
                 rows.append(row)

@@ -5,13 +5,17 @@ Each measurement runs in a fresh subprocess (so peak memory is that run's own) a
 warm-up run (numba/librosa compile caches). Songs: the real English mixes when present
 (their lyrics from the annotated lines), else a synthetic number stretched to 4 minutes.
 
-Usage: python benchmarks/song_speed.py [--limit N]
+Per stage, the wall time and the CPU time of the thread that ran it (the music stages run
+in a second thread beside the alignment, see ``lipcoach.song.analyze``).
+
+Usage: python benchmarks/song_speed.py [--limit N] [--json out/bench/song_speed.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -21,18 +25,44 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DATA, english_lyrics_text, english_songs  # noqa: E402
 
 CHILD = r"""
-import json, resource, sys, time
-from lipcoach.song.analyze import analyze_song, load_vocal_guide
+import json, resource, sys, time, functools
+import lipcoach.song.analyze as analyze
+from lipcoach.song import rhythm, vocal, breaths
 song, lyrics, separation = sys.argv[1], sys.argv[2], sys.argv[3]
-t0 = time.perf_counter()
+parts = {}
+
+def timed(module, name, label):
+    # Wall and this thread's CPU seconds of one stage (the music stages run in their own thread).
+    inner = getattr(module, name)
+    @functools.wraps(inner)
+    def wrapper(*a, **k):
+        w, c = time.perf_counter(), time.thread_time()
+        try:
+            return inner(*a, **k)
+        finally:
+            old = parts.get(label, [0.0, 0.0])
+            parts[label] = [old[0] + time.perf_counter() - w, old[1] + time.thread_time() - c]
+    setattr(module, name, wrapper)
+
+for module, name, label in ((analyze, "_music_features", "music thread (all)"), (rhythm, "beat_grid", "beat grid"),
+                            (vocal, "loudness_contour", "loudness"), (vocal, "vocal_onsets", "onsets"),
+                            (vocal, "vocal_activity", "activity"), (analyze, "file_sha256", "hash"),
+                            (analyze, "accompaniment_level_db", "accompaniment level"), (analyze, "load_vocal_guide", "decode + guide"),
+                            (breaths, "detect_breaths", "breaths"), (rhythm, "line_entrances", "entrances"),
+                            (vocal, "word_pitches", "pitch")):
+    timed(module, name, label)
+from lipcoach.song import align
+timed(align, "align_lyrics", "alignment")
+t0, c0 = time.perf_counter(), time.process_time()
 if separation == "only":
-    mix, vocal, method = load_vocal_guide(song, separation="classical")
+    mix, vocal_signal, method = analyze.load_vocal_guide(song, separation="classical")
     duration = len(mix) / 16000
 else:
-    songmap = analyze_song(song, lyrics_path=lyrics, separation=separation)
+    songmap = analyze.analyze_song(song, lyrics_path=lyrics, separation=separation)
     duration = songmap.duration
-elapsed = time.perf_counter() - t0
-print(json.dumps(dict(seconds=elapsed, duration=duration, peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))
+elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+print(json.dumps(dict(seconds=elapsed, cpu_seconds=cpu, duration=duration, peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      stages={k: dict(wall_s=round(v[0], 3), cpu_s=round(v[1], 3)) for k, v in parts.items()})))
 """
 
 
@@ -44,6 +74,7 @@ def measure(song: Path, lyrics: Path, separation: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--limit", type=int, default=3)
+    parser.add_argument("--json", type=Path, default=Path("out/bench/song_speed.json"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         jobs = []
@@ -61,16 +92,23 @@ def main() -> None:
             paths = song.write(tmp)
             jobs.append(("synthetic", paths["mix.wav"], paths["lyrics.txt"]))
         measure(jobs[0][1], jobs[0][2], "none")  # warm-up: compile caches
-        print(f"{'song':32s} {'min':>5s} {'map s':>7s} {'s/min':>6s} {'peak MB':>8s} | {'sep s':>6s} {'sep s/min':>9s} {'sep MB':>7s}")
+        print(f"{'song':32s} {'min':>5s} {'map s':>7s} {'cpu s':>6s} {'s/min':>6s} {'peak MB':>8s} | {'sep s':>6s} {'sep s/min':>9s} {'sep MB':>7s}")
+        results = []
         for name, audio, lyrics in jobs:
             plain = measure(audio, lyrics, "none")
             sep = measure(audio, lyrics, "only")
             minutes = plain["duration"] / 60
+            results.append(dict(name=name, map=plain, separation_only=sep))
             print(
-                f"{name:32s} {minutes:5.2f} {plain['seconds']:7.2f} {plain['seconds'] / minutes:6.2f} {plain['peak_mb']:8.0f} | "
+                f"{name:32s} {minutes:5.2f} {plain['seconds']:7.2f} {plain['cpu_seconds']:6.2f} {plain['seconds'] / minutes:6.2f} {plain['peak_mb']:8.0f} | "
                 f"{sep['seconds']:6.2f} {sep['seconds'] / minutes:9.2f} {sep['peak_mb']:7.0f}",
                 flush=True,
             )
+            print("    stages (wall s / own-thread CPU s): " + ", ".join(f"{k} {v['wall_s']:.2f}/{v['cpu_s']:.2f}" for k, v in plain["stages"].items()))
+        load = os.getloadavg()
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(dict(command="benchmarks/song_speed.py " + " ".join(sys.argv[1:]), load_average=load, cores=os.cpu_count(), songs=results), indent=1))
+    print(f"JSON: {args.json} (load average during the run: {load[0]:.1f} on {os.cpu_count()} cores)")
     print("map = analyze_song without separation (decode, loudness, beats, alignment, pitch, breaths, entrances);")
     print("sep = decoding plus the classical vocal separation alone, the extra cost when no stem is given.")
 

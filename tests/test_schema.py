@@ -78,3 +78,24 @@ def test_written_files_get_ordinary_permissions(tmp_path):
     tiny_map().save(tmp_path / "s.json")
     mode = stat.S_IMODE(os.stat(tmp_path / "s.json").st_mode)
     assert mode & stat.S_IRGRP or os.umask(os.umask(0)) & stat.S_IRGRP
+
+
+def test_entrance_slot_round_trips_and_older_maps_still_load(tmp_path):
+    from lipcoach.song.rhythm import place_entrance
+
+    m = tiny_map()
+    m.lines[0].entrance = place_entrance(1.27, beats_s=m.beats, downbeats_s=m.downbeats, subdivision="eighth")
+    m.save(tmp_path / "s.json")
+    e = SongMap.load(tmp_path / "s.json").lines[0].entrance
+    assert (e.slot, e.bar, e.subdivision, e.slot_time, e.beat_time) == ("and of 2", 1, "eighth", 1.25, 1.0)
+    assert e.offset_ms == pytest.approx(20.0) and e.label == "on"
+    # A map written before slots existed: the entrance has only beat_time, offset_ms, label.
+    doc = tiny_map().to_dict()
+    doc["lines"][0]["entrance"] = {"beat_time": 1.0, "offset_ms": 70.0, "label": "late"}
+    (tmp_path / "old.json").write_text(json.dumps(doc))
+    old = SongMap.load(tmp_path / "old.json").lines[0].entrance
+    assert old.slot is None and old.reference_time == 1.0 and old.describe() == "the beat, 70 ms late"
+    doc["lines"][0]["entrance"]["subdivision"] = "quintuplet"
+    (tmp_path / "bad.json").write_text(json.dumps(doc))
+    with pytest.raises(LipcoachError, match="subdivision"):
+        SongMap.load(tmp_path / "bad.json")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from lipcoach.song.songmap import Breath, Entrance, Line, Loudness, Phoneme, Section, SongMap, Word
+from lipcoach.song.rhythm import place_entrance
+from lipcoach.song.songmap import Breath, Line, Loudness, Phoneme, Section, SongMap, Word
 
 LYRICS = [
     ("Paper boats upon the river,", 2.0, 0.0),  # text, line onset (s), pitch step
@@ -32,13 +33,12 @@ def small_songmap(*, with_pitch: bool = True, tempo_bpm: float = 120.0, duration
             ]
             words.append(Word(text=token, start=round(t, 4), end=round(t + length, 4), line=index, phonemes=phonemes, pitch_midi=pitch))
             t += length + 0.037 * (k % 2)
-        nearest = min(beats, key=lambda b: abs(b - onset))
         lines.append(
             Line(
                 text=text,
                 start=onset,
                 end=round(t, 4),
-                entrance=Entrance.from_times(onset, nearest),
+                entrance=place_entrance(onset, beats_s=beats, downbeats_s=beats[::4], subdivision="beat"),
                 section=0 if index < 2 else 1,
             )
         )

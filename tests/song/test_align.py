@@ -73,12 +73,13 @@ def test_synthetic_singer():
     words, _ = align_lyrics(song.vocals, sr=SR, lyrics=lyrics, language="en")
     errors = np.abs(np.array([w.start for w in words]) - truth)
     assert np.mean(errors <= 0.3) >= 0.95, errors
-    # Over the click track and pad the model may hear plosives in the lead-in's clicks and
-    # pull a line's first words onto them (eSpeak's voice varies a little from run to run,
-    # so how many varies too): most words must still land on their truth.
+    assert np.median(errors) <= 0.05, errors
+    # Over the click track and pad the model hears plosives in the clicks of the lead-in and
+    # may pull a line's first words onto them (the singer is deterministic, so this is the
+    # same every run: 2 of 12 words here); the rest land on their truth.
     words, _ = align_lyrics(song.mix, sr=SR, lyrics=lyrics, language="en")
     errors = np.abs(np.array([w.start for w in words]) - truth)
-    assert np.median(errors) <= 0.15, errors
+    assert np.mean(errors <= 0.3) >= 0.8 and np.median(errors) <= 0.05, errors
 
 
 def test_timed_lyrics_anchor_each_line():

@@ -29,7 +29,8 @@ def test_svg_shows_words_breath_levels_and_entrance_offsets(tmp_path):
     for word in songmap.words:
         assert word.text in texts
     assert "breath -18 dB" in texts and "catch -31 dB" in texts
-    assert "early -70 ms" in texts and "late +120 ms" in texts and "on the beat" in texts
+    # Each entrance named by its slot in the bar, with the push or lay-back against it.
+    assert "beat 1, 70 ms early" in texts and "beat 1, 120 ms late" in texts and "on 1" in texts
     assert "verse" in texts and "chorus" in texts
 
 
@@ -55,8 +56,8 @@ def test_long_song_is_laid_out_on_rows_so_words_stay_readable(tmp_path):
 def test_time_window_keeps_only_what_is_inside(tmp_path):
     songmap = small_songmap()
     texts = _svg_texts(plot_songmap(songmap, tmp_path / "window.svg", start_s=9.5, end_s=13.0))
-    assert "morning" in texts and "late +120 ms" in texts
-    assert "Paper" not in texts and "early -70 ms" not in texts
+    assert "morning" in texts and "beat 1, 120 ms late" in texts
+    assert "Paper" not in texts and "70 ms early" not in texts
 
 
 def test_unaligned_lines_still_draw(tmp_path):

@@ -64,45 +64,127 @@ def test_refine_onset_finds_the_voice_start_from_a_rough_guess():
         assert rhythm.refine_onset(y, sr=SR, onset_s=guess) == pytest.approx(1.0, abs=0.005)
 
 
-def test_entrances_against_beats_and_off_beats():
-    beats = list(np.arange(0.0, 10.0, 0.5))  # 120 bpm
-    lines = [Line(text=str(k), start=0.0, end=0.0) for k in range(4)]
-    onsets = [2.0 - 0.12, 3.0 + 0.03, 4.25 + 0.01, 5.0 + 0.09]
+def test_refine_onset_is_not_taken_in_by_hits_around_the_voice():
+    rng = np.random.default_rng(0)
+    y = (1e-3 * rng.standard_normal(2 * SR)).astype(np.float32)
+    t = np.arange(int(0.5 * SR)) / SR
+    voice = sum(np.sin(2 * np.pi * 180 * k * t) / k for k in range(1, 8)) * np.minimum(1.0, t / 0.01)
+    y[int(1.0 * SR) : int(1.5 * SR)] += (0.1 * voice).astype(np.float32)
+    hit = np.arange(int(0.03 * SR)) / SR
+    for at_s in (0.92, 1.08, 1.16):  # hi-hat-like hits, each louder than the voice at its peak
+        burst = rng.standard_normal(len(hit)) * np.exp(-hit / 0.006)
+        y[int(at_s * SR) : int(at_s * SR) + len(hit)] += (0.4 * burst).astype(np.float32)
+    for guess in (0.95, 1.05, 1.1):
+        assert rhythm.refine_onset(y, sr=SR, onset_s=guess) == pytest.approx(1.0, abs=0.01)
+
+
+def _lines_at(onsets):
+    lines = [Line(text=str(k), start=o, end=o + 0.3) for k, o in enumerate(onsets)]
     words = [Word(text="w", start=o, end=o + 0.3, line=k) for k, o in enumerate(onsets)]
-    got = rhythm.line_entrances(lines, words, beats=beats)
-    # 120 ms early stays early against its beat (never "on" the previous off-beat) ...
-    assert got[0].beat_time == pytest.approx(2.0) and got[0].offset_ms == pytest.approx(-120.0) and got[0].label == "early"
-    assert got[1].label == "on"
-    # ... and a line written on the "and" is measured against the off-beat.
-    assert got[2].beat_time == pytest.approx(4.25) and got[2].offset_ms == pytest.approx(10.0) and got[2].label == "on"
-    assert got[3].offset_ms == pytest.approx(90.0) and got[3].label == "late"
+    return lines, words
+
+
+BEATS_120 = list(np.arange(0.0, 20.0, 0.5))  # 120 bpm, a bar every 2 s from 0 s
+DOWNBEATS_120 = BEATS_120[::4]
+
+
+def test_a_song_on_the_beat_is_measured_against_beats():
+    # Lines on 1 and 3, pushed and laid back: the beat grid explains them; 120 ms early on 1
+    # stays early against 1, never "on" the "a" of the beat before it.
+    onsets = [2.0 - 0.12, 3.0 + 0.03, 4.0 + 0.01, 5.0 + 0.06, 6.0 - 0.02, 8.0, 9.0 + 0.015, 10.0 - 0.01]
+    got = rhythm.line_entrances(*_lines_at(onsets), beats=BEATS_120, downbeats=DOWNBEATS_120)
+    assert {e.subdivision for e in got} == {"beat"}
+    assert [e.slot for e in got] == ["1", "3", "1", "3", "1", "1", "3", "1"]
+    assert [e.bar for e in got] == [2, 2, 3, 3, 4, 5, 5, 6]
+    assert got[0].slot_time == pytest.approx(2.0) and got[0].offset_ms == pytest.approx(-120.0) and got[0].label == "early"
+    assert got[3].offset_ms == pytest.approx(60.0) and got[3].label == "late"
+    assert [e.label for e in got[1:3]] == ["on", "on"]
+    assert got[0].describe() == "beat 1, 120 ms early"
+
+
+def test_a_singer_on_the_and_is_on_time_not_late():
+    # Every line comes in on an "and": against the nearest beat each would read "late +250 ms".
+    onsets = [2.0 + 1.25 + 0.01, 4.0 + 0.25 - 0.02, 6.0 + 1.75, 8.0 + 0.75 + 0.03, 10.0 + 1.25]
+    got = rhythm.line_entrances(*_lines_at(onsets), beats=BEATS_120, downbeats=DOWNBEATS_120)
+    assert {e.subdivision for e in got} == {"eighth"}
+    assert [e.slot for e in got] == ["and of 3", "and of 1", "and of 4", "and of 2", "and of 3"]
+    assert all(e.label == "on" for e in got)
+    assert got[0].slot_time == pytest.approx(3.25) and got[0].beat_time == pytest.approx(3.0) and got[0].offset_ms == pytest.approx(10.0)
+    assert got[2].describe() == "on the and of 4"
+
+
+def test_sixteenths_and_triplets_are_named_as_counted():
+    sixteenths = [2.125, 2.5 + 0.375, 4.0, 5.125 + 0.01, 7.5 + 0.375 - 0.015, 8.25]
+    got = rhythm.line_entrances(*_lines_at(sixteenths), beats=BEATS_120, downbeats=DOWNBEATS_120)
+    assert got[0].subdivision == "sixteenth"
+    assert [e.slot for e in got] == ["e of 1", "a of 2", "1", "e of 3", "a of 4", "and of 1"]
+    triplets = [2.0 + 0.5 / 3, 3.0 + 1.0 / 3, 4.5, 6.0 + 0.5 / 3 + 0.02, 7.5 + 1.0 / 3]
+    got = rhythm.line_entrances(*_lines_at(triplets), beats=BEATS_120, downbeats=DOWNBEATS_120)
+    assert got[0].subdivision == "triplet"
+    assert [e.slot for e in got] == ["trip of 1", "let of 3", "2", "trip of 1", "let of 4"]
+    assert got[3].offset_ms == pytest.approx(20.0, abs=0.1)
+
+
+def test_one_stray_entrance_does_not_change_the_grid():
+    onsets = [2.0, 3.0 + 0.02, 4.0 - 0.03, 5.0, 6.0 + 0.01, 7.0, 8.0 - 0.01, 9.3]
+    assert rhythm.choose_subdivision(onsets, BEATS_120) == "beat"
+    assert rhythm.choose_subdivision([], BEATS_120) == "beat"
+
+
+def test_pick_up_before_the_first_downbeat_is_bar_zero():
+    beats = list(np.arange(1.0, 20.0, 0.5))
+    downbeats = beats[2::4]  # the song starts on beat 3 of a pick-up bar
+    got = rhythm.place_entrance(1.75, beats_s=beats, downbeats_s=downbeats, subdivision="eighth")
+    assert (got.bar, got.slot) == (0, "and of 4")
+    got = rhythm.place_entrance(0.5, beats_s=beats, downbeats_s=downbeats, subdivision="beat")
+    assert (got.bar, got.slot, got.slot_time) == (0, "2", pytest.approx(0.5))
 
 
 def test_entrances_of_the_synthetic_singer_are_within_20_ms():
     from lipcoach.song.synthetic import make_song
 
-    song = make_song(n_lines=4, seed=5, tempo_bpm=108.0, entrance_offsets_ms=[-120.0, 0.0, 60.0, -60.0])
-    _, beats, _ = rhythm.beat_grid(song.mix, sr=song.sr)
+    song = make_song(n_lines=4, seed=5, tempo_bpm=108.0, entrance_offsets_ms=[-90.0, 0.0, 60.0, -60.0])
     rng = np.random.default_rng(0)
     # The aligner's word onsets are ±50 ms off; the vocal puts them right.
     words = [Word(text=w.text, start=w.start + rng.uniform(-0.05, 0.05), end=w.end, line=w.line) for w in song.words]
     lines = [Line(text=t, start=a, end=b) for t, (a, b) in zip(song.line_texts, song.line_spans())]
-    got = rhythm.line_entrances(lines, words, beats=beats, vocal=song.vocals, sr=song.sr)
-    scores = entrance_eval.evaluate(song.entrance_offsets_ms, [e.offset_ms for e in got])
+    _, beats, downbeats = rhythm.beat_grid(song.mix, sr=song.sr)
+    got = rhythm.line_entrances(lines, words, beats=beats, downbeats=downbeats, vocal=song.vocals, sr=song.sr)
+    est = entrance_eval.from_entrances(got)
+    scores = entrance_eval.evaluate(song.line_beats, song.entrance_offsets_ms, est["slots_s"], est["offsets_ms"], est["labels"],
+                                    reference_slot_names=["1"] * 4, estimated_slot_names=est["slot_names"])
+    assert scores["slot_accuracy"] == 1.0 and scores["slot_name_accuracy"] == 1.0
     assert scores["max_abs_error_ms"] <= 20.0
     assert scores["label_accuracy"] == 1.0
-    for entrance, beat in zip(got, song.line_beats):
-        assert entrance.beat_time == pytest.approx(beat, abs=0.02)
 
 
-def test_entrance_evaluation():
-    scores = entrance_eval.evaluate([-100.0, 0.0, 60.0], [-90.0, 50.0, None])
-    assert scores["mean_abs_error_ms"] == pytest.approx(30.0)
-    assert scores["label_accuracy"] == pytest.approx(1 / 3)
-    assert scores["n_missing"] == 1 and scores["within_20ms"] == pytest.approx(1 / 3)
+def test_entrance_evaluation_scores_the_maps_own_slot():
+    ref_slots, ref_offsets = [2.0, 3.25, 5.0, 6.0], [-100.0, 0.0, 60.0, 10.0]
+    # Line 2: right slot, 10 ms off; line 3: the map put it on the next "and" (wrong slot,
+    # even though slot + offset is the same onset); line 4: no entrance.
+    est_slots, est_offsets = [2.0, 3.25, 5.25, None], [-90.0, 10.0, -190.0, None]
+    scores = entrance_eval.evaluate(ref_slots, ref_offsets, est_slots, est_offsets, ["early", "on", "early", None],
+                                    reference_slot_names=["1", "and of 2", "1", "3"], estimated_slot_names=["1", "and of 2", "and of 1", None])
+    assert scores["slot_accuracy"] == pytest.approx(0.5) and scores["n_slot_right"] == 2
+    assert scores["mean_abs_error_ms"] == pytest.approx(10.0) and scores["within_20ms"] == 1.0
+    assert scores["label_accuracy"] == pytest.approx(0.5)  # early, on right; early (truth late), missing wrong
+    assert scores["slot_name_accuracy"] == pytest.approx(0.5)
+    assert scores["n_missing"] == 1
+    # Labels come from the offsets when the estimate gives none.
+    assert entrance_eval.evaluate([1.0], [-50.0], [1.0], [-45.0])["label_accuracy"] == 1.0
     assert entrance_eval.label(-ENTRANCE_ON_TOLERANCE_MS) == "on"
     with pytest.raises(ValueError):
-        entrance_eval.evaluate([0.0], [0.0, 1.0])
+        entrance_eval.evaluate([0.0], [0.0], [0.0, 1.0], [0.0, 1.0])
+    with pytest.raises(ValueError):
+        entrance_eval.evaluate([], [], [], [])
+
+
+def test_grid_scores():
+    ref = np.arange(0.0, 10.0, 0.5)
+    scores = entrance_eval.grid_scores(ref, ref + 0.01, 120.0, 121.0)
+    assert scores["beat_f_measure"] == 1.0 and scores["tempo_error_bpm"] == pytest.approx(1.0) and scores["tempo_octave_ok"] == 1.0
+    scores = entrance_eval.grid_scores(ref, ref + 0.25, 120.0, 60.0)
+    assert scores["beat_f_measure"] == 0.0 and scores["tempo_octave_ok"] == 1.0 and scores["tempo_error_ratio"] == pytest.approx(0.5)
 
 
 def test_beats_never_fall_outside_the_song():

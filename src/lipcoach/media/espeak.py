@@ -3,12 +3,24 @@
 Used for grapheme-to-phoneme conversion of words the CMU dictionary lacks (and of French,
 Spanish and German lyrics), and to voice the synthetic singer used by tests, benchmarks and
 the demo. The library keeps global state, so every call goes through one lock.
+
+Speech is rendered deterministically: eSpeak NG's wave generator keeps static state from one
+utterance to the next (voicing phase, pitch flutter, echo buffer; not its random seed, which
+``espeak_ng_SetRandSeed`` fixes without effect here), so the same word came out a few
+samples longer or shorter depending on what was said before it in the process. Every
+:func:`synthesize` call therefore loads a private copy of the library, initialises it, speaks,
+and unloads it (about 5 ms): the same text and parameters give the same samples, in any
+process, in any order.
 """
 
 from __future__ import annotations
 
+import _ctypes
 import ctypes
 import functools
+import os
+import shutil
+import tempfile
 import threading
 
 import numpy as np
@@ -30,6 +42,8 @@ VOICES = {"en": "en-us", "fr": "fr", "es": "es", "de": "de", "it": "it", "pt": "
 
 
 class _Engine:
+    """The long-lived instance used for phonemisation and voice checks (never to speak)."""
+
     def __init__(self) -> None:
         import espeakng_loader
 
@@ -40,16 +54,6 @@ class _Engine:
         if rate <= 0:
             raise RuntimeError("eSpeak NG failed to initialise")
         self.sr = int(rate)
-        self._chunks: list[np.ndarray] = []
-
-        @_SYNTH_CB
-        def _collect(wav, n, events):  # noqa: ARG001
-            if n > 0:
-                self._chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
-            return 0
-
-        self._callback = _collect  # keep a reference: ctypes callbacks must outlive the C side
-        self.lib.espeak_SetSynthCallback(self._callback)
         self._voice = None
 
     def voice(self, language: str) -> None:
@@ -116,15 +120,53 @@ def synthesize(
     sr : int
         :data:`ESPEAK_SR` (22050 Hz).
     """
+    name = VOICES.get(language, language)
     with _LOCK:
-        engine = _engine()
-        engine.voice(language)
-        for param, value in ((_PARAM_RATE, rate_wpm), (_PARAM_VOLUME, volume), (_PARAM_PITCH, pitch), (_PARAM_RANGE, pitch_range)):
-            engine.lib.espeak_SetParameter(param, int(value), 0)
-        engine._chunks = []
-        data = text.encode("utf-8")
-        engine.lib.espeak_Synth(data, len(data) + 1, 0, 0, 0, _CHARS_UTF8, None, None)
-        engine.lib.espeak_Synchronize()
-        chunks, engine._chunks = engine._chunks, []
+        _engine().voice(language)  # one clear error for an unknown language
+        lib = ctypes.CDLL(_private_library_path())
+        chunks: list[np.ndarray] = []
+
+        @_SYNTH_CB
+        def collect(wav, n, events):  # noqa: ARG001
+            if n > 0:
+                chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
+            return 0
+
+        try:
+            import espeakng_loader
+
+            if lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, espeakng_loader.get_data_path().encode(), 0) <= 0:
+                raise RuntimeError("eSpeak NG failed to initialise")
+            lib.espeak_SetSynthCallback(collect)
+            if lib.espeak_SetVoiceByName(name.encode()) != 0:
+                raise LipcoachError(None, f"unknown language {language!r} (eSpeak NG has no voice for it)")
+            for param, value in ((_PARAM_RATE, rate_wpm), (_PARAM_VOLUME, volume), (_PARAM_PITCH, pitch), (_PARAM_RANGE, pitch_range)):
+                lib.espeak_SetParameter(param, int(value), 0)
+            data = text.encode("utf-8")
+            lib.espeak_Synth(data, len(data) + 1, 0, 0, 0, _CHARS_UTF8, None, None)
+            lib.espeak_Synchronize()
+            lib.espeak_Terminate()
+        finally:
+            # Unloading drops the generator's static state; the next call starts afresh.
+            _ctypes.dlclose(lib._handle)
     audio = np.concatenate(chunks).astype(np.float32) / 32768.0 if chunks else np.zeros(0, np.float32)
-    return audio, engine.sr
+    return audio, ESPEAK_SR
+
+
+@functools.lru_cache(maxsize=1)
+def _private_library_path() -> str:
+    """A copy of the eSpeak NG library under its own name, so it loads with fresh static state.
+
+    (Loading the original path again would return the already loaded instance that
+    :func:`_engine` keeps for phonemisation.)
+    """
+    import atexit
+
+    import espeakng_loader
+
+    folder = tempfile.mkdtemp(prefix="lipcoach-espeak-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    original = espeakng_loader.get_library_path()
+    path = os.path.join(folder, "libespeak-ng-synth" + os.path.splitext(original)[1])
+    shutil.copyfile(original, path)
+    return path

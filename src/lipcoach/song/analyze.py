@@ -1,9 +1,10 @@
 """The song-map pipeline: one function from a song file (and lyrics) to a :class:`SongMap`.
 
 Stages, each a pure function in its own module: decode (``media.decode``) → vocal guide
-(``media.separate``, or the user's stem) → loudness, vocal activity and onsets
-(``song.vocal``) → beat grid (``song.rhythm``) → words and phonemes (``song.align``) →
-pitch per word → breaths (``song.breaths``) → line entrances (``song.rhythm``).
+(``media.separate``, or the user's stem) → [loudness, vocal activity and onsets
+(``song.vocal``), beat grid (``song.rhythm``), file hash: in a second thread] beside [words
+and phonemes (``song.align``) → pitch per word] → breaths (``song.breaths``) → line
+entrances (``song.rhythm``).
 All analysis runs at :data:`ANALYSIS_SR`.
 """
 
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -21,7 +24,7 @@ from lipcoach.errors import LipcoachError
 from lipcoach.media import espeak
 from lipcoach.media.decode import load_audio, probe
 from lipcoach.progress import ProgressCallback, silent, subrange
-from lipcoach.song.songmap import Section, SongMap
+from lipcoach.song.songmap import Loudness, Section, SongMap
 
 #: Sample rate of every analysis stage, Hz (PocketSphinx's en-us model is 16 kHz).
 ANALYSIS_SR = 16000
@@ -123,6 +126,43 @@ def _sections(lines, section_of_line: list[int]) -> list[Section]:
     return sections
 
 
+@dataclass
+class _Music:
+    """What :func:`_music_features` finds (see :func:`analyze_song`)."""
+
+    loudness: Loudness
+    activity: list
+    onsets: list
+    tempo_bpm: float
+    beats: list
+    downbeats: list
+    accompaniment_db: Optional[float]
+    sha256: str
+    features: "vocal_features.FrameFeatures"  #: the one frame analysis of the vocal guide
+
+
+def _music_features(song_path: Path, mix: np.ndarray, vocal: np.ndarray, *, sr: int, method: str) -> _Music:
+    """Everything the map needs that does not depend on the words: vocal loudness, activity and
+    onsets, the beat grid, the accompaniment's level, and the file's hash."""
+    from lipcoach.song import rhythm, vocal as vocal_features
+
+    # One frame analysis of the vocal guide, read by loudness, activity, onsets and breaths.
+    features = vocal_features.frame_features(vocal, sr=sr)
+    loudness = vocal_features.loudness_contour(vocal, sr=sr, features=features)
+    tempo_bpm, beats, downbeats = rhythm.beat_grid(mix, sr=sr)
+    return _Music(
+        loudness=loudness,
+        activity=vocal_features.vocal_activity(vocal, sr=sr, features=features),
+        onsets=vocal_features.vocal_onsets(vocal, sr=sr, features=features),
+        tempo_bpm=tempo_bpm,
+        beats=beats,
+        downbeats=downbeats,
+        accompaniment_db=accompaniment_level_db(mix, vocal, sr=sr, reference_db=loudness.reference_db) if method != "none" else None,
+        sha256=file_sha256(song_path),
+        features=features,
+    )
+
+
 def analyze_song(
     song_path: str | os.PathLike,
     *,
@@ -168,33 +208,33 @@ def analyze_song(
     sr = ANALYSIS_SR
     if lyrics is not None:  # the container may not have said how long the song is
         check_lyrics_fit(lyrics.n_words, len(mix) / sr, source=lyrics_path)
-    report(0.25, "loudness")
-    # One frame analysis of the vocal guide, read by loudness, activity, onsets and breaths.
-    features = vocal_features.frame_features(vocal, sr=sr)
-    loudness = vocal_features.loudness_contour(vocal, sr=sr, features=features)
-    activity = vocal_features.vocal_activity(vocal, sr=sr, features=features)
-    onsets = vocal_features.vocal_onsets(vocal, sr=sr, features=features)
-    report(0.3, "beats")
-    tempo_bpm, beats, downbeats = rhythm.beat_grid(mix, sr=sr)
-
-    words, lines = [], []
-    if lyrics is not None:
-        words, lines = align.align_lyrics(vocal, sr=sr, lyrics=lyrics, language=language, report=subrange(report, 0.35, 0.85))
-        report(0.85, "pitch")
-        for word, pitch in zip(words, vocal_features.word_pitches(vocal, sr=sr, words=words)):
-            word.pitch_midi = None if pitch is None else round(float(pitch), 2)
+    report(0.25, "beats and loudness")
+    # The music-side analyses need only the decoded signals, so they run in a second thread
+    # beside the alignment (the FFT work, the hash's file read and the aligners' native code
+    # release the GIL): on two cores their time hides behind the aligner's.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lipcoach-music") as pool:
+        music_job = pool.submit(_music_features, song_path, mix, vocal, sr=sr, method=method)
+        words, lines = [], []
+        if lyrics is not None:
+            words, lines = align.align_lyrics(vocal, sr=sr, lyrics=lyrics, language=language, report=subrange(report, 0.3, 0.85))
+            report(0.85, "pitch")
+            for word, pitch in zip(words, vocal_features.word_pitches(vocal, sr=sr, words=words)):
+                word.pitch_midi = None if pitch is None else round(float(pitch), 2)
+        music = music_job.result()
+    loudness, activity, onsets = music.loudness, music.activity, music.onsets
+    tempo_bpm, beats, downbeats = music.tempo_bpm, music.beats, music.downbeats
     report(0.9, "breaths")
     # Separation removes breaths with the band (Spleeter) or does not lift them above it
     # (classical): benchmarks/separation.py. Without a stem, breaths are sought in the mix.
     breath_signal = vocal if method == "stem" else mix
     found_breaths = breaths.detect_breaths(
         breath_signal, sr=sr, words=words or None, lines=lines or None,
-        features=features if breath_signal is vocal else None,
-        accompaniment_level_db=accompaniment_level_db(mix, vocal, sr=sr, reference_db=loudness.reference_db) if method != "none" else None,
+        features=music.features if breath_signal is vocal else None,
+        accompaniment_level_db=music.accompaniment_db,
     )
     if lines:
         report(0.95, "entrances")
-        for line, entrance in zip(lines, rhythm.line_entrances(lines, words, beats=beats, vocal=vocal, sr=sr)):
+        for line, entrance in zip(lines, rhythm.line_entrances(lines, words, beats=beats, downbeats=downbeats, vocal=vocal, sr=sr)):
             line.entrance = entrance
     section_of_line = [ln.section for ln in lines]
     report(1.0, "done")
@@ -214,7 +254,7 @@ def analyze_song(
         source={
             "path": str(song_path),
             "name": song_path.name,
-            "sha256": file_sha256(song_path),
+            "sha256": music.sha256,
             "vocals": None if vocals_path is None else str(vocals_path),
             "lyrics": None if lyrics_path is None else str(lyrics_path),
             "vocal_guide": method,

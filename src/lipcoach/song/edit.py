@@ -91,7 +91,11 @@ def retime_words(songmap: SongMap, edits: Sequence[WordTime]) -> SongMap:
         if b.start < a.start - 1e-6:
             raise LipcoachError(None, f"word '{b.text}' would start before '{a.text}'; keep the words in order")
     touched = sorted({out.words[e.index].line for e in edits})
-    entrances = line_entrances(out.lines, out.words, beats=out.beats) if out.beats else [None] * len(out.lines)
+    # Touched lines are placed on the grid the song's entrances already use (maps made
+    # before entrance slots were measured against the nearest beat, so they keep that).
+    subdivision = next((ln.entrance.subdivision for ln in out.lines if ln.entrance is not None and ln.entrance.subdivision), "beat")
+    entrances = (line_entrances(out.lines, out.words, beats=out.beats, downbeats=out.downbeats, subdivision=subdivision)
+                 if out.beats else [None] * len(out.lines))
     for li in touched:
         if not (0 <= li < len(out.lines)):
             continue
@@ -134,6 +138,8 @@ def time_scaled(songmap: SongMap, speed: float) -> SongMap:
         if ln.entrance is not None:
             ln.entrance.beat_time *= k
             ln.entrance.offset_ms *= k
+            if ln.entrance.slot_time is not None:
+                ln.entrance.slot_time *= k
     for b in m.breaths:
         b.start, b.end = b.start * k, b.end * k
     for sec in m.sections:

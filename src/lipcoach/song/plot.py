@@ -9,8 +9,9 @@ each row showing, on a shared time axis in m:ss,
   or the word's confidence is under 0.3);
 - every breath as a shaded span with its level in dB (solid blue when audible, hatched when
   not), "catch" breaths marked as such;
-- every line entrance: a tick on its beat and an arrow to the sung onset, coloured early
-  (orange) / on (green) / late (red) with the offset in ms.
+- every line entrance: a tick on the slot it is written on (a beat, or an eighth, triplet or
+  sixteenth between beats) and an arrow to the sung onset, coloured early (orange) / on
+  (green) / late (red), labelled with the slot and the offset ("the and of 4, 60 ms late").
 
 The file type follows the suffix of ``out_path`` (png, svg, pdf); writing is atomic.
 """
@@ -227,22 +228,23 @@ def _draw_row(ax, songmap: SongMap, a: float, span_end: float, b: float, *, audi
         if a <= section.start <= b:
             ax.text(section.start, 0.985, section.label, transform=xa, fontsize=8, color="#444444", va="top", ha="left", style="italic", zorder=6)
 
-    # Entrances: tick on the beat, arrow to the sung onset, offset in ms.
+    # Entrances: tick on the slot, arrow to the sung onset, slot and offset in words.
     for line in songmap.lines:
         entrance = line.entrance
-        if entrance is None or not (a <= line.start <= b or a <= entrance.beat_time <= b):
+        if entrance is None:
+            continue
+        slot = entrance.reference_time
+        onset = slot + entrance.offset_ms / 1000.0
+        if not (a <= onset <= b or a <= slot <= b):
             continue
         colour = ENTRANCE_COLOURS.get(entrance.label, "#333333")
-        ax.plot([entrance.beat_time] * 2, [_MARK_Y - 0.05, _MARK_Y + 0.05], transform=xa, color=colour, lw=2.2, zorder=6, solid_capstyle="butt")
-        if abs(line.start - entrance.beat_time) > 1e-3:
-            ax.add_patch(FancyArrowPatch((entrance.beat_time, _MARK_Y), (line.start, _MARK_Y), transform=xa, arrowstyle="-|>", mutation_scale=9, color=colour, lw=1.4, zorder=6))
-        text = "on the beat" if entrance.label == "on" else f"{entrance.label} {entrance.offset_ms:+.0f} ms"
-        if entrance.label == "on" and abs(entrance.offset_ms) >= 1:
-            text = f"on ({entrance.offset_ms:+.0f} ms)"
-        if not a <= line.start <= b:
+        ax.plot([slot] * 2, [_MARK_Y - 0.05, _MARK_Y + 0.05], transform=xa, color=colour, lw=2.2, zorder=6, solid_capstyle="butt")
+        if abs(onset - slot) > 1e-3:
+            ax.add_patch(FancyArrowPatch((slot, _MARK_Y), (onset, _MARK_Y), transform=xa, arrowstyle="-|>", mutation_scale=9, color=colour, lw=1.4, zorder=6))
+        if not a <= onset <= b:
             continue  # the label goes with the sung onset, in the row that holds it
-        anchor = max(line.start, entrance.beat_time)
-        ax.text(anchor + 0.05, _MARK_Y, text, transform=xa, fontsize=8.5, color=colour, va="center", ha="left", fontweight="bold", zorder=7, bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8))
+        anchor = max(onset, slot)
+        ax.text(anchor + 0.05, _MARK_Y, entrance.describe(), transform=xa, fontsize=8.5, color=colour, va="center", ha="left", fontweight="bold", zorder=7, bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8))
 
     # Time axis in m:ss, a tick every second, a label every 2 s (5 s for long rows).
     step = 2 if span_end - a <= 30 else 5

@@ -11,12 +11,14 @@ Downbeats come from choosing the bar phase (meter 4, or 3 when it fits clearly b
 beats carry the strongest low-frequency onsets and harmonic (chord) changes.
 
 Entrances: a line's entrance is its first word's onset, refined on the vocal signal (the
-aligner's onset can be ±50 ms off; see :func:`refine_onset`), measured against the grid as a
-music director reads it. The reference point is the **nearest beat**, except when the onset
-lies within :data:`~lipcoach.song.songmap.ENTRANCE_ON_TOLERANCE_MS` of the off-beat eighth
-between two beats: then the line is written on the "and" and is measured against it. An
-early entrance by more than the tolerance is therefore never mistaken for an on-time
-off-beat entrance, and pick-ups written on the "and" are not called 250 ms early.
+aligner's onset can be ±50 ms off; see :func:`refine_onset`), placed on the grid the song's
+entrances use, as a music director reads it. The grid (:data:`SUBDIVISIONS`: beat, eighth,
+triplet or sixteenth) is chosen per song by :func:`choose_subdivision`: the one under which
+the entrances are most likely when each is a slot plus a singer's spread of
+:data:`SLOT_SPREAD_MS` (a finer grid spreads its probability over more slots, which is its
+penalty for density). Each line is then measured against the nearest slot of that grid
+(:func:`place_entrance`): "on 1", "the and of 4", "the e of 2", "the trip of 3", and how far
+the singer pushes (early) or lays back (late) from it.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import numpy as np
 from scipy.signal import butter, sosfilt
 
 from lipcoach.errors import LipcoachError
-from lipcoach.song.songmap import ENTRANCE_ON_TOLERANCE_MS, Entrance, Line, Word
+from lipcoach.song.songmap import ENTRANCE_ON_TOLERANCE_MS, Entrance, Line, Word, entrance_label
 
 #: Onset-envelope hop, seconds (128 samples at 16 kHz).
 HOP_S = 0.008
@@ -41,6 +43,35 @@ SNAP_S = 0.04
 METER_3_MARGIN = 1.15
 #: Onset refinement looks this far either side of the aligner's onset, s.
 REFINE_WINDOW_S = 0.15
+#: Band of the harmonic level :func:`voiced_rise` follows, Hz: over the bass's harmonics,
+#: under the sibilants.
+VOICE_RISE_BAND_HZ = (400.0, 4000.0)
+#: Margin of the soft harmonic mask: a bin whose time-smoothed magnitude is this many times
+#: its frequency-smoothed one passes at half power.
+HARMONIC_MARGIN = 1.0
+#: :func:`voiced_rise` goes back from the steepest rise while the level stays this far above
+#: the window's floor (10th percentile before the rise), dB.
+VOICED_RISE_DB = 6.0
+#: ... and this far above the window's median level before the rise, dB.
+VOICED_OVER_MEDIAN_DB = 3.0
+#: After :func:`voiced_rise`, the attack is sought on the waveform within this distance, s.
+ATTACK_WINDOW_S = 0.04
+#: Entrance grids and their slots per beat, coarsest first (a tie goes to the coarser grid).
+SUBDIVISIONS = {"beat": 1, "eighth": 2, "triplet": 3, "sixteenth": 4}
+#: How a slot is counted, by grid, for slot index 1.. within the beat (index 0 is the beat's number).
+SLOT_NAMES = {"beat": (), "eighth": ("and",), "triplet": ("trip", "let"), "sixteenth": ("e", "and", "a")}
+#: Spread (standard deviation) of sung entrances around their slot when choosing the grid, ms.
+#: These three constants were fitted together on the calibration half of
+#: benchmarks/entrance_accuracy.py (``--calibrate``: 27 candidates, most slots right with
+#: onsets refined on the vocal guide and on the stem); its evaluation half is held out.
+SLOT_SPREAD_MS = 50.0
+#: Share of entrances no grid explains (aligner slips, rubato) when choosing the grid.
+#: Fitted with :data:`SLOT_SPREAD_MS`.
+OUTLIER_SHARE = 0.05
+#: Share of a finer grid's entrances expected on the beat itself (the rest share the
+#: off-beat slots equally). Fitted with :data:`SLOT_SPREAD_MS`: about a third, so an eighth
+#: grid expects more lines on its "and"s than on its beats.
+BEAT_SHARE = 0.34
 
 
 def _mono(audio: np.ndarray, sr: int) -> np.ndarray:
@@ -259,10 +290,78 @@ def beat_grid(audio: np.ndarray, *, sr: int) -> tuple[float, list[float], list[f
     return round(tempo, 2), [round(float(b), 4) for b in beats], [round(float(b), 4) for b in downbeats]
 
 
+def voiced_rise(signal: np.ndarray, *, sr: int, onset_s: float, window_s: float = REFINE_WINDOW_S) -> Optional[float]:
+    """Where sustained *pitched* sound in the voice band starts, near ``onset_s``, s.
+
+    Drums, clicks and consonant bursts are short in time and broad in frequency; a sung vowel
+    is the opposite. The window's spectrogram (32 ms frames every 4 ms) is split by median
+    filtering (harmonic: along time, 13 frames; percussive: along frequency, 17 bins; soft
+    mask H² / (H² + (:data:`HARMONIC_MARGIN` · P)²)), and the level of the harmonic part
+    between :data:`VOICE_RISE_BAND_HZ` is followed. A median filter keeps the edge of a step,
+    so a held note's start stays where it is while a hit is damped.
+
+    The steepest rise within ``onset_s ± window_s`` (median level over the next 40 ms minus
+    the previous 40 ms; None when under 6 dB) is followed back down its slope while the level
+    stays :data:`VOICED_RISE_DB` over the floor before it and :data:`VOICED_OVER_MEDIAN_DB`
+    over the median before it: a soft consonant or a slow swell starts well before its
+    steepest rise. The result is the centre of the first frame of that slope.
+    """
+    from scipy.ndimage import median_filter
+
+    hop = max(1, int(round(0.004 * sr)))
+    n_fft = 1 << int(np.ceil(np.log2(0.032 * sr)))
+    pad_s = 0.1
+    a = max(0, int((onset_s - window_s - pad_s) * sr))
+    b = min(len(signal), int((onset_s + window_s + pad_s) * sr) + n_fft)
+    segment = np.asarray(signal[a:b], dtype=np.float64)
+    if len(segment) < n_fft + 40 * hop:
+        return None
+    frames = np.lib.stride_tricks.sliding_window_view(segment, n_fft)[::hop]
+    spec = np.abs(np.fft.rfft(frames * np.hanning(n_fft), axis=1)).T  # (bins, frames)
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
+    band = (freqs >= VOICE_RISE_BAND_HZ[0]) & (freqs <= VOICE_RISE_BAND_HZ[1])
+    harmonic = median_filter(spec, size=(1, 13), mode="nearest")
+    percussive = median_filter(spec, size=(17, 1), mode="nearest")
+    # A soft mask with a margin: noise (a snare, a hi-hat, a breath) is as smooth across
+    # frequency as across time; with a margin over 1 it would weigh less (2: a fifth of its
+    # power), but then so would the voice's own consonants (measured: worse onsets).
+    mask = harmonic**2 / (harmonic**2 + (HARMONIC_MARGIN * percussive) ** 2 + 1e-12)
+    level = 10 * np.log10(np.sum((mask * spec)[band] ** 2, axis=0) + 1e-12)
+    times = (a + np.arange(len(level)) * hop + n_fft / 2) / sr
+    span = int(round(0.04 / (hop / sr)))
+    if len(level) < 2 * span + 1:
+        return None
+    windows = np.lib.stride_tricks.sliding_window_view(level, 2 * span)
+    rise = np.median(windows[:, span:], axis=1) - np.median(windows[:, :span], axis=1)
+    centre = np.arange(len(rise)) + span  # the first frame after the split
+    inside = np.abs(times[centre] - onset_s) <= window_s
+    if not inside.any():
+        return None
+    rise = np.where(inside, rise, -np.inf)
+    k = int(np.argmax(rise))
+    if rise[k] < 6.0:
+        return None
+    i = centre[k]
+    # Back from the rise while the sound stands out of what came before it: over the floor
+    # (10th percentile) and over the window's typical level before the rise (median), so a
+    # bass note or pad held under the voice does not carry the walk back.
+    before = level[: i + 1]
+    threshold = max(float(np.percentile(before, 10)) + VOICED_RISE_DB, float(np.median(before)) + VOICED_OVER_MEDIAN_DB)
+    # Only down a slope: a louder sound before the voice (a hit decaying into it) stops the walk.
+    j = i
+    while j > 0 and threshold <= level[j - 1] <= level[j] + 1.0:
+        j -= 1
+    return float(times[j])
+
+
 def refine_onset(vocal: np.ndarray, *, sr: int, onset_s: float, window_s: float = REFINE_WINDOW_S) -> float:
     """Move an aligner's word onset to where the voice actually starts, s.
 
-    Within ``onset_s ± window_s`` the onset is the point of the largest *sustained* rise of
+    First :func:`voiced_rise` finds where pitched sound rises within ``onset_s ± window_s``
+    (so a drum hit near the line is not taken for it); the attack is then found on the
+    waveform within :data:`ATTACK_WINDOW_S` of that point, as follows.
+
+    On the waveform, the onset is the point of the largest *sustained* rise of
     the vocal's level above 250 Hz (median level over the next 40 ms minus the median over
     the previous 30 ms, 4 ms windows every 1 ms), which ignores clicks, consonant bursts and
     bass leaking into a vocal guide; it is then moved back to the start of the attack: the
@@ -286,6 +385,15 @@ def refine_onset(vocal: np.ndarray, *, sr: int, onset_s: float, window_s: float 
         The refined onset, s (``onset_s`` unchanged when no clear rise exists).
     """
     vocal = np.asarray(vocal, dtype=np.float32)
+    coarse = voiced_rise(vocal, sr=sr, onset_s=onset_s, window_s=window_s)
+    if coarse is not None:
+        onset_s, window_s = coarse, ATTACK_WINDOW_S
+    return _attack_start(vocal, sr=sr, onset_s=onset_s, window_s=window_s)
+
+
+def _attack_start(vocal: np.ndarray, *, sr: int, onset_s: float, window_s: float) -> float:
+    """The start of the largest sustained level rise within ``onset_s ± window_s`` (see
+    :func:`refine_onset`), s; ``onset_s`` when there is none."""
     step = max(1, int(round(0.001 * sr)))
     win = max(step, int(round(0.004 * sr)))
     before, after = 30, 40  # ms
@@ -325,16 +433,160 @@ def refine_onset(vocal: np.ndarray, *, sr: int, onset_s: float, window_s: float 
     return float(a / sr + (j * step + win / 2) / sr)
 
 
-def _reference_point(onset_s: float, beats: np.ndarray) -> float:
-    """The grid point an entrance is measured against (see the module docstring)."""
-    k = int(np.searchsorted(beats, onset_s))
-    candidates = [beats[i] for i in (k - 1, k) if 0 <= i < len(beats)]
-    nearest = min(candidates, key=lambda b: abs(onset_s - b))
-    if 0 < k < len(beats):
-        offbeat = 0.5 * (beats[k - 1] + beats[k])
-        if abs(onset_s - offbeat) * 1000 <= ENTRANCE_ON_TOLERANCE_MS and abs(onset_s - offbeat) < abs(onset_s - nearest):
-            return float(offbeat)
-    return float(nearest)
+def beat_positions(times_s: Sequence[float], beats_s: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """Where times fall on a beat grid, in beats, and the local beat period.
+
+    Parameters
+    ----------
+    times_s : sequence of float
+        Times, s.
+    beats_s : sequence of float
+        Beat times, s, increasing (at least 2).
+
+    Returns
+    -------
+    positions : np.ndarray
+        Fractional beat index of each time (0.0 = the first beat, 2.5 = halfway between the
+        third and fourth); before the first or after the last beat the grid goes on at the
+        first or last beat period.
+    periods_s : np.ndarray
+        The beat period around each time, s.
+    """
+    beats = np.asarray(beats_s, dtype=float)
+    times = np.asarray(times_s, dtype=float)
+    if len(beats) < 2:
+        raise ValueError("a beat grid needs at least 2 beats")
+    k = np.clip(np.searchsorted(beats, times, side="right") - 1, 0, len(beats) - 2)
+    periods = beats[k + 1] - beats[k]
+    positions = k + (times - beats[k]) / periods
+    return positions, periods
+
+
+def time_at_position(position: float, beats_s: Sequence[float]) -> float:
+    """Time of a fractional beat index on a beat grid, s (inverse of :func:`beat_positions`)."""
+    beats = np.asarray(beats_s, dtype=float)
+    k = int(np.clip(np.floor(position), 0, len(beats) - 2))
+    return float(beats[k] + (position - k) * (beats[k + 1] - beats[k]))
+
+
+def subdivision_log_likelihood(
+    positions: np.ndarray,
+    periods_s: np.ndarray,
+    subdivision: str,
+    *,
+    spread_ms: float = SLOT_SPREAD_MS,
+    outlier_share: float = OUTLIER_SHARE,
+    beat_share: float = BEAT_SHARE,
+) -> float:
+    """Log-likelihood of entrance positions (in beats) under one grid, nats.
+
+    Each entrance is a slot plus Gaussian spread ``spread_ms``. The beat's probability is
+    shared among the grid's slots: ``beat_share`` on the beat, the rest equally on the
+    off-beat slots (all of it on the beat for the beat grid), so a finer grid pays for its
+    density and only wins when entrances sit between the coarser grid's slots.
+    ``outlier_share`` of the probability is uniform over the beat. Relative to a uniform
+    density, so 0 means "no better than chance".
+    """
+    n = SUBDIVISIONS[subdivision]
+    sigma_s = spread_ms / 1000.0
+    scaled = np.asarray(positions, float) * n
+    nearest = np.round(scaled)
+    density = np.zeros(len(scaled))
+    for step in (-1, 0, 1):
+        slot = nearest + step
+        on_beat = np.mod(slot, n) == 0
+        weight = 1.0 if n == 1 else np.where(on_beat, beat_share, (1.0 - beat_share) / (n - 1))
+        distance_s = (scaled - slot) / n * periods_s
+        density += weight * np.exp(-0.5 * (distance_s / sigma_s) ** 2) / (sigma_s * np.sqrt(2 * np.pi))
+    density = (1 - outlier_share) * density + outlier_share / periods_s
+    return float(np.sum(np.log(density * periods_s)))
+
+
+def choose_subdivision(
+    onsets_s: Sequence[float],
+    beats_s: Sequence[float],
+    *,
+    spread_ms: float = SLOT_SPREAD_MS,
+    outlier_share: float = OUTLIER_SHARE,
+    beat_share: float = BEAT_SHARE,
+) -> str:
+    """The grid a song's entrances are written on: "beat", "eighth", "triplet" or "sixteenth".
+
+    The grid with the largest :func:`subdivision_log_likelihood` of the entrance onsets; ties
+    (and songs with no onsets) go to the coarser grid.
+    """
+    onsets = np.asarray([t for t in onsets_s if np.isfinite(t)], dtype=float)
+    if len(onsets) == 0 or len(beats_s) < 2:
+        return "beat"
+    positions, periods = beat_positions(onsets, beats_s)
+    scores = {
+        name: subdivision_log_likelihood(positions, periods, name, spread_ms=spread_ms, outlier_share=outlier_share, beat_share=beat_share)
+        for name in SUBDIVISIONS
+    }
+    best = max(scores.values())
+    return next(name for name in SUBDIVISIONS if scores[name] >= best - 1e-9)
+
+
+def _count_in_bar(beat_index: int, downbeat_indices: np.ndarray) -> tuple[int, int]:
+    """(bar, count) of a beat: bar 1 starts at the first downbeat (0 = a pick-up), count from 1."""
+    if len(downbeat_indices) == 0:
+        return beat_index // 4 + 1, beat_index % 4 + 1
+    meter = int(np.median(np.diff(downbeat_indices))) if len(downbeat_indices) > 1 else 4
+    meter = max(2, meter)
+    d = int(np.searchsorted(downbeat_indices, beat_index, side="right")) - 1
+    if d < 0:
+        return 0, int((beat_index - downbeat_indices[0]) % meter) + 1
+    return d + 1, int((beat_index - downbeat_indices[d]) % meter) + 1
+
+
+def place_entrance(
+    onset_s: float,
+    *,
+    beats_s: Sequence[float],
+    downbeats_s: Sequence[float] = (),
+    subdivision: str = "beat",
+    tolerance_ms: float = ENTRANCE_ON_TOLERANCE_MS,
+) -> Entrance:
+    """An entrance on the grid: the nearest slot of ``subdivision``, its name, and the offset.
+
+    Parameters
+    ----------
+    onset_s : float
+        The line's first sung onset, s.
+    beats_s, downbeats_s : sequence of float
+        Beat grid and the beats that start a bar, s.
+    subdivision : str
+        A key of :data:`SUBDIVISIONS` (see :func:`choose_subdivision`).
+    tolerance_ms : float
+        ``|offset|`` up to this is "on" the slot.
+
+    Returns
+    -------
+    Entrance
+        ``slot_time`` the slot (s), ``slot`` its name ("and of 4"), ``bar``, ``beat_time`` the
+        beat the slot belongs to, ``offset_ms`` onset minus slot (negative = pushed, early).
+    """
+    if subdivision not in SUBDIVISIONS:
+        raise ValueError(f"unknown subdivision {subdivision!r}; choose one of {', '.join(SUBDIVISIONS)}")
+    beats = np.sort(np.asarray(beats_s, dtype=float))
+    n = SUBDIVISIONS[subdivision]
+    position, _ = beat_positions([onset_s], beats)
+    slot_index = int(np.round(position[0] * n))
+    beat_index, part = divmod(slot_index, n)
+    slot_time = time_at_position(slot_index / n, beats)
+    downbeat_indices = np.unique(np.round(beat_positions(downbeats_s, beats)[0]).astype(int)) if len(downbeats_s) else np.zeros(0, int)
+    bar, count = _count_in_bar(beat_index, downbeat_indices)
+    slot = str(count) if part == 0 else f"{SLOT_NAMES[subdivision][part - 1]} of {count}"
+    offset_ms = (onset_s - slot_time) * 1000.0
+    return Entrance(
+        beat_time=round(time_at_position(beat_index, beats), 4),
+        offset_ms=round(offset_ms, 1),
+        label=entrance_label(offset_ms, tolerance_ms),
+        slot_time=round(slot_time, 4),
+        slot=slot,
+        bar=int(bar),
+        subdivision=subdivision,
+    )
 
 
 def line_entrances(
@@ -342,43 +594,47 @@ def line_entrances(
     words: Sequence[Word],
     *,
     beats: Sequence[float],
+    downbeats: Sequence[float] = (),
     vocal: Optional[np.ndarray] = None,
     sr: Optional[int] = None,
+    subdivision: Optional[str] = None,
 ) -> list[Optional[Entrance]]:
-    """Entrance of every line: its first word's onset against the beat grid.
+    """Entrance of every line: its first word's onset on the song's entrance grid.
 
     Parameters
     ----------
     lines : sequence of Line
     words : sequence of Word
         Aligned words; ``word.line`` indexes ``lines``.
-    beats : sequence of float
-        Beat times, s.
+    beats, downbeats : sequence of float
+        Beat grid and bar starts, s.
     vocal : np.ndarray, optional
         Mono vocal signal; when given (with ``sr``), each first-word onset is refined with
         :func:`refine_onset`.
     sr : int, optional
         Sample rate of ``vocal``, Hz.
+    subdivision : str, optional
+        Force a grid; by default :func:`choose_subdivision` picks it from the entrances.
 
     Returns
     -------
     list of Entrance or None
-        One per line (None when there are no beats). ``offset_ms`` = onset minus the grid
-        point, ms (negative = early); ``label`` early/on/late with
-        :data:`~lipcoach.song.songmap.ENTRANCE_ON_TOLERANCE_MS`.
+        One per line (None when the grid has fewer than 2 beats); see :func:`place_entrance`.
     """
     grid = np.sort(np.asarray(beats, dtype=float))
+    if len(grid) < 2:
+        return [None] * len(lines)
     first: dict[int, float] = {}
     for w in words:
         if w.line not in first or w.start < first[w.line]:
             first[w.line] = w.start
-    out: list[Optional[Entrance]] = []
+    onsets = []
     for index, line in enumerate(lines):
-        if len(grid) == 0:
-            out.append(None)
-            continue
         onset = first.get(index, line.start)
         if vocal is not None and sr:
             onset = refine_onset(vocal, sr=sr, onset_s=onset)
-        out.append(Entrance.from_times(onset, _reference_point(onset, grid)))
-    return out
+        onsets.append(onset)
+    # Interpolated lines (not aligned) say nothing about where the singer comes in.
+    trusted = [t for t, line in zip(onsets, lines) if getattr(line, "aligned", True)]
+    grid_name = subdivision or choose_subdivision(trusted, grid)
+    return [place_entrance(t, beats_s=grid, downbeats_s=downbeats, subdivision=grid_name) for t in onsets]

@@ -38,17 +38,59 @@ class Word:
     pitch_midi: Optional[float] = None  #: median sung pitch, MIDI note number
 
 
+def entrance_label(offset_ms: float, tolerance_ms: float = ENTRANCE_ON_TOLERANCE_MS) -> str:
+    """"on" when ``|offset_ms| <= tolerance_ms``, else "early" (negative) or "late" (positive).
+
+    The one rule every entrance label comes from (the map, the studio's edits, the metrics).
+    """
+    if abs(offset_ms) <= tolerance_ms:
+        return "on"
+    return "early" if offset_ms < 0 else "late"
+
+
 @dataclass
 class Entrance:
-    beat_time: float  #: s, the beat the line comes in against
-    offset_ms: float  #: first word onset minus beat_time, ms; negative = early
-    label: str  #: "early" | "on" | "late"
+    """Where a line comes in, in musical terms, and how far the singer pushes or lays back.
+
+    ``slot_time`` is the grid point the line is written on: a beat, or an eighth, sixteenth or
+    triplet between beats (``subdivision``: the grid the song's entrances use), named by
+    ``slot`` ("1", "and of 4", "e of 2", "a of 3", "trip of 2", "let of 2") in ``bar``.
+    ``offset_ms`` is the sung onset minus ``slot_time``; ``label`` says early/on/late against
+    the slot. Maps written before the slot fields measured against the nearest beat only:
+    there ``slot_time`` is absent and ``beat_time`` is the reference.
+    """
+
+    beat_time: float  #: s, the beat the slot belongs to (the slot itself when it is a beat)
+    offset_ms: float  #: first word onset minus the slot, ms; negative = early (pushed), positive = late (laid back)
+    label: str  #: "early" | "on" | "late", against the slot
+    slot_time: Optional[float] = None  #: s, the grid point the line is written on
+    slot: Optional[str] = None  #: the slot's name in the bar: "1", "and of 4", "e of 2", "trip of 3", ...
+    bar: Optional[int] = None  #: bar number, 1 = the bar of the first downbeat; 0 = a pick-up before it
+    subdivision: Optional[str] = None  #: the song's entrance grid: "beat" | "eighth" | "sixteenth" | "triplet"
+
+    @property
+    def reference_time(self) -> float:
+        """The grid point ``offset_ms`` is measured from, s."""
+        return self.beat_time if self.slot_time is None else self.slot_time
+
+    def describe(self) -> str:
+        """The entrance as a music director says it: "on the and of 4", "beat 1, 60 ms late"."""
+        if self.slot is None:
+            on_where, where = "on the beat", "the beat"
+        elif self.slot.isdigit():
+            on_where, where = f"on {self.slot}", f"beat {self.slot}"
+        else:
+            on_where = where = f"the {self.slot}"
+            on_where = f"on {where}"
+        if self.label == "on":
+            return on_where + (f" ({self.offset_ms:+.0f} ms)" if abs(self.offset_ms) >= 1 else "")
+        return f"{where}, {abs(self.offset_ms):.0f} ms {self.label}"
 
     @staticmethod
     def from_times(onset_s: float, beat_s: float, tolerance_ms: float = ENTRANCE_ON_TOLERANCE_MS) -> "Entrance":
+        """An entrance measured against one beat (no slot information)."""
         offset_ms = (onset_s - beat_s) * 1000.0
-        label = "on" if abs(offset_ms) <= tolerance_ms else ("early" if offset_ms < 0 else "late")
-        return Entrance(beat_time=round(beat_s, 4), offset_ms=round(offset_ms, 1), label=label)
+        return Entrance(beat_time=round(beat_s, 4), offset_ms=round(offset_ms, 1), label=entrance_label(offset_ms, tolerance_ms))
 
 
 @dataclass

@@ -10,9 +10,10 @@ is followed by a bar's rest in which the singer takes a breath of known start, e
 that ends shortly before the next line. Levels are dB relative to the vocal's median sung
 level, measured as in :func:`frame_levels_db` (20 ms RMS frames).
 
-The seed fixes the layout, melody, breaths and entrances; eSpeak NG's voicing still varies by
-a few samples from run to run, so the truth is measured on each generated instance (word
-onsets are the first sample above −40 dB of the word's peak), never assumed.
+The seed fixes the layout, melody, breaths and entrances, and the audio: eSpeak NG renders
+each word afresh (:func:`lipcoach.media.espeak.synthesize`), so the same seed gives the same
+samples in every run. Word onsets are still measured on the audio (the first sample above
+−40 dB of the word's peak), never assumed.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ class SyntheticSong:
     tempo_bpm: float
     beats: list[float]
     downbeats: list[float]
-    line_beats: list[float]  #: the downbeat each line is written on
+    line_beats: list[float]  #: the slot each line is written on, s (its bar's downbeat unless ``entrance_slots_beats`` moved it)
     entrance_offsets_ms: list[float]  #: first word onset minus its written beat, ms (negative = early)
     words: list[TrueWord]
     breaths: list[TrueBreath]
@@ -168,6 +169,7 @@ def make_song(
     click: bool = True,
     n_lines: Optional[int] = None,
     lead_in_bars: int = 1,
+    entrance_slots_beats: Optional[Sequence[float]] = None,
 ) -> SyntheticSong:
     """Generate a sung number with exact truth.
 
@@ -196,6 +198,9 @@ def make_song(
         Use only the first ``n_lines`` lines of the lyrics (short fixtures for tests).
     lead_in_bars : int
         Bars of accompaniment before the first line's breath.
+    entrance_slots_beats : sequence of float, optional
+        Per line, where in its bar the line is written, in beats after the downbeat (0 = on 1,
+        1.5 = the "and" of 2, 2.25 = the "e" of 3). Default: every line on 1.
     """
     rng = np.random.default_rng(seed)
     text = (lyrics or DEFAULT_LYRICS).strip("\n")
@@ -216,6 +221,9 @@ def make_song(
     offsets = [float(o) for o in entrance_offsets_ms]
     if len(offsets) != len(sung):
         raise ValueError(f"{len(offsets)} entrance offsets for {len(sung)} lines")
+    slots_beats = [0.0] * len(sung) if entrance_slots_beats is None else [float(b) for b in entrance_slots_beats]
+    if len(slots_beats) != len(sung) or not all(0.0 <= b < 4.0 for b in slots_beats):
+        raise ValueError(f"entrance slots must give one position in 0..4 beats per line ({len(sung)} lines)")
 
     beat_s = 60.0 / tempo_bpm
     bar_s = 4 * beat_s
@@ -230,7 +238,7 @@ def make_song(
     line_beats: list[float] = []
     bar_time = lead_in_bars * bar_s + bar_s  # the first line's downbeat leaves a bar for its breath
     for index, line in enumerate(sung):
-        line_beat = bar_time
+        line_beat = bar_time + slots_beats[index] * beat_s
         line_beats.append(line_beat)
         onset = line_beat + offsets[index] / 1000.0
         cursor = onset
@@ -243,7 +251,7 @@ def make_song(
             cursor = end
         line_end = cursor
         # Next line: the first downbeat that leaves ≥ 1.2 s of rest for a breath.
-        next_bar = line_beat + np.ceil((line_end + 1.2 - line_beat) / bar_s) * bar_s
+        next_bar = bar_time + np.ceil((line_end + 1.2 - bar_time) / bar_s) * bar_s
         bar_time = next_bar
     # Breaths: end 60–160 ms before the line's onset, 0.2–0.7 s long, inside the rest.
     for index in range(len(sung)):

@@ -1,0 +1,243 @@
+#!/usr/bin/env python
+"""Entrance accuracy: the map's own slot, offset and label, against songs with known entrances.
+
+Generated songs (``groove_songs.py``: drums, bass and pads at 70–160 bpm, swung in triplet
+songs, eSpeak-sung lines entering on chosen slots with chosen pushes and lay-backs; not the
+detector's model and not the synthetic singer's layout). The detector under test is what
+``analyze_song`` runs for entrances: ``rhythm.beat_grid`` on the mix, then
+``rhythm.line_entrances`` with each line's first-word onset as an aligner gives it (the true
+onset moved by up to ±50 ms, uniform) refined on the signal: the classical vocal guide
+("guide", what ``analyze_song`` uses without a stem), the mix ("mix"), the vocal stem
+("stem"), or not refined at all ("unrefined", to see what the refinement adds).
+
+Calibration and evaluation are disjoint: the calibration half (seeds 0–11, tempi 70, 84,
+100, 118, 136, 154 bpm) fits the grid-choice constants of :mod:`lipcoach.song.rhythm`
+(``SLOT_SPREAD_MS``, ``OUTLIER_SHARE``, ``BEAT_SHARE``; ``--calibrate``);
+every reported figure comes from the evaluation half (seeds 100–123, tempi 76, 92, 108, 124,
+142, 160 bpm).
+
+Real songs (``../shared/data``: songs_en and JamendoLyrics; annotated line onsets, no beat
+truth): the tempo, the grid chosen and the share of entrances labelled early/on/late and
+on each kind of slot, as information.
+
+Usage: python benchmarks/entrance_accuracy.py [--calibrate] [--no-real] [--json out/bench/entrance_accuracy.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import DATA, english_songs, jamendo_songs  # noqa: E402
+from groove_songs import STYLES, make_groove_song  # noqa: E402
+
+from lipcoach.evaluate import entrances as entrance_eval  # noqa: E402
+from lipcoach.song import rhythm  # noqa: E402
+from lipcoach.song.songmap import Line, Word  # noqa: E402
+
+CALIBRATION = [(seed, tempo) for seed, tempo in zip(range(12), [70, 84, 100, 118, 136, 154] * 2)]
+EVALUATION = [(seed, tempo) for seed, tempo in zip(range(100, 124), [76, 92, 108, 124, 142, 160] * 4)]
+#: Candidate (SLOT_SPREAD_MS, OUTLIER_SHARE, BEAT_SHARE) for the calibration.
+CANDIDATES = [(spread, outlier, beat) for spread in (20.0, 35.0, 50.0) for outlier in (0.05, 0.1, 0.2) for beat in (0.34, 0.5, 0.67)]
+ALIGNER_JITTER_S = 0.05
+
+
+def _inputs(song, seed: int):
+    rng = np.random.default_rng(10_000 + seed)
+    lines, words = [], []
+    for index, line in enumerate(song.lines):
+        lines.append(Line(text=" ".join(w for w, _, _ in line), start=line[0][1], end=line[-1][2]))
+        for k, (text, start, end) in enumerate(line):
+            jitter = rng.uniform(-ALIGNER_JITTER_S, ALIGNER_JITTER_S) if k == 0 else 0.0
+            words.append(Word(text=text, start=start + jitter, end=end, line=index))
+    return lines, words
+
+
+def make_set(configs) -> list:
+    """Generate the songs, their beat grids (on the mix) and their vocal guides (classical
+    separation of the stereo mix: the signal ``analyze_song`` refines onsets on by default)."""
+    from lipcoach.media.separate import vocal_guide
+
+    songs = []
+    for k, (seed, tempo) in enumerate(configs):
+        style = STYLES[k % len(STYLES)]
+        song = make_groove_song(seed=seed, tempo_bpm=tempo, style=style)
+        t0 = time.perf_counter()
+        grid = rhythm.beat_grid(song.mix, sr=song.sr)
+        elapsed = time.perf_counter() - t0
+        song.guide = vocal_guide(song.stereo, sr=song.sr, method="classical")
+        songs.append((seed, song, grid, elapsed))
+    return songs
+
+
+#: What the first-word onset is refined on; "unrefined" keeps the aligner-like guess as it is.
+SIGNALS = ("guide", "mix", "stem", "unrefined")
+
+
+def score_set(songs, *, params: dict, signals=SIGNALS, verbose: bool = False) -> dict:
+    rows = []
+    for seed, song, (tempo, beats, downbeats), grid_s in songs:
+        lines, words = _inputs(song, seed)
+        row = dict(seed=seed, tempo_bpm=song.tempo_bpm, style=song.style, true_subdivision=true_subdivision(song), beat_grid_s=round(grid_s, 3))
+        row.update(entrance_eval.grid_scores(song.beats, beats, song.tempo_bpm, tempo))
+        row["estimated_tempo_bpm"] = tempo
+        for name in signals:
+            signal = {"mix": song.mix, "stem": song.vocals, "guide": song.guide, "unrefined": None}[name]
+            if len(beats) < 2:
+                got = [None] * len(lines)
+            else:
+                guesses = [next(w.start for w in words if w.line == i) for i in range(len(lines))]
+                onsets = guesses if signal is None else [rhythm.refine_onset(signal, sr=song.sr, onset_s=t) for t in guesses]
+                grid_name = rhythm.choose_subdivision(onsets, beats, **params)
+                got = [rhythm.place_entrance(t, beats_s=beats, downbeats_s=downbeats, subdivision=grid_name) for t in onsets]
+            est = entrance_eval.from_entrances(got)
+            scores = entrance_eval.evaluate(song.slot_times, song.offsets_ms, est["slots_s"], est["offsets_ms"], est["labels"],
+                                            reference_slot_names=song.slot_names, estimated_slot_names=est["slot_names"])
+            row[name] = dict(scores)
+            row[name]["subdivision"] = got[0].subdivision if got and got[0] else None
+            row[name]["errors_ms"] = [None if not h else round(o - r, 1) for h, o, r in zip(
+                entrance_eval.slot_hits(song.slot_times, est["slots_s"]), [np.nan if v is None else v for v in est["offsets_ms"]], song.offsets_ms)]
+        rows.append(row)
+        if verbose:
+            parts = [f"{n}: slot {row[n]['slot_accuracy']:.2f} names {row[n]['slot_name_accuracy']:.2f} grid {row[n]['subdivision']}, "
+                     f"offset MAE {row[n]['mean_abs_error_ms']:.1f} ms, labels {row[n]['label_accuracy']:.2f}" for n in signals]
+            print(f"  seed {seed:3d} {song.style:9s} {song.tempo_bpm:5.0f} bpm: tempo {row['estimated_tempo_bpm']:6.1f}, beat F {row['beat_f_measure']:.2f}; " + "; ".join(parts))
+    pooled = {}
+    for name in signals:
+        errors = np.array([e for r in rows for e in r[name]["errors_ms"] if e is not None])
+        n_lines = sum(r[name]["n_lines"] for r in rows)
+        pooled[name] = dict(
+            n_songs=len(rows), n_lines=n_lines,
+            slot_accuracy=sum(r[name]["n_slot_right"] for r in rows) / n_lines,
+            slot_name_accuracy=float(np.sum([r[name]["slot_name_accuracy"] * r[name]["n_lines"] for r in rows]) / n_lines),
+            label_accuracy=float(np.sum([r[name]["label_accuracy"] * r[name]["n_lines"] for r in rows]) / n_lines),
+            offset_mean_abs_error_ms=float(np.mean(np.abs(errors))) if errors.size else None,
+            offset_median_abs_error_ms=float(np.median(np.abs(errors))) if errors.size else None,
+            offset_max_abs_error_ms=float(np.max(np.abs(errors))) if errors.size else None,
+            offset_within_20ms=float(np.mean(np.abs(errors) <= 20.0)) if errors.size else None,
+            subdivision_right=float(np.mean([r["true_subdivision"] == r[name]["subdivision"] for r in rows])),
+        )
+    pooled["tempo"] = dict(
+        median_error_bpm=float(np.median([r["tempo_error_bpm"] for r in rows])),
+        max_error_bpm=float(np.max([r["tempo_error_bpm"] for r in rows])),
+        octave_ok=float(np.mean([r["tempo_octave_ok"] for r in rows])),
+        beat_f_measure=float(np.mean([r["beat_f_measure"] for r in rows])),
+    )
+    return dict(rows=rows, pooled=pooled)
+
+
+def true_subdivision(song) -> str:
+    """The coarsest grid holding every slot the song's lines enter on (a "sixteenth" song whose
+    off-beat lines all came out on an "and" is an eighth-note song)."""
+    beat_s = 60.0 / song.tempo_bpm
+    for name, n in rhythm.SUBDIVISIONS.items():
+        if all(abs(t / beat_s * n - round(t / beat_s * n)) < 1e-6 for t in song.slot_times):
+            return name
+    raise ValueError("a slot on no grid")
+
+
+def calibrate() -> tuple[dict, list]:
+    """Score every candidate on the calibration half, with onsets refined on the vocal guide
+    (no stem: the default) and on the stem (a production with stems), pooled."""
+    songs = make_set(CALIBRATION)
+    table = []
+    for spread, outlier, beat in CANDIDATES:
+        params = dict(spread_ms=spread, outlier_share=outlier, beat_share=beat)
+        pooled = score_set(songs, params=params, signals=("guide", "stem"))["pooled"]
+        both = {key: 0.5 * (pooled["guide"][key] + pooled["stem"][key]) for key in ("slot_accuracy", "label_accuracy", "subdivision_right")}
+        table.append(dict(params=params, **both, guide=pooled["guide"], stem=pooled["stem"]))
+        print(f"  calibration, spread {spread:4.0f} ms, outliers {outlier:.2f}, beat share {beat:.2f}: slot right {both['slot_accuracy']:.3f} "
+              f"(guide {pooled['guide']['slot_accuracy']:.3f}, stem {pooled['stem']['slot_accuracy']:.3f}), labels {both['label_accuracy']:.3f}, "
+              f"grid right {both['subdivision_right']:.2f}")
+    # Most slots right, then most labels right, then most grids right.
+    best = max(table, key=lambda r: (round(r["slot_accuracy"], 6), round(r["label_accuracy"], 6), round(r["subdivision_right"], 6)))
+    return best["params"], table
+
+
+def _line_onsets(song: dict) -> list[float]:
+    if "lines" in song:  # songs_en: lines_timed.tsv
+        rows = csv.reader(song["lines"].open(encoding="utf-8"), delimiter="\t", quoting=csv.QUOTE_NONE)
+        return [float(r[0]) for r in rows if len(r) >= 3]
+    rows = csv.DictReader((Path(song["audio"]).parent / "lines.csv").open(encoding="utf-8"))
+    return [float(r["start_time"]) for r in rows]
+
+
+def real_songs() -> list[dict]:
+    from lipcoach.media.decode import load_audio
+
+    out = []
+    for song in english_songs() + jamendo_songs():
+        try:
+            audio, sr = load_audio(song["audio"], sr=16000)
+            onsets = _line_onsets(song)
+            tempo, beats, downbeats = rhythm.beat_grid(audio, sr=sr)
+            lines = [Line(text="", start=t, end=t) for t in onsets]
+            got = rhythm.line_entrances(lines, [], beats=beats, downbeats=downbeats)
+        except Exception as error:  # a song the pipeline cannot handle counts, with its reason
+            out.append(dict(name=song["name"], failed=str(error)))
+            print(f"  {song['name']}: FAILED {error}")
+            continue
+        got = [e for e in got if e is not None]
+        labels = collections.Counter(e.label for e in got)
+        kinds = collections.Counter("beat" if e.slot.isdigit() else e.slot.split(" of ")[0] for e in got)
+        row = dict(name=song["name"], tempo_bpm=tempo, n_lines=len(onsets), subdivision=got[0].subdivision if got else None,
+                   labels={k: labels.get(k, 0) / max(1, len(got)) for k in ("early", "on", "late")},
+                   slot_kinds={k: v / max(1, len(got)) for k, v in kinds.most_common()},
+                   median_abs_offset_ms=float(np.median([abs(e.offset_ms) for e in got])) if got else None)
+        out.append(row)
+        print(f"  {row['name']:32s} {tempo:6.1f} bpm, grid {row['subdivision']:9s} labels " +
+              " ".join(f"{k} {v:.0%}" for k, v in row["labels"].items()) + "; slots " +
+              " ".join(f"{k} {v:.0%}" for k, v in row["slot_kinds"].items()) + f"; median |offset| {row['median_abs_offset_ms']:.0f} ms")
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calibrate", action="store_true", help="fit SLOT_SPREAD_MS on the calibration half first")
+    parser.add_argument("--no-real", action="store_true", help="skip the real songs")
+    parser.add_argument("--dev", action="store_true", help="score the calibration half only (for development; reports nothing)")
+    parser.add_argument("--json", type=Path, default=Path("out/bench/entrance_accuracy.json"))
+    args = parser.parse_args()
+    params = dict(spread_ms=rhythm.SLOT_SPREAD_MS, outlier_share=rhythm.OUTLIER_SHARE, beat_share=rhythm.BEAT_SHARE)
+    result: dict = dict(command=" ".join(["benchmarks/entrance_accuracy.py"] + sys.argv[1:]), params=params)
+    if args.calibrate:
+        print("Calibration half (fits SLOT_SPREAD_MS, OUTLIER_SHARE, BEAT_SHARE; onsets on the vocal guide and on the stem):")
+        best, table = calibrate()
+        result["calibration"] = dict(best=best, table=table)
+        print(f"  best {best}; lipcoach.song.rhythm has {params}")
+    if args.dev:
+        print("Calibration half, development only:")
+    else:
+        print("Evaluation half (held out), with lipcoach.song.rhythm's constants:")
+    t0 = time.perf_counter()
+    evaluation = score_set(make_set(CALIBRATION if args.dev else EVALUATION), params=params, verbose=True)
+    result["evaluation"] = evaluation
+    for name in SIGNALS:
+        p = evaluation["pooled"][name]
+        print(f"  pooled {name}: {p['n_lines']} lines in {p['n_songs']} songs: slot right {p['slot_accuracy']:.1%}, slot named right "
+              f"{p['slot_name_accuracy']:.1%}, label {p['label_accuracy']:.1%}; where the slot is right: offset MAE "
+              f"{p['offset_mean_abs_error_ms']:.1f} ms, median {p['offset_median_abs_error_ms']:.1f}, max {p['offset_max_abs_error_ms']:.1f}, "
+              f"within 20 ms {p['offset_within_20ms']:.1%}; grid = style {p['subdivision_right']:.0%}")
+    t = evaluation["pooled"]["tempo"]
+    print(f"  tempo: median error {t['median_error_bpm']:.2f} bpm, max {t['max_error_bpm']:.2f}, right or an octave {t['octave_ok']:.0%}; "
+          f"beat F-measure {t['beat_f_measure']:.3f} ({time.perf_counter() - t0:.0f} s)")
+    if args.dev:
+        return
+    if not args.no_real and DATA.exists():
+        print("Real songs (annotated line onsets, no beat truth; information only):")
+        result["real"] = real_songs()
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=1, default=float), encoding="utf-8")
+    print(f"JSON: {args.json}")
+
+
+if __name__ == "__main__":
+    main()
