@@ -9,7 +9,7 @@ import pytest
 
 from lipcoach.errors import LipcoachError
 from lipcoach.song.edit import WordTime, retime_words
-from lipcoach.song.rhythm import line_entrances
+from lipcoach.song.rhythm import line_entrances, place_entrance
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
 from studio_fixtures import truth_songmap  # noqa: E402
@@ -37,10 +37,20 @@ def test_touched_line_gets_the_rhythm_modules_entrance_and_others_keep_their_fla
     w = songmap.words[0]
     before_line1 = songmap.lines[1]
     out = retime_words(songmap, [WordTime(0, w.start + 0.07, w.end)])
-    expected = line_entrances(out.lines, out.words, beats=out.beats)[0]
+    expected = line_entrances(out.lines, out.words, beats=out.beats, downbeats=out.downbeats, subdivision="beat")[0]
     assert out.lines[0].entrance == expected
     assert out.lines[0].aligned is True
     assert out.lines[1] == before_line1  # flags, confidence, entrance: all as they were
+
+
+def test_touched_line_stays_on_the_grid_the_songs_entrances_use(songmap):
+    for ln in songmap.lines:
+        ln.entrance = place_entrance(ln.start, beats_s=songmap.beats, downbeats_s=songmap.downbeats, subdivision="eighth")
+    w = songmap.words[0]
+    out = retime_words(songmap, [WordTime(0, w.start + 0.07, w.end)])
+    expected = place_entrance(w.start + 0.07, beats_s=songmap.beats, downbeats_s=songmap.downbeats, subdivision="eighth")
+    assert out.lines[0].entrance == expected
+    assert out.lines[0].entrance.subdivision == "eighth" and out.lines[0].entrance.slot is not None
 
 
 @pytest.mark.parametrize("edit, says", [
