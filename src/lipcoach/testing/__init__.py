@@ -1,0 +1,1 @@
+"""Test-data makers shared by tests, benchmarks and demos (generated material only)."""
