@@ -380,7 +380,7 @@ def rhythm_and_entrances(seeds: list[int]) -> None:
     from lipcoach.evaluate import entrances as entrance_eval
     from lipcoach.song import rhythm
     from lipcoach.song.songmap import Line, Word
-    from lipcoach.song.synthetic import make_song
+    from lipcoach.testing.synthetic_song import make_song
 
     pooled: dict[str, list[float]] = {"stem": [], "mix": []}
     for seed in seeds:

@@ -110,7 +110,7 @@ def try_align(guide: np.ndarray, words: list[tuple[float, float, str]], language
         from lipcoach.song.align import align_lyrics
     except ImportError:
         return None
-    from lipcoach.song.lyrics import parse_lyrics_text
+    from lipcoach.formats.lyrics import parse_lyrics_text
 
     lines, current, last_end = [], [], None
     for start, end, text in words:
@@ -152,7 +152,7 @@ def synthetic_breaths(methods: list[str]) -> dict[str, dict[str, float]]:
     a wide-panned (left-heavy, delayed right) copy of them, a non-repeating random lead line
     panned right, and decorrelated noise (a stand-in for reverb and room) in both channels.
     """
-    from lipcoach.song.synthetic import frame_levels_db, make_song
+    from lipcoach.testing.synthetic_song import frame_levels_db, make_song
 
     song = make_song(seed=3, accompaniment_db=6.0, n_lines=8)
     sr, vocals, band = song.sr, song.vocals, song.accompaniment.copy()

@@ -45,8 +45,8 @@ def make_studio(folder: Path) -> int:
         from lipcoach.production.catalogue import add_song_files
     except ImportError:  # a server source from before add_song_files moved to the catalogue
         from lipcoach.production.demo import add_song_files
-    from lipcoach.song.synthetic import make_song
-    from lipcoach.take.clips import songmap_from_words
+    from lipcoach.testing.synthetic_song import make_song
+    from lipcoach.testing.clips import songmap_from_words
 
     song = make_song(seed=7)
     files = song.write(folder / "song")

@@ -30,7 +30,7 @@ from common import DATA, cached_vocal_guide, read_words_tsv  # noqa: E402
 from lipcoach.evaluate.words import evaluate  # noqa: E402
 from lipcoach.media.decode import load_audio  # noqa: E402
 from lipcoach.song.align import align_lyrics  # noqa: E402
-from lipcoach.song.lyrics import parse_lyrics_text, read_lyrics  # noqa: E402
+from lipcoach.formats.lyrics import parse_lyrics_text, read_lyrics  # noqa: E402
 
 LANGUAGES = {"French": "fr", "Spanish": "es", "German": "de", "English": "en"}
 
@@ -76,7 +76,7 @@ def run_real(args) -> list[np.ndarray]:
 
 
 def run_synthetic(seeds) -> None:
-    from lipcoach.song.synthetic import make_song
+    from lipcoach.testing.synthetic_song import make_song
 
     for guide in ("vocals", "mix"):
         errors = []

@@ -11,7 +11,7 @@ import soxr
 from lipcoach.errors import LipcoachError
 from lipcoach.media import espeak
 from lipcoach.song.align import align_lyrics
-from lipcoach.song.lyrics import parse_lyrics_text
+from lipcoach.formats.lyrics import parse_lyrics_text
 from lipcoach.song.visemes import VISEMES
 
 SR = 16000
@@ -66,7 +66,7 @@ def test_word_onsets_of_a_spoken_phrase_within_100_ms(lines, language):
 
 def test_synthetic_singer():
     """The synthetic singer's vocal stem aligns to its exact truth; its mix less well."""
-    make_song = pytest.importorskip("lipcoach.song.synthetic").make_song
+    make_song = pytest.importorskip("lipcoach.testing.synthetic_song").make_song
     song = make_song(n_lines=2, seed=3, sr=SR)
     truth = np.array([w.start for w in song.words])
     lyrics = parse_lyrics_text(song.lyrics_text)

@@ -12,7 +12,7 @@ SR = 16000
 
 @pytest.fixture(scope="module")
 def song():
-    from lipcoach.song.synthetic import make_song
+    from lipcoach.testing.synthetic_song import make_song
 
     return make_song(n_lines=4, seed=11, tempo_bpm=120.0, entrance_offsets_ms=[0.0, -60.0, 50.0, 0.0])
 
@@ -48,7 +48,7 @@ def test_breaths_are_found_without_lyrics_and_in_the_mix(song):
 
 
 def test_quiet_breaths_under_leaking_accompaniment_are_still_found():
-    from lipcoach.song.synthetic import make_song
+    from lipcoach.testing.synthetic_song import make_song
 
     quiet = make_song(n_lines=3, seed=4, breath_levels_db=(-38.0, -30.0), accompaniment_db=-20.0)
     words, lines = words_and_lines(quiet)

@@ -79,7 +79,7 @@ def test_entrances_against_beats_and_off_beats():
 
 
 def test_entrances_of_the_synthetic_singer_are_within_20_ms():
-    from lipcoach.song.synthetic import make_song
+    from lipcoach.testing.synthetic_song import make_song
 
     song = make_song(n_lines=4, seed=5, tempo_bpm=108.0, entrance_offsets_ms=[-120.0, 0.0, 60.0, -60.0])
     _, beats, _ = rhythm.beat_grid(song.mix, sr=song.sr)

@@ -433,7 +433,7 @@ def test_a_take_filmed_on_set_is_uploaded_as_a_file_and_scored(page, live, short
 @pytest.fixture(scope="module")
 def long_live(tmp_path_factory):
     """A studio holding an eight-line number (the lyrics box must scroll)."""
-    from lipcoach.song.synthetic import make_song
+    from lipcoach.testing.synthetic_song import make_song
     from lipcoach.web.app import create_app
     from studio_fixtures import make_studio
 

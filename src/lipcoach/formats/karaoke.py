@@ -5,7 +5,7 @@ Formats (``fmt``)
 ``lrc``
     Enhanced LRC: one ``[mm:ss.xx]`` stamp per line, a ``<mm:ss.xx>`` stamp before every
     word and one after the line's last word (its end). Read back by
-    :func:`lipcoach.song.lyrics.parse_lyrics_text`, so an exported map can seed the next
+    :func:`lipcoach.formats.lyrics.parse_lyrics_text`, so an exported map can seed the next
     analysis as timed lyrics.
 ``ass``
     Advanced SubStation Alpha karaoke for video editors (Aegisub, ffmpeg's ``subtitles``

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import BinaryIO, Optional
 
 from lipcoach.errors import LipcoachError
-from lipcoach.song import lyrics as _lyrics
+from lipcoach.formats import lyrics as _lyrics
 
 #: Size limits, bytes.
 MAX_AUDIO_BYTES = 200 * 1024 * 1024

@@ -150,7 +150,7 @@ def analyze_song(
         Progress callback ``report(fraction, label)``.
     """
     from lipcoach.song import align, breaths, rhythm, vocal as vocal_features
-    from lipcoach.song.lyrics import check_lyrics_fit, read_lyrics
+    from lipcoach.formats.lyrics import check_lyrics_fit, read_lyrics
 
     report = report or silent
     song_path = Path(song_path)
