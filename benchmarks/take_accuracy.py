@@ -85,7 +85,8 @@ class Clip:
 
 
 def load_clips(paths: list[Path]) -> list[Clip]:
-    from lipcoach.testing.clips import read_words_tsv, speech_spans
+    from lipcoach.formats.timed_tsv import GRID_SILENCE_LABELS, read_timed_tsv
+    from lipcoach.testing.clips import speech_spans
     from lipcoach.take.mouth import track_mouth
 
     clips = []
@@ -100,7 +101,7 @@ def load_clips(paths: list[Path]) -> list[Clip]:
         wt, tx = p.with_suffix(".words.tsv"), p.with_suffix(".transcript.txt")
         timed = "speech"
         if wt.exists():
-            words, timed = read_words_tsv(wt), "hand"
+            words, timed = read_timed_tsv(wt, skip_labels=GRID_SILENCE_LABELS), "hand"
         elif tx.exists():
             words = aligned_words(audio, tx.read_text(encoding="utf-8").strip())
             timed = "aligned" if words else "speech"

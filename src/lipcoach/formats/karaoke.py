@@ -41,11 +41,12 @@ from lipcoach.errors import LipcoachError
 from lipcoach.fileio import write_text_atomic
 from lipcoach.song.songmap import SongMap, Word
 
-FORMATS = ("lrc", "ass", "vtt", "ultrastar")
 #: Default file suffix per format, added to the song map's name (``song.json`` →
 #: ``song.lrc``, ``song.ultrastar.txt``). UltraStar's own ``.txt`` would collide with the
 #: lyrics file the map was made from (``song.txt``), so it carries the format's name.
 SUFFIXES = {"lrc": ".lrc", "ass": ".ass", "vtt": ".vtt", "ultrastar": ".ultrastar.txt"}
+#: The export formats, in the order the CLI lists them.
+FORMATS = tuple(SUFFIXES)
 #: Symbol shown for a breath (a caesura-like tick used in vocal scores; no letters, so lyric
 #: readers do not take it for a sung word).
 BREATH_MARK = "˅"
