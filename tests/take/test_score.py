@@ -139,7 +139,7 @@ def test_the_wrong_song_or_the_wrong_face_is_not_lip_syncing(take):
 
 
 def test_a_take_longer_than_the_song_is_refused(take):
-    short = SongMap.from_dict({**take["sm"].to_dict(), "duration": 5.0})
+    short = SongMap.from_dict({**take["sm"].to_dict(), "duration_s": 5.0})
     with pytest.raises(LipcoachError, match="long"):
         score_take(take["path"], short, track=take["track"])
 
