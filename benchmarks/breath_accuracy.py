@@ -67,9 +67,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import DATA, english_songs, jamendo_songs, read_words_tsv  # noqa: E402
+from common import DATA, english_songs, jamendo_songs  # noqa: E402
 
 from lipcoach.evaluate import breaths as breath_eval  # noqa: E402
+from lipcoach.formats.timed_tsv import read_timed_tsv  # noqa: E402
 from lipcoach.media.decode import load_audio  # noqa: E402
 from lipcoach.song.breaths import detect_breaths  # noqa: E402
 from lipcoach.song.songmap import Line, Word  # noqa: E402
@@ -103,7 +104,7 @@ def speech_breaths(data: Path) -> list[tuple[str, np.ndarray, list[list[float]]]
     out = []
     for wav in sorted((data / "breaths" / "libritts_test_clean").glob("*.wav")):
         audio, _ = load_audio(wav, sr=SR)
-        ref = np.loadtxt(wav.with_suffix(".breaths.tsv"), skiprows=1, usecols=(0, 1), ndmin=2).tolist()
+        ref = [[start_s, end_s] for start_s, end_s, _ in read_timed_tsv(wav.with_suffix(".breaths.tsv"))]
         out.append((wav.stem, audio, ref))
     return out
 
@@ -130,7 +131,7 @@ def cut_breaths(files) -> list[dict]:
 def read_lines(song: dict) -> list[tuple[float, float]]:
     """Annotated (start_s, end_s) of every sung line."""
     if "lines" in song:  # songs_en: start<TAB>end<TAB>text, no header
-        return [(a, b) for a, b, _ in read_words_tsv(song["lines"])]
+        return [(a, b) for a, b, _ in read_timed_tsv(song["lines"])]
     rows = csv.reader((song["audio"].parent / "lines.csv").open(encoding="utf-8"))
     next(rows)
     return [(float(r[0]), float(r[1])) for r in rows if len(r) >= 2]
@@ -380,7 +381,7 @@ def rhythm_and_entrances(seeds: list[int]) -> None:
     from lipcoach.evaluate import entrances as entrance_eval
     from lipcoach.song import rhythm
     from lipcoach.song.songmap import Line, Word
-    from lipcoach.song.synthetic import make_song
+    from lipcoach.testing.synthetic_song import make_song
 
     pooled: dict[str, list[float]] = {"stem": [], "mix": []}
     for seed in seeds:

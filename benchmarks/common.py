@@ -10,6 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
+from lipcoach.formats.timed_tsv import read_timed_tsv
+
+#: The one reader of annotation tables, under the name the benchmark scripts import.
+read_words_tsv = read_timed_tsv
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 
@@ -18,19 +23,6 @@ def normalise(word: str) -> str:
     """Lower-case letters and apostrophes only: how annotations and lyrics are compared."""
     word = unicodedata.normalize("NFC", word.lower()).replace("’", "'")
     return re.sub(r"[^\w']", "", word)
-
-
-def read_words_tsv(path: Path) -> list[tuple[float, float, str]]:
-    """``start<TAB>end<TAB>word`` rows, seconds."""
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        parts = line.split("\t")
-        if len(parts) >= 3:
-            try:
-                rows.append((float(parts[0]), float(parts[1]), parts[2]))
-            except ValueError:  # a header row
-                continue
-    return rows
 
 
 def match_words(ref_words: list[str], est_words: list[str]) -> list[tuple[int, int]]:

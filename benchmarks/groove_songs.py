@@ -1,7 +1,7 @@
 """Songs with a groove and exactly known entrances, for the entrance benchmark.
 
 Independent of the detector's own model (and of the synthetic singer's layout in
-``lipcoach.song.synthetic``, where every line starts on a downbeat over a click): a band of
+``lipcoach.testing.synthetic_song``, where every line starts on a downbeat over a click): a band of
 drums (kick, snare, hi-hat on the eighths, swung in triplet songs, with a few ms of human
 jitter), a bass line and pad chords, at tempi from 70 to 160 bpm, and eSpeak-sung lines
 entering on chosen slots (downbeats, the "and" of 2, the "e" of 3, triplet partials) with
@@ -14,7 +14,7 @@ Styles: which slots the lines enter on.
 - ``triplet``: swung eighths (the off-beat at 2/3 of the beat); about half on a "let" or a "trip".
 
 Truth per line: slot time (s), slot name and bar, offset (onset − slot, ms). The onset of a
-word is its first sample above −40 dB of the word's peak (``lipcoach.song.synthetic.sung_word``
+word is its first sample above −40 dB of the word's peak (``lipcoach.testing.synthetic_song.sung_word``
 trims to it).
 """
 
@@ -103,7 +103,7 @@ def _add(track: np.ndarray, sound: np.ndarray, start_s: float, sr: int, gain: fl
 
 def make_groove_song(*, seed: int, tempo_bpm: float, style: str, n_lines: int = 8, sr: int = 16000) -> GrooveSong:
     """One song: 2 bars of band, then ``n_lines`` sung lines on ``style`` slots."""
-    from lipcoach.song.synthetic import sung_word
+    from lipcoach.testing.synthetic_song import sung_word
 
     rng = np.random.default_rng(seed)
     swing = style == "triplet"

@@ -76,7 +76,7 @@ def bench_page(n_loads: int = 5) -> list[float]:
     sys.path.insert(0, str(REPO / "tests" / "web"))
     from studio_fixtures import make_studio
 
-    from lipcoach.song.synthetic import make_song
+    from lipcoach.testing.synthetic_song import make_song
     from lipcoach.web.app import create_app
 
     tmp = Path(tempfile.mkdtemp(prefix="lipcoach-bench-"))

@@ -40,6 +40,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 from lipcoach.evaluate import vocal_activity  # noqa: E402
 from lipcoach.media import separate  # noqa: E402
+from lipcoach.formats.timed_tsv import read_timed_tsv  # noqa: E402
 from lipcoach.media.decode import load_audio  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
@@ -58,16 +59,6 @@ def songs() -> list[tuple[str, Path]]:
                 if audio is not None and (folder / "words_timed.tsv").exists():
                     found.append((f"{group.split('/')[-1]}/{folder.name}", audio))
     return found
-
-
-def read_words(folder: Path) -> list[tuple[float, float, str]]:
-    rows = []
-    with open(folder / "words_timed.tsv", encoding="utf-8") as handle:
-        # QUOTE_NONE: a lyric word may begin with a quote mark, which must not swallow rows.
-        for row in csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
-            if len(row) >= 3 and row[0] != "start":  # jamendolyrics files have a header row
-                rows.append((float(row[0]), float(row[1]), row[2]))
-    return rows
 
 
 def separate_with(method: str, stereo: np.ndarray) -> np.ndarray:
@@ -110,7 +101,7 @@ def try_align(guide: np.ndarray, words: list[tuple[float, float, str]], language
         from lipcoach.song.align import align_lyrics
     except ImportError:
         return None
-    from lipcoach.song.lyrics import parse_lyrics_text
+    from lipcoach.formats.lyrics import parse_lyrics_text
 
     lines, current, last_end = [], [], None
     for start, end, text in words:
@@ -152,7 +143,8 @@ def synthetic_breaths(methods: list[str]) -> dict[str, dict[str, float]]:
     a wide-panned (left-heavy, delayed right) copy of them, a non-repeating random lead line
     panned right, and decorrelated noise (a stand-in for reverb and room) in both channels.
     """
-    from lipcoach.song.synthetic import frame_levels_db, make_song
+    from lipcoach.song.vocal import frame_levels_db
+    from lipcoach.testing.synthetic_song import make_song
 
     song = make_song(seed=3, accompaniment_db=6.0, n_lines=8)
     sr, vocals, band = song.sr, song.vocals, song.accompaniment.copy()
@@ -250,7 +242,7 @@ def main(argv=None) -> int:
     print(f"{'song':42s} {'method':17s} {'AUC':>6s} {'F1otsu':>7s} {'bestF1':>7s} {'corr':>6s} {'s/min':>6s} {'onsetAAE':>9s} {'<0.3s':>6s}")
     for name, audio_path in catalogue:
         stereo, _ = load_audio(audio_path, sr=SR, mono=False)
-        words = read_words(audio_path.parent)
+        words = read_timed_tsv(audio_path.parent / "words_timed.tsv")
         spans = np.array([[s, e] for s, e, _ in words])
         song_min = stereo.shape[1] / SR / 60.0
         minutes += song_min

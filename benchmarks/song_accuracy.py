@@ -2,7 +2,7 @@
 """Song-map accuracy, mir_eval style: word onsets, breaths, entrances, tempo.
 
 Sets (each skipped when absent):
-- synthetic: numbers from lipcoach.song.synthetic with exact truth, mapped twice: from the
+- synthetic: numbers from lipcoach.testing.synthetic_song with exact truth, mapped twice: from the
   clean vocal stem ("clean") and from the mix alone ("mix"; the vocal guide is separated);
 - jamendo: real French/Spanish/German mixes with hand-made word onsets (../shared/data/songs);
 - english: real English mixes with UltraStar karaoke timings (±0.1 s) (../shared/data/songs_en);
@@ -48,7 +48,7 @@ def word_scores(truth: list[tuple[float, float, str]], songmap) -> dict:
 
 
 def run_synthetic(args) -> list[dict]:
-    from lipcoach.song.synthetic import make_song
+    from lipcoach.testing.synthetic_song import make_song
 
     rows = []
     configs = [dict(seed=s, tempo_bpm=t) for s, t in zip(range(args.synthetic), (84, 96, 108, 120, 132, 90))]

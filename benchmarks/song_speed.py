@@ -86,7 +86,7 @@ def main() -> None:
             jobs.sort(key=lambda j: -j[1].stat().st_size)  # longest first: a 4-minute song is the target case
             jobs = jobs[: args.limit]
         else:
-            from lipcoach.song.synthetic import make_song
+            from lipcoach.testing.synthetic_song import make_song
 
             song = make_song(tempo_bpm=60, seed=1)
             paths = song.write(tmp)

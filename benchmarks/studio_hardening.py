@@ -45,8 +45,8 @@ def make_studio(folder: Path) -> int:
         from lipcoach.production.catalogue import add_song_files
     except ImportError:  # a server source from before add_song_files moved to the catalogue
         from lipcoach.production.demo import add_song_files
-    from lipcoach.song.synthetic import make_song
-    from lipcoach.take.clips import songmap_from_words
+    from lipcoach.testing.synthetic_song import make_song
+    from lipcoach.testing.clips import songmap_from_words
 
     song = make_song(seed=7)
     files = song.write(folder / "song")
@@ -100,14 +100,14 @@ def concurrent_edits(url: str, song_id: int, n: int = 20) -> dict:
 
     doc = httpx.get(f"{url}/api/songs/{song_id}/songmap").json()
     w = doc["words"][0]
-    starts = [round(max(0.0, w["start"] - 0.2) + 0.005 * k, 4) for k in range(n)]
+    starts = [round(max(0.0, w["start_s"] - 0.2) + 0.005 * k, 4) for k in range(n)]
     answers: list = [None] * n
     barrier = threading.Barrier(n)
 
     def edit(k: int) -> None:
         barrier.wait()
         answers[k] = httpx.post(f"{url}/api/songs/{song_id}/songmap", headers={"X-Lipcoach": "1"}, timeout=120,
-                                json={"words": [{"index": 0, "start": starts[k], "end": w["end"]}]})
+                                json={"words": [{"index": 0, "start_s": starts[k], "end_s": w["end_s"]}]})
 
     threads = [threading.Thread(target=edit, args=(k,)) for k in range(n)]
     for t in threads:
@@ -118,7 +118,7 @@ def concurrent_edits(url: str, song_id: int, n: int = 20) -> dict:
     lost = 0
     for k, version in accepted:
         saved = httpx.get(f"{url}/api/songs/{song_id}/songmap?version={version}").json()
-        lost += abs(saved["words"][0]["start"] - starts[k]) > 1e-4
+        lost += abs(saved["words"][0]["start_s"] - starts[k]) > 1e-4
     info = httpx.get(f"{url}/api/songs/{song_id}").json()
     return {"edits": n, "accepted": len(accepted), "statuses": sorted({a.status_code for a in answers}),
             "versions_made": len(info["map_versions"]) - 1, "distinct_versions": len({v for _k, v in accepted}), "lost": lost}

@@ -1,7 +1,7 @@
 """Take scoring accuracy on real talking-face clips (GRID, HDTF), calibrated on one split, reported on the other.
 
 Each clip's own sound is treated as "the song" (a song map from its word times and loudness,
-:mod:`lipcoach.take.clips`; GRID speakers without hand word times are mapped the way a song
+:mod:`lipcoach.testing.clips`; GRID speakers without hand word times are mapped the way a song
 is, by aligning their transcript with :func:`lipcoach.song.align.align_lyrics`). Takes are
 made by shifting the picture by a known offset (the mouth track's timestamps; a few takes
 are also re-encoded to H.264/AAC with PyAV and scored from the file with ``lipcoach score``).
@@ -85,7 +85,8 @@ class Clip:
 
 
 def load_clips(paths: list[Path]) -> list[Clip]:
-    from lipcoach.take.clips import read_words_tsv, speech_spans
+    from lipcoach.formats.timed_tsv import GRID_SILENCE_LABELS, read_timed_tsv
+    from lipcoach.testing.clips import speech_spans
     from lipcoach.take.mouth import track_mouth
 
     clips = []
@@ -100,7 +101,7 @@ def load_clips(paths: list[Path]) -> list[Clip]:
         wt, tx = p.with_suffix(".words.tsv"), p.with_suffix(".transcript.txt")
         timed = "speech"
         if wt.exists():
-            words, timed = read_words_tsv(wt), "hand"
+            words, timed = read_timed_tsv(wt, skip_labels=GRID_SILENCE_LABELS), "hand"
         elif tx.exists():
             words = aligned_words(audio, tx.read_text(encoding="utf-8").strip())
             timed = "aligned" if words else "speech"
@@ -116,7 +117,7 @@ def load_clips(paths: list[Path]) -> list[Clip]:
 def aligned_words(audio: np.ndarray, transcript: str) -> list:
     """Word times of a clip from its transcript, aligned as lipcoach maps a song (empty if it fails)."""
     from lipcoach.song.align import align_lyrics
-    from lipcoach.song.lyrics import parse_lyrics_text
+    from lipcoach.formats.lyrics import parse_lyrics_text
 
     try:
         words, _ = align_lyrics(audio.astype(np.float32), sr=SR, lyrics=parse_lyrics_text(transcript))
@@ -211,7 +212,7 @@ def concat(clips: list[Clip], tag: str) -> Song:
 def songmap(audio: np.ndarray, words: list, tmp: Path, tag: str, *, line_every_s: float = 3.0, lyrics: bool = True):
     """Write the song audio and map it (from its word times, or without lyrics: loudness and vocal activity only)."""
     from lipcoach.media.decode import write_wav
-    from lipcoach.take.clips import songmap_from_words, speech_spans
+    from lipcoach.testing.clips import songmap_from_words, speech_spans
 
     path = tmp / f"{tag}.wav"
     write_wav(path, audio, SR)

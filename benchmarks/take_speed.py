@@ -1,7 +1,7 @@
 """Take scoring speed: seconds of 720p 30 fps video scored per second, against decoding alone.
 
 Generates a 1280×720, 30 fps H.264/AAC take of a drawn face lip-syncing the synthetic song
-(``lipcoach.song.synthetic.make_song``, its lyrics sung twice: ~130 s), then in one process times (1) decoding alone, the
+(``lipcoach.testing.synthetic_song.make_song``, its lyrics sung twice: ~130 s), then in one process times (1) decoding alone, the
 same way the tracker decodes (PyAV, threads AUTO, scaled to 640 px in the decoder) and
 (2) ``score_take`` end to end (MediaPipe start-up, tracking, placement, sync, grades, JSON).
 Each take length runs in its own subprocess so that peak memory (max RSS) can be compared
@@ -31,9 +31,9 @@ def make_inputs(folder: Path, length_s: float) -> tuple[Path, Path]:
     import synth  # tests/take/synth.py: the drawn face
 
     from lipcoach.media.decode import write_wav
-    from lipcoach.song.synthetic import DEFAULT_LYRICS, make_song
+    from lipcoach.testing.synthetic_song import DEFAULT_LYRICS, make_song
     from lipcoach.take import sync as S
-    from lipcoach.take.clips import songmap_from_words
+    from lipcoach.testing.clips import songmap_from_words
 
     song = make_song(lyrics=DEFAULT_LYRICS + "\n\n" + DEFAULT_LYRICS, seed=0)  # ~130 s
     song_path = folder / "song.wav"

@@ -25,12 +25,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, cached_vocal_guide, read_words_tsv  # noqa: E402
+from common import DATA, cached_vocal_guide  # noqa: E402
 
 from lipcoach.evaluate.words import evaluate  # noqa: E402
+from lipcoach.formats.lyrics import parse_lyrics_text, read_lyrics  # noqa: E402
+from lipcoach.formats.timed_tsv import read_timed_tsv  # noqa: E402
 from lipcoach.media.decode import load_audio  # noqa: E402
 from lipcoach.song.align import align_lyrics  # noqa: E402
-from lipcoach.song.lyrics import parse_lyrics_text, read_lyrics  # noqa: E402
 
 LANGUAGES = {"French": "fr", "Spanish": "es", "German": "de", "English": "en"}
 
@@ -41,12 +42,12 @@ def real_songs(which: str):
             if not (folder / "lyrics.txt").exists():
                 continue
             meta = next(csv.DictReader(open(folder / "metadata.csv", encoding="utf-8")))
-            ref = [start for start, _, _ in read_words_tsv(folder / "words_timed.tsv")]
+            ref = [start for start, _, _ in read_timed_tsv(folder / "words_timed.tsv")]
             yield folder.name, folder / "audio.mp3", read_lyrics(folder / "lyrics.txt"), LANGUAGES[meta["Language"]], ref
     if which in ("all", "en"):
         for folder in sorted((DATA / "songs_en").glob("*/")):
             lines = [row[2] for row in csv.reader(open(folder / "lines_timed.tsv", encoding="utf-8"), delimiter="\t", quoting=csv.QUOTE_NONE)]
-            ref = [start for start, _, _ in read_words_tsv(folder / "words_timed.tsv")]
+            ref = [start for start, _, _ in read_timed_tsv(folder / "words_timed.tsv")]
             audio = next(p for p in sorted(folder.glob("audio.*")))
             yield folder.name, audio, parse_lyrics_text("\n".join(lines), source=str(folder)), "en", ref
 
@@ -76,7 +77,7 @@ def run_real(args) -> list[np.ndarray]:
 
 
 def run_synthetic(seeds) -> None:
-    from lipcoach.song.synthetic import make_song
+    from lipcoach.testing.synthetic_song import make_song
 
     for guide in ("vocals", "mix"):
         errors = []

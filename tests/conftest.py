@@ -55,7 +55,7 @@ def tone(seconds: float = 2.0, sr: int = 16000, freq: float = 220.0) -> np.ndarr
 @pytest.fixture(scope="session")
 def short_song():
     """A two-line synthetic number (exact truth), generated once per test session."""
-    from lipcoach.song.synthetic import make_song
+    from lipcoach.testing.synthetic_song import make_song
 
     return make_song(n_lines=2, seed=3, entrance_offsets_ms=[-80.0, 60.0])
 

@@ -387,14 +387,14 @@ def test_a_scored_take_joins_the_numbers_history(workspace, face_take, capsys):
 
 def test_one_lyrics_size_limit_for_the_cli_and_the_studio():
     from lipcoach.production import storage
-    from lipcoach.song import lyrics
+    from lipcoach.formats import lyrics
 
     assert storage.MAX_LYRICS_BYTES == lyrics.MAX_LYRICS_BYTES == 256 * 1024
 
 
 def test_lyrics_fit_the_song_at_ten_words_a_second():
     from lipcoach.errors import LipcoachError
-    from lipcoach.song.lyrics import check_lyrics_fit
+    from lipcoach.formats.lyrics import check_lyrics_fit
 
     check_lyrics_fit(200, 20.0, source="song.txt")  # exactly the limit: accepted
     with pytest.raises(LipcoachError, match="201 words.*20.0 s.*limit 200 words"):

@@ -43,7 +43,7 @@ def songmap_sources(songmap, map_path: str | os.PathLike) -> list[Path]:
 def check_analyze(song: Path, *, output: Path, plot: Optional[Path], lyrics: Optional[Path], vocals: Optional[Path],
                   force: bool = False) -> None:
     """``lipcoach analyze``: the map and plot can be written and replace none of the inputs."""
-    from lipcoach.song.plot import PLOT_SUFFIXES
+    from lipcoach.figures.songmap_plot import PLOT_SUFFIXES
 
     check_outputs([(output, None, "song map"), (plot, PLOT_SUFFIXES, "plot")], inputs=[song, lyrics, vocals], force=force)
 
@@ -52,9 +52,9 @@ def default_export_path(songmap_path: str | os.PathLike, fmt: str) -> Path:
     """Where ``lipcoach export`` writes without ``-o``: beside the map, named after it.
 
     ``song.json`` → ``song.lrc``, ``song.ass``, ``song.vtt``, ``song.ultrastar.txt``
-    (:data:`lipcoach.song.export.SUFFIXES`).
+    (:data:`lipcoach.formats.karaoke.SUFFIXES`).
     """
-    from lipcoach.song.export import SUFFIXES
+    from lipcoach.formats.karaoke import SUFFIXES
 
     p = Path(songmap_path)
     stem = p.stem if p.suffix.lower() == ".json" else p.name

@@ -83,7 +83,7 @@ def analyze(
         if plot is not None:
             from lipcoach.media.decode import load_audio
             from lipcoach.song.analyze import ANALYSIS_SR
-            from lipcoach.song.plot import plot_songmap
+            from lipcoach.figures.songmap_plot import plot_songmap
 
             plot_songmap(songmap, staged[1], audio=load_audio(song, sr=ANALYSIS_SR)[0], sr=ANALYSIS_SR)
     _say(f"song map: {output}  ({len(songmap.words)} words, {len(songmap.lines)} lines, {len(songmap.breaths)} breaths, {songmap.tempo_bpm:.1f} BPM)")
@@ -105,7 +105,7 @@ def export(
     force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """Export a song map as karaoke lyrics (enhanced LRC, ASS, WebVTT, UltraStar)."""
-    from lipcoach.song.export import FORMATS, write_export
+    from lipcoach.formats.karaoke import FORMATS, write_export
 
     if fmt not in FORMATS:
         raise LipcoachError(None, f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")

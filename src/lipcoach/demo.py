@@ -19,7 +19,7 @@ def demo_paths(out_dir: str | os.PathLike) -> dict[str, Path]:
     its map, plot and exports sit beside it (song.json, song.png, song.lrc, song.ass,
     song.vtt, song.ultrastar.txt).
     """
-    from lipcoach.song.export import SUFFIXES
+    from lipcoach.formats.karaoke import SUFFIXES
 
     out = Path(out_dir)
     paths = {name: out / "demo" / name for name in ("mix.wav", "vocals.wav", "lyrics.txt", "truth.json")}
@@ -37,9 +37,9 @@ def run_demo(out_dir: str | os.PathLike, *, force: bool = False, report: Optiona
     """
     from lipcoach.fileio import check_output
     from lipcoach.song.analyze import analyze_song
-    from lipcoach.song.export import SUFFIXES, write_export
-    from lipcoach.song.plot import plot_songmap
-    from lipcoach.song.synthetic import make_song
+    from lipcoach.formats.karaoke import SUFFIXES, write_export
+    from lipcoach.figures.songmap_plot import plot_songmap
+    from lipcoach.testing.synthetic_song import make_song
 
     report = report or silent
     planned = demo_paths(out_dir)

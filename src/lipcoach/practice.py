@@ -247,7 +247,7 @@ def render_practice_track(
     -------
     PracticeTrack
     """
-    from lipcoach.media.decode import load_audio, probe
+    from lipcoach.media.decode import load_audio, playback_sr, probe
 
     report = report or silent
     out_path = Path(out_path)
@@ -264,8 +264,7 @@ def render_practice_track(
     info = probe(song_path)
     if not info.has_audio:
         raise LipcoachError(song_path, "has no audio stream")
-    sr = info.audio_rate if 8000 <= info.audio_rate <= 48000 else 44100
-    audio, sr = load_audio(song_path, sr=sr, mono=False)
+    audio, sr = load_audio(song_path, sr=playback_sr(info.audio_rate), mono=False)
     duration_s = audio.shape[1] / sr
     a_s, b_s = (0.0, duration_s) if loop is None else (float(loop[0]), float(loop[1]))
     if not (0.0 <= a_s < b_s) or a_s >= duration_s:

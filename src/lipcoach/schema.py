@@ -9,6 +9,7 @@ returns plain dicts; typed wrappers live with each stage (e.g. :mod:`lipcoach.so
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import os
 from importlib import resources
@@ -19,8 +20,10 @@ from lipcoach.errors import LipcoachError
 
 #: upgraders[(name, from_version)] turns a version-N document into version N+1.
 _UPGRADERS: dict[tuple[str, int], Callable[[dict], dict]] = {}
+#: Module registering the upgraders of a schema name, imported before an upgrade is needed.
+_UPGRADER_MODULES: dict[str, str] = {"lipcoach.songmap": "lipcoach.song.songmap_json"}
 #: The version this code writes, per schema name.
-CURRENT: dict[str, int] = {"lipcoach.songmap": 1, "lipcoach.mouthtrack": 1, "lipcoach.takereport": 1}
+CURRENT: dict[str, int] = {"lipcoach.songmap": 2, "lipcoach.mouthtrack": 1, "lipcoach.takereport": 1}
 
 
 def register_upgrade(name: str, from_version: int):
@@ -42,7 +45,7 @@ def json_schema(name: str) -> dict:
 
 
 def tag(name: str) -> str:
-    """The schema tag this code writes, e.g. ``"lipcoach.songmap/1"``."""
+    """The schema tag this code writes, e.g. ``"lipcoach.songmap/2"``."""
     return f"{name}/{CURRENT[name]}"
 
 
@@ -67,6 +70,8 @@ def validate(doc: Any, name: str, *, source: str | os.PathLike | None = None) ->
         raise LipcoachError(source, f"unreadable schema version {version_text!r}") from None
     if version > CURRENT[name]:
         raise LipcoachError(source, f"{name}/{version} is newer than this lipcoach reads ({tag(name)}); upgrade lipcoach")
+    if version < CURRENT[name] and name in _UPGRADER_MODULES:
+        importlib.import_module(_UPGRADER_MODULES[name])
     while version < CURRENT[name]:
         upgrade = _UPGRADERS.get((name, version))
         if upgrade is None:

@@ -88,7 +88,7 @@ def test_song_map_versions_count_up(tmp_path, short_song, short_song_files):
         assert row.version == 2
         assert cat.latest_map(s, song_id).version == 2
     doc = json.loads(cat.path("maps", row.file).read_text())
-    assert doc["words"][0]["start"] == pytest.approx(short_song.words[0].start + 0.05, abs=1e-4)
+    assert doc["words"][0]["start_s"] == pytest.approx(short_song.words[0].start + 0.05, abs=1e-4)
 
 
 def _mark_running(cat: Catalogue, job_id: int, attempts: int) -> None:

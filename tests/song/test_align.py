@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import csv
-
 import numpy as np
 import pytest
 import soxr
 
 from lipcoach.errors import LipcoachError
+from lipcoach.formats.lyrics import parse_lyrics_text
+from lipcoach.formats.timed_tsv import read_timed_tsv
 from lipcoach.media import espeak
 from lipcoach.song.align import align_lyrics
-from lipcoach.song.lyrics import parse_lyrics_text
 from lipcoach.song.visemes import VISEMES
 
 SR = 16000
@@ -66,7 +65,7 @@ def test_word_onsets_of_a_spoken_phrase_within_100_ms(lines, language):
 
 def test_synthetic_singer():
     """The synthetic singer's vocal stem aligns to its exact truth; its mix less well."""
-    make_song = pytest.importorskip("lipcoach.song.synthetic").make_song
+    make_song = pytest.importorskip("lipcoach.testing.synthetic_song").make_song
     song = make_song(n_lines=2, seed=3, sr=SR)
     truth = np.array([w.start for w in song.words])
     lyrics = parse_lyrics_text(song.lyrics_text)
@@ -118,8 +117,8 @@ def test_bad_arguments():
 
 def _real_song(shared_data, slug):
     folder = shared_data / "songs_en" / slug
-    rows = list(csv.reader(open(folder / "lines_timed.tsv", encoding="utf-8"), delimiter="\t", quoting=csv.QUOTE_NONE))
-    ref = [float(r[0]) for r in csv.reader(open(folder / "words_timed.tsv", encoding="utf-8"), delimiter="\t", quoting=csv.QUOTE_NONE)]
+    rows = read_timed_tsv(folder / "lines_timed.tsv")
+    ref = [start_s for start_s, _, _ in read_timed_tsv(folder / "words_timed.tsv")]
     return folder, rows, ref
 
 
@@ -128,7 +127,7 @@ def test_real_english_song_with_line_stamps(shared_data):
     from lipcoach.media.decode import load_audio
 
     folder, rows, ref = _real_song(shared_data, "joco_monkey_shines")
-    def stamp(seconds: str) -> str:
+    def stamp(seconds: float) -> str:
         return f"00:00:{float(seconds):06.3f}".replace(".", ",")
 
     srt = "\n".join(

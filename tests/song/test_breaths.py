@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from lipcoach.evaluate import breaths as breath_eval
+from lipcoach.formats.timed_tsv import read_timed_tsv
 from lipcoach.song.breaths import detect_breaths
 from lipcoach.song.songmap import Line, Word
 
@@ -12,7 +13,7 @@ SR = 16000
 
 @pytest.fixture(scope="module")
 def song():
-    from lipcoach.song.synthetic import make_song
+    from lipcoach.testing.synthetic_song import make_song
 
     return make_song(n_lines=4, seed=11, tempo_bpm=120.0, entrance_offsets_ms=[0.0, -60.0, 50.0, 0.0])
 
@@ -48,7 +49,7 @@ def test_breaths_are_found_without_lyrics_and_in_the_mix(song):
 
 
 def test_quiet_breaths_under_leaking_accompaniment_are_still_found():
-    from lipcoach.song.synthetic import make_song
+    from lipcoach.testing.synthetic_song import make_song
 
     quiet = make_song(n_lines=3, seed=4, breath_levels_db=(-38.0, -30.0), accompaniment_db=-20.0)
     words, lines = words_and_lines(quiet)
@@ -116,7 +117,7 @@ def test_real_speech_breaths_are_found(shared_data):
     hits = n_ref = n_est = 0
     for wav in sorted(folder.glob("*.wav")):
         audio, sr = load_audio(wav, sr=16000)
-        ref = np.loadtxt(wav.with_suffix(".breaths.tsv"), skiprows=1, usecols=(0, 1), ndmin=2).tolist()
+        ref = [[start_s, end_s] for start_s, end_s, _ in read_timed_tsv(wav.with_suffix(".breaths.tsv"))]
         scores = breath_eval.evaluate(ref, intervals(detect_breaths(audio, sr=sr)))
         hits, n_ref, n_est = hits + scores["true_positives"], n_ref + scores["n_reference"], n_est + scores["n_estimated"]
     # Measured 12 of 14 found with 2 false alarms (F1 0.86); see docs/benchmarks.md.
@@ -321,11 +322,11 @@ def test_real_inhalations_in_a_real_mix_are_heard(shared_data):
 
     folder = shared_data / "songs_en" / "fairybot_heaven_cant_wait"
     mix, _ = load_audio(folder / "audio.ogg", sr=SR)
-    rows = [line.split("\t") for line in (folder / "words_timed.tsv").read_text(encoding="utf-8").splitlines()]
-    spans = [line.split("\t") for line in (folder / "lines_timed.tsv").read_text(encoding="utf-8").splitlines()]
-    line_starts = np.array([float(r[0]) for r in spans])
-    words = [Word(text=r[2], start=float(r[0]), end=float(r[1]), line=int(np.searchsorted(line_starts, float(r[0]) + 0.05) - 1)) for r in rows]
-    lines = [Line(text=r[2], start=float(r[0]), end=float(r[1])) for r in spans]
+    rows = read_timed_tsv(folder / "words_timed.tsv")
+    spans = read_timed_tsv(folder / "lines_timed.tsv")
+    line_starts = np.array([start_s for start_s, _, _ in spans])
+    words = [Word(text=text, start=a, end=b, line=int(np.searchsorted(line_starts, a + 0.05) - 1)) for a, b, text in rows]
+    lines = [Line(text=text, start=a, end=b) for a, b, text in spans]
     speech, _ = load_audio(shared_data / "breaths" / "libritts_test_clean" / "1089_134686_000034_000003.wav", sr=SR)
     breath = sosfiltfilt(butter(4, 100, btype="highpass", fs=SR, output="sos"), speech.astype(np.float64))[int(11.01 * SR) : int(11.49 * SR)]
     breath[:160] *= np.linspace(0, 1, 160)

@@ -33,7 +33,7 @@ OFFSETS_MS = [-30.0, 45.0]
 
 @pytest.fixture(scope="module")
 def number(tmp_path_factory):
-    from lipcoach.song.synthetic import make_song
+    from lipcoach.testing.synthetic_song import make_song
 
     song = make_song(n_lines=2, seed=3, tempo_bpm=112.0, entrance_offsets_ms=OFFSETS_MS, entrance_slots_beats=SLOTS_BEATS, lead_in_bars=0)
     return song, song.write(tmp_path_factory.mktemp("number"))

@@ -141,7 +141,7 @@ def test_pick_up_before_the_first_downbeat_is_bar_zero():
 
 
 def test_entrances_of_the_synthetic_singer_are_within_20_ms():
-    from lipcoach.song.synthetic import make_song
+    from lipcoach.testing.synthetic_song import make_song
 
     song = make_song(n_lines=4, seed=5, tempo_bpm=108.0, entrance_offsets_ms=[-90.0, 0.0, 60.0, -60.0])
     rng = np.random.default_rng(0)

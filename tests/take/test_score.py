@@ -15,7 +15,7 @@ from lipcoach import schema
 from lipcoach.errors import LipcoachError
 from lipcoach.song.songmap import Breath, SongMap
 from lipcoach.take import sync as S
-from lipcoach.take.clips import songmap_from_words
+from lipcoach.testing.clips import songmap_from_words
 from lipcoach.take.mouth import track_mouth
 from lipcoach.take.score import save_json, score_take, write_report_html
 
@@ -38,7 +38,7 @@ def songmap_of(song, path: Path) -> SongMap:
 
 @pytest.fixture(scope="module")
 def take(tmp_path_factory):
-    from lipcoach.song.synthetic import make_song
+    from lipcoach.testing.synthetic_song import make_song
 
     tmp = tmp_path_factory.mktemp("take")
     song = make_song(n_lines=3, seed=1, accompaniment_db=-20.0)
@@ -139,7 +139,7 @@ def test_the_wrong_song_or_the_wrong_face_is_not_lip_syncing(take):
 
 
 def test_a_take_longer_than_the_song_is_refused(take):
-    short = SongMap.from_dict({**take["sm"].to_dict(), "duration": 5.0})
+    short = SongMap.from_dict({**take["sm"].to_dict(), "duration_s": 5.0})
     with pytest.raises(LipcoachError, match="long"):
         score_take(take["path"], short, track=take["track"])
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 
 def truth_songmap(song, *, source_path: str | None = None):
-    """A song map from a :class:`~lipcoach.song.synthetic.SyntheticSong`'s truth."""
+    """A song map from a :class:`~lipcoach.testing.synthetic_song.SyntheticSong`'s truth."""
     from lipcoach.song.songmap import Breath, Entrance
-    from lipcoach.take.clips import songmap_from_words
+    from lipcoach.testing.clips import songmap_from_words
 
     starts = [min(w.start for w in song.words if w.line == li) for li in range(len(song.line_texts))]
     m = songmap_from_words(song.vocals, sr=song.sr, words=[(w.start, w.end, w.text) for w in song.words],

@@ -92,11 +92,11 @@ def test_editing_word_times_saves_a_new_version(client, short_song):
     assert r.status_code == 200 and r.json()["version"] == 2
     v2 = client.get(f"/api/songs/{sid}/songmap").json()
     v1 = client.get(f"/api/songs/{sid}/songmap?version=1").json()
-    assert v2["words"][0]["start"] == pytest.approx(w0.start - 0.1, abs=1e-4)
-    assert v2["lines"][0]["start"] == pytest.approx(w0.start - 0.1, abs=1e-4)
-    assert v1["words"][0]["start"] == pytest.approx(w0.start, abs=1e-4)
+    assert v2["words"][0]["start_s"] == pytest.approx(w0.start - 0.1, abs=1e-4)
+    assert v2["lines"][0]["start_s"] == pytest.approx(w0.start - 0.1, abs=1e-4)
+    assert v1["words"][0]["start_s"] == pytest.approx(w0.start, abs=1e-4)
     # phonemes move with their word
-    assert v2["words"][0]["phonemes"][0]["start"] == pytest.approx(w0.start - 0.1, abs=1e-3)
+    assert v2["words"][0]["phonemes"][0]["start_s"] == pytest.approx(w0.start - 0.1, abs=1e-3)
 
 
 def test_bad_word_edits_are_one_clear_error(client, short_song):

@@ -59,7 +59,7 @@ def test_twenty_concurrent_edits_each_become_their_own_version(studio, short_son
         assert versions == list(range(2, n + 2))  # each save got its own version
         for k, a in enumerate(answers):
             doc = httpx.get(f"{server.url}/api/songs/{song_id}/songmap?version={a.json()['version']}").json()
-            assert doc["words"][0]["start"] == pytest.approx(starts[k], abs=1e-4)  # and that version holds that edit
+            assert doc["words"][0]["start_s"] == pytest.approx(starts[k], abs=1e-4)  # and that version holds that edit
     assert _versions(app.state.catalogue, song_id) == list(range(1, n + 2))
 
 
@@ -103,7 +103,7 @@ def test_an_analysis_finishing_during_an_edit_does_not_bury_the_edit(client, sho
     done = client.get(f"/api/jobs/{job['id']}").json()
     assert done["state"] == "failed" and "edit is kept" in done["error"]
     latest = client.get(f"/api/songs/{sid}/songmap").json()
-    assert latest["words"][0]["start"] == pytest.approx(w.start - 0.05, abs=1e-4)
+    assert latest["words"][0]["start_s"] == pytest.approx(w.start - 0.05, abs=1e-4)
     assert client.get(f"/api/songs/{sid}").json()["map_versions"][-1]["origin"] == "edit"
 
 
@@ -130,9 +130,9 @@ def test_an_edit_keeps_untouched_lines_flags_and_uses_the_rhythm_rule(client, sh
     from lipcoach.song.rhythm import line_entrances
     from lipcoach.song.songmap import SongMap
 
-    expected = line_entrances(SongMap.from_dict(doc).lines, SongMap.from_dict(doc).words, beats=doc["beats"])[0]
+    expected = line_entrances(SongMap.from_dict(doc).lines, SongMap.from_dict(doc).words, beats=doc["beats_s"])[0]
     assert doc["lines"][0]["entrance"]["offset_ms"] == pytest.approx(expected.offset_ms)
-    assert doc["lines"][0]["entrance"]["beat_time"] == pytest.approx(expected.beat_time)
+    assert doc["lines"][0]["entrance"]["beat_time_s"] == pytest.approx(expected.beat_time)
 
 
 # -- after kill -9 -----------------------------------------------------------------------------

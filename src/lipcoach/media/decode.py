@@ -134,6 +134,19 @@ def probe(path: str | os.PathLike) -> MediaInfo:
         return MediaInfo(**info)
 
 
+#: Sample rates a practice render keeps as they are, Hz; anything else is resampled to
+#: :data:`FALLBACK_PLAYBACK_SR` (an 8 kHz phone recording stays as it is, a 96 kHz master
+#: would only cost time).
+PLAYBACK_SR_RANGE = (8000, 48000)
+FALLBACK_PLAYBACK_SR = 44100
+
+
+def playback_sr(file_sr: int) -> int:
+    """The rate to decode a song at for listening: its own rate when in :data:`PLAYBACK_SR_RANGE`, else 44.1 kHz."""
+    low, high = PLAYBACK_SR_RANGE
+    return int(file_sr) if low <= file_sr <= high else FALLBACK_PLAYBACK_SR
+
+
 def load_audio(
     path: str | os.PathLike,
     *,

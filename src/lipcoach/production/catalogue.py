@@ -334,8 +334,8 @@ class Catalogue:
         smv = self.latest_map(s, song.id)
         if smv is None:
             raise LipcoachError(None, f"number {number_id} ({number.title}) has no song map yet; wait for its analysis")
-        studio_lines = json.loads(self.path("maps", smv.file).read_text(encoding="utf-8")).get("lines", [])
-        if [ln["text"] for ln in studio_lines] != [ln.text for ln in songmap.lines]:
+        studio_lines = self.load_map(smv).lines
+        if [ln.text for ln in studio_lines] != [ln.text for ln in songmap.lines]:
             raise LipcoachError(None, f"the song map's lines differ from the studio's map of number {number_id} (version {smv.version}); "
                                       "score the take against the studio's map so its lines can be compared")
         return song, smv

@@ -15,11 +15,11 @@ DEMO_TITLE = "Paper Boats (demo number)"
 def add_demo_number(cat: Catalogue, runner=None, *, seed: int = 7) -> int | None:
     """Add the demo number (mix, vocal stem, lyrics) and queue its analysis, if the catalogue is empty.
 
-    No copyrighted audio ships: the song is made by :func:`lipcoach.song.synthetic.make_song`.
+    No copyrighted audio ships: the song is made by :func:`lipcoach.testing.synthetic_song.make_song`.
     Returns the new song id, or None when the catalogue already had numbers.
     """
     from lipcoach.production import jobs as J
-    from lipcoach.song.synthetic import make_song
+    from lipcoach.testing.synthetic_song import make_song
 
     with cat.session() as s:
         if s.scalar(select(func.count(Number.id))):

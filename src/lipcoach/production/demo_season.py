@@ -107,9 +107,9 @@ episodes:
 
 
 def truth_songmap(song, audio_path: str | os.PathLike, *, semitones: float = 0.0):
-    """A song map of a :class:`~lipcoach.song.synthetic.SyntheticSong` from its exact truth."""
+    """A song map of a :class:`~lipcoach.testing.synthetic_song.SyntheticSong` from its exact truth."""
     from lipcoach.song.songmap import Breath, Entrance, Section
-    from lipcoach.take.clips import songmap_from_words
+    from lipcoach.testing.clips import songmap_from_words
 
     starts = [min(w.start for w in song.words if w.line == i) for i in range(len(song.line_texts))]
     sm = songmap_from_words(song.vocals, sr=song.sr, words=[(w.start, w.end, w.text) for w in song.words],
@@ -133,7 +133,7 @@ def write_demo_season(folder: str | os.PathLike, *, n_lines: Optional[int] = Non
     """
     from lipcoach.fileio import write_text_atomic
     from lipcoach.media.stretch import stretch_and_shift
-    from lipcoach.song.synthetic import make_song
+    from lipcoach.testing.synthetic_song import make_song
 
     report = report or silent
     folder = Path(folder)

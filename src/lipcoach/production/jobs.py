@@ -259,7 +259,7 @@ def render_job(cat: Catalogue, params: dict, report) -> dict:
     With ``start_ms``/``end_ms`` only that part of the song is rendered: a loop's render is
     ready in a few seconds, long before the whole song's.
     """
-    from lipcoach.media.decode import load_audio, probe
+    from lipcoach.media.decode import load_audio, playback_sr, probe
     from lipcoach.media.stretch import time_stretch
     from lipcoach.practice import write_audio
 
@@ -273,8 +273,7 @@ def render_job(cat: Catalogue, params: dict, report) -> dict:
     if not stored:
         raise LipcoachError(None, f"song {song_id} has no {part}")
     src = cat.path("files", stored)
-    rate = probe(src).audio_rate
-    sr = rate if 8000 <= rate <= 48000 else 44100
+    sr = playback_sr(probe(src).audio_rate)
     report(0.02, "decoding")
     audio, sr = load_audio(src, sr=sr, mono=False)
     region = (int(params["start_ms"]), int(params["end_ms"])) if params.get("end_ms") else None

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import BinaryIO, Optional
 
 from lipcoach.errors import LipcoachError
-from lipcoach.song import lyrics as _lyrics
+from lipcoach.formats import lyrics as _lyrics
 
 #: Size limits, bytes.
 MAX_AUDIO_BYTES = 200 * 1024 * 1024
@@ -33,9 +33,8 @@ _FORMATS = {
     "aiff": (".aiff", "audio/aiff"),
     "aac": (".aac", "audio/aac"),
 }
-MIME_BY_SUFFIX = {ext: mime for ext, mime in _FORMATS.values()} | {".mp4": "video/mp4", ".json": "application/json",
-                                                                   ".txt": "text/plain; charset=utf-8", ".lrc": "text/plain; charset=utf-8",
-                                                                   ".srt": "text/plain; charset=utf-8", ".vtt": "text/plain; charset=utf-8"}
+MIME_BY_SUFFIX = ({ext: mime for ext, mime in _FORMATS.values()} | {".mp4": "video/mp4", ".json": "application/json"}
+                  | {suffix: "text/plain; charset=utf-8" for suffix in _lyrics.LYRICS_SUFFIXES.values()})
 
 _CHUNK = 1 << 20
 
@@ -158,18 +157,6 @@ def user_label(name: Optional[str]) -> Optional[str]:
     return base[:200] or None
 
 
-def lyrics_suffix(text: str) -> str:
-    """Pick the lyrics format by content: WebVTT, SRT, LRC or plain text."""
-    head = text.lstrip("\ufeff").lstrip()
-    if head.startswith("WEBVTT"):
-        return ".vtt"
-    if re.search(r"^\d+\s*\n\s*\d\d:\d\d:\d\d[,.]\d+\s*-->", head, flags=re.M):
-        return ".srt"
-    if re.search(r"^\s*\[\d+:\d\d(?:[.:]\d+)?\]", head, flags=re.M):
-        return ".lrc"
-    return ".txt"
-
-
 def store_lyrics(src: BinaryIO, root: Path, *, label: Optional[str] = None) -> str:
     """Store uploaded lyrics after checking they are UTF-8 text; returns the stored name."""
     label = user_label(label)
@@ -187,7 +174,7 @@ def store_lyrics(src: BinaryIO, root: Path, *, label: Optional[str] = None) -> s
             raise LipcoachError(label, "lyrics are not text (NUL bytes)")
         if not text.strip():
             raise LipcoachError(label, "lyrics are empty")
-        return _commit(tmp, root / "files", lyrics_suffix(text))
+        return _commit(tmp, root / "files", _lyrics.LYRICS_SUFFIXES[_lyrics.detect_format(text)])
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -41,7 +41,7 @@ import numpy as np
 from lipcoach.errors import LipcoachError
 from lipcoach.progress import ProgressCallback, silent, subrange
 from lipcoach.song.g2p import check_language, word_pronunciations
-from lipcoach.song.lyrics import Lyrics, align_form
+from lipcoach.formats.lyrics import Lyrics, align_form
 from lipcoach.song.songmap import Line, Phoneme, Word
 from lipcoach.song.visemes import viseme_of
 
@@ -388,7 +388,7 @@ def align_lyrics(
     sr : int
         Sample rate of ``vocal``, Hz; must be 16000 (the acoustic model's rate).
     lyrics : Lyrics
-        From :func:`lipcoach.song.lyrics.read_lyrics`; timed lyrics anchor each line.
+        From :func:`lipcoach.formats.lyrics.read_lyrics`; timed lyrics anchor each line.
     language : str
         Language of the lyrics (ISO 639-1 such as "en", "fr", "es", "de").
     report : callable, optional

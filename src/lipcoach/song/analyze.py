@@ -48,12 +48,11 @@ def file_sha256(path: str | os.PathLike, *, chunk: int = 1 << 20) -> str:
 
 
 def _peak_db(audio: np.ndarray, *, sr: int) -> float:
-    n = int(0.02 * sr)
-    usable = len(audio) // n * n
-    if usable == 0:
-        return -120.0
-    frames = audio[:usable].reshape(-1, n)
-    return float(10 * np.log10(np.max(np.mean(frames.astype(np.float64) ** 2, axis=1)) + 1e-12))
+    """Level of the loudest 20 ms frame, dBFS (−120 for audio shorter than a frame)."""
+    from lipcoach.song.vocal import frame_levels_db
+
+    levels = frame_levels_db(audio, sr=sr)
+    return float(levels.max()) if levels.size else -120.0
 
 
 def default_separation() -> str:
@@ -190,7 +189,7 @@ def analyze_song(
         Progress callback ``report(fraction, label)``.
     """
     from lipcoach.song import align, breaths, rhythm, vocal as vocal_features
-    from lipcoach.song.lyrics import check_lyrics_fit, read_lyrics
+    from lipcoach.formats.lyrics import check_lyrics_fit, read_lyrics
 
     report = report or silent
     song_path = Path(song_path)

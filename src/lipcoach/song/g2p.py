@@ -25,7 +25,7 @@ import unicodedata
 from pathlib import Path
 
 from lipcoach.errors import LipcoachError
-from lipcoach.song.lyrics import align_form
+from lipcoach.formats.lyrics import align_form
 
 #: The 39 phones of the CMU dictionary / PocketSphinx en-us model (no stress digits).
 ARPABET = (

@@ -1,6 +1,8 @@
-"""The song map (``lipcoach.songmap/1``): typed objects over the documented JSON contract.
+"""The song map (``lipcoach.songmap/2``): typed objects over the documented JSON contract.
 
 All times are seconds from the start of the song file; levels are dB. See docs/songmap.md.
+The JSON keys say their unit (``start_s``); the attributes here keep their short names
+(``start``) this round: :mod:`lipcoach.song.songmap_json` renames at the boundary.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from lipcoach import schema
+from lipcoach.song import songmap_json
 from lipcoach.fileio import write_json_atomic
 
 NAME = "lipcoach.songmap"
@@ -147,16 +150,17 @@ class SongMap:
     sections: list[Section] = field(default_factory=list)
     language: str = "en"
     source: dict[str, Any] = field(default_factory=dict)
+    extensions: dict[str, Any] = field(default_factory=dict)  #: other tools' data, kept as it is
 
     # -- serialisation -------------------------------------------------------------------
     def to_dict(self) -> dict:
         doc = {"schema": schema.tag(NAME)}
-        doc.update(dataclasses.asdict(self))
-        return _rounded(doc)
+        doc.update(songmap_json.to_json(dataclasses.asdict(self)))
+        return {**_rounded(doc), "extensions": dict(self.extensions)}  # other tools' data, not ours to round
 
     @classmethod
     def from_dict(cls, doc: dict, *, source: str | os.PathLike | None = None) -> "SongMap":
-        doc = schema.validate(dict(doc), NAME, source=source)
+        doc = songmap_json.from_json(schema.validate(dict(doc), NAME, source=source))
         words = [Word(**{**w, "phonemes": [Phoneme(**p) for p in w.get("phonemes", [])]}) for w in doc["words"]]
         lines = [Line(**{**ln, "entrance": Entrance(**ln["entrance"]) if ln.get("entrance") else None}) for ln in doc["lines"]]
         return cls(
@@ -173,6 +177,7 @@ class SongMap:
             sections=[Section(**s) for s in doc.get("sections", [])],
             language=doc.get("language", "en"),
             source=dict(doc.get("source", {})),
+            extensions=dict(doc.get("extensions", {})),
         )
 
     @classmethod

@@ -96,7 +96,7 @@ class FrameFeatures:
 
 
 
-#: Frame of the plain level figures (synthetic truth, accompaniment level), seconds.
+#: Frame of the plain level figures (synthetic truth, accompaniment level, a song's peak), seconds.
 LEVEL_FRAME_S = 0.02
 
 
@@ -336,9 +336,7 @@ def loudness_contour(vocal: np.ndarray, *, sr: int, rate: float = 50.0,
     if rate < 20.0:
         raise LipcoachError(None, f"loudness rate must be at least 20 frames/s, got {rate}")
     n = max(1, int(round(sr / rate)))
-    usable = len(vocal) // n * n
-    frames = vocal[:usable].reshape(-1, n).astype(np.float64)
-    values = np.maximum(10 * np.log10(np.mean(frames**2, axis=1) + 1e-12), FLOOR_DB)
+    values = np.maximum(frame_levels_db(vocal, sr=sr, frame_s=n / sr), FLOOR_DB)
     features = features or frame_features(vocal, sr=sr)
     reference = sung_reference_db(features)
     return Loudness(rate=float(sr / n), values=[round(float(v), 2) for v in values], reference_db=round(reference, 2))

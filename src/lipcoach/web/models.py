@@ -37,7 +37,7 @@ class RenderRequest(_Body):
 
 
 class WordTimeIn(_Body):
-    """A person's time for one word (wire names ``start``/``end``, seconds of the song)."""
+    """A person's time for one word: ``start_s``/``end_s``, seconds of the song (``start``/``end`` still read)."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, populate_by_name=True)
     index: int = Field(ge=0, le=MAX_ROW_ID)

@@ -17,7 +17,8 @@
       map = data.songmap; peaks = data.peaks; version = data.songmap_version;
       if (!map) { $("saveStatus").textContent = "no song map yet"; return; }
       audio.src = data.song.audio_url;
-      words = map.words.map((w, i) => ({ index: i, text: w.text, start: w.start, end: w.end, line: w.line }));
+      // The page edits its own copy (start/end, s); the map's JSON names say their unit.
+      words = map.words.map((w, i) => ({ index: i, text: w.text, start: w.start_s, end: w.end_s, line: w.line }));
       original = words.map((w) => ({ start: w.start, end: w.end }));
       const sel = $("line");
       map.lines.forEach((ln, i) => sel.append(LC.el("option", { value: i, text: (i + 1) + ". " + ln.text })));
@@ -33,8 +34,8 @@
     lineIdx = Math.max(0, Math.min(map.lines.length - 1, i));
     $("line").value = String(lineIdx);
     const ws = lineWords();
-    const a = ws.length ? ws[0].start : map.lines[lineIdx].start, b = ws.length ? Math.max(...ws.map((w) => w.end)) : map.lines[lineIdx].end;
-    view = { a: Math.max(0, a - 1.0), b: Math.min(map.duration, b + 1.0) };
+    const a = ws.length ? ws[0].start : map.lines[lineIdx].start_s, b = ws.length ? Math.max(...ws.map((w) => w.end)) : map.lines[lineIdx].end_s;
+    view = { a: Math.max(0, a - 1.0), b: Math.min(map.duration_s, b + 1.0) };
     render();
   }
   const X = (t, W) => (t - view.a) / (view.b - view.a) * W;
@@ -44,7 +45,7 @@
     const g = c.getContext("2d"), W = c.width, H = c.height;
     g.fillStyle = "#fbfaf7"; g.fillRect(0, 0, W, H);
     g.fillStyle = "rgba(0,0,0,.25)";
-    for (const b of map.beats) if (b >= view.a && b <= view.b) g.fillRect(X(b, W), 0, 1, H);
+    for (const b of map.beats_s) if (b >= view.a && b <= view.b) g.fillRect(X(b, W), 0, 1, H);
     if (peaks) {
       const v = peaks.values, r = peaks.rate, mid = H * 0.33;
       g.fillStyle = "#5d6b7a";
@@ -106,7 +107,7 @@
   }
   async function save() {
     const changed = words.filter((w) => w.start !== original[w.index].start || w.end !== original[w.index].end)
-      .map((w) => ({ index: w.index, start: Number(w.start.toFixed(4)), end: Number(w.end.toFixed(4)) }));
+      .map((w) => ({ index: w.index, start_s: Number(w.start.toFixed(4)), end_s: Number(w.end.toFixed(4)) }));
     if (!changed.length) { $("saveStatus").textContent = "nothing changed"; return; }
     try {
       const res = await LC.api("/api/songs/" + songId + "/songmap", { method: "POST", json: { base_version: version, words: changed } });

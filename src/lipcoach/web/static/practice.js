@@ -134,8 +134,8 @@
       }
       return;
     }
-    words = map.words; lines = map.lines; breaths = map.breaths; beats = map.beats; downbeats = map.downbeats;
-    duration = map.duration;
+    words = map.words; lines = map.lines; breaths = map.breaths; beats = map.beats_s; downbeats = map.downbeats_s;
+    duration = map.duration_s;
     mix = new Track("mix", data.song.audio_url);
     if (data.song.stem_url) { stem = new Track("stem", data.song.stem_url); $("guideRow").hidden = false; }
     buildLyrics();
@@ -187,7 +187,7 @@
     waveLayer = document.createElement("canvas"); waveLayer.width = c.width; waveLayer.height = c.height;
     const g = waveLayer.getContext("2d"), W = c.width, H = c.height, x = (t) => t / duration * W;
     g.fillStyle = "#fbfaf7"; g.fillRect(0, 0, W, H);
-    lines.forEach((ln, i) => { g.fillStyle = i % 2 ? "rgba(31,95,174,.08)" : "rgba(31,95,174,.14)"; g.fillRect(x(ln.start), H - 14 * dpr, Math.max(1, x(ln.end) - x(ln.start)), 14 * dpr); });
+    lines.forEach((ln, i) => { g.fillStyle = i % 2 ? "rgba(31,95,174,.08)" : "rgba(31,95,174,.14)"; g.fillRect(x(ln.start_s), H - 14 * dpr, Math.max(1, x(ln.end_s) - x(ln.start_s)), 14 * dpr); });
     beats.forEach((b) => { g.fillStyle = "rgba(0,0,0,.10)"; g.fillRect(x(b), 0, 1, H - 14 * dpr); });
     downbeats.forEach((b) => { g.fillStyle = "rgba(0,0,0,.32)"; g.fillRect(x(b), 0, Math.max(1, dpr), H - 14 * dpr); });
     if (peaks && peaks.values.length) {
@@ -199,7 +199,7 @@
         const h = m * mid * 0.95; g.fillRect(px, mid - h, 1, Math.max(1, 2 * h));
       }
     }
-    breaths.forEach((br) => { g.fillStyle = "rgba(0,150,200,.55)"; g.fillRect(x(br.start), 0, Math.max(2, x(br.end) - x(br.start)), 6 * dpr); });
+    breaths.forEach((br) => { g.fillStyle = "rgba(0,150,200,.55)"; g.fillRect(x(br.start_s), 0, Math.max(2, x(br.end_s) - x(br.start_s)), 6 * dpr); });
   }
 
   function drawWave(t) {
@@ -318,8 +318,8 @@
   // entrance are in the loop and "Loop line" during the count-in loops the same line.
   const LEAD_IN_S = 1.0;
   function leadIn(li) {
-    const ln = lines[li], prevEnd = li > 0 ? lines[li - 1].end : 0;
-    return Math.min(ln.start, Math.max(prevEnd, ln.start - LEAD_IN_S, 0));
+    const ln = lines[li], prevEnd = li > 0 ? lines[li - 1].end_s : 0;
+    return Math.min(ln.start_s, Math.max(prevEnd, ln.start_s - LEAD_IN_S, 0));
   }
   function currentLine(t) {
     let best = 0;
@@ -329,7 +329,7 @@
   function loopLine(li) {
     if (li === undefined) li = currentLine(songTime());
     const ln = lines[li]; if (!ln) return;
-    const a = leadIn(li), b = Math.min(duration, ln.end + 0.4);
+    const a = leadIn(li), b = Math.min(duration, ln.end_s + 0.4);
     setLoop(a, b);
     const div = document.querySelector('.line[data-line="' + li + '"]'); if (div) div.classList.add("looped");
     if (!state.playing) seek(a);
@@ -377,7 +377,7 @@
     let lit = -1;
     for (let i = 0; i < words.length; i++) {
       const w = words[i];
-      if (w.line === li && w.start <= t && t < Math.max(w.end, w.start + 0.15)) lit = i;
+      if (w.line === li && w.start_s <= t && t < Math.max(w.end_s, w.start_s + 0.15)) lit = i;
     }
     if (lit !== state.litWord) {
       if (state.litWord >= 0 && wordSpans[state.litWord]) wordSpans[state.litWord].classList.remove("lit");
@@ -386,7 +386,7 @@
       window.lcPractice.litWord = lit >= 0 ? words[lit].text : null;
     }
     // Words already sung are dimmed.
-    let sung = words.findIndex((w) => w.end > t);
+    let sung = words.findIndex((w) => w.end_s > t);
     if (sung < 0) sung = words.length;
     if (sung !== state.sungWords) {
       wordSpans.forEach((span, i) => span.classList.toggle("past", i < sung && i !== lit));
@@ -395,16 +395,16 @@
   }
   function updateBreath(t) {
     const box = $("breath");
-    const next = breaths.find((b) => b.end > t);
+    const next = breaths.find((b) => b.end_s > t);
     const speed = state.speedPct / 100;
     box.replaceChildren();
     if (!next) { box.textContent = "no more breaths"; box.className = "breath"; return; }
     const lineText = next.before_line !== null && next.before_line !== undefined && lines[next.before_line] ? lines[next.before_line].text : "";
-    if (next.start <= t) {
+    if (next.start_s <= t) {
       box.className = "breath now";
       box.append(LC.el("div", { text: "Breathe now" + (next.kind === "catch" ? " (catch breath)" : "") }));
     } else {
-      const inS = (next.start - t) / speed;
+      const inS = (next.start_s - t) / speed;
       box.className = "breath";
       const bar = LC.el("div", { class: "bar" }, LC.el("div"));
       bar.firstChild.style.width = Math.round(100 * Math.max(0, 1 - inS / 4)) + "%";
@@ -421,7 +421,7 @@
     return out.slice(0, 3);
   }
   function updateShapes(t) {
-    let first = words.findIndex((w) => w.end > t);
+    let first = words.findIndex((w) => w.end_s > t);
     if (first === state.nextWord) return;
     state.nextWord = first;
     const box = $("shapes");

@@ -1,6 +1,6 @@
 import numpy as np
 
-from lipcoach.song.synthetic import frame_levels_db
+from lipcoach.testing.synthetic_song import frame_levels_db
 
 
 def test_words_breaths_and_entrances_are_where_the_truth_says(short_song):

@@ -15,23 +15,6 @@ import numpy as np
 from lipcoach.song.songmap import Line, Loudness, Phoneme, SongMap, Word
 
 
-def read_words_tsv(path) -> list[tuple[float, float, str]]:
-    """``start<TAB>end<TAB>word`` rows (s), skipping a header and GRID's ``sil``/``sp`` markers."""
-    rows = []
-    for line in open(path, encoding="utf-8").read().splitlines():
-        parts = line.split("\t")
-        if len(parts) < 3:
-            continue
-        try:
-            a, b = float(parts[0]), float(parts[1])
-        except ValueError:
-            continue
-        if parts[2].strip().lower() in ("sil", "sp", ""):
-            continue
-        rows.append((a, b, parts[2].strip()))
-    return rows
-
-
 def _phonemes(text: str, start_s: float, end_s: float, language: str) -> list[Phoneme]:
     from lipcoach.song.g2p import word_phones
     from lipcoach.song.visemes import viseme_of

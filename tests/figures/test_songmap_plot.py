@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from lipcoach.errors import LipcoachError
-from lipcoach.song.plot import ROW_S, plot_songmap
+from lipcoach.figures.songmap_plot import ROW_S, plot_songmap
 from tests.song.handmade_maps import small_songmap
 
 

@@ -5,13 +5,13 @@ Formats (``fmt``)
 ``lrc``
     Enhanced LRC: one ``[mm:ss.xx]`` stamp per line, a ``<mm:ss.xx>`` stamp before every
     word and one after the line's last word (its end). Read back by
-    :func:`lipcoach.song.lyrics.parse_lyrics_text`, so an exported map can seed the next
+    :func:`lipcoach.formats.lyrics.parse_lyrics_text`, so an exported map can seed the next
     analysis as timed lyrics.
 ``ass``
     Advanced SubStation Alpha karaoke for video editors (Aegisub, ffmpeg's ``subtitles``
     filter): one Dialogue event per line with ``{\\kf<cs>}`` per word (fill sweeps over the
     word while it is sung; gaps between words are empty ``{\\k<cs>}`` syllables), and a
-    "Breath" style event ("˅ breath" / "˅ catch") at every breath.
+    "Breath" style event ("˅ breath" / "˅ catch") at every breath. Written with pysubs2.
 ``vtt``
     WebVTT for browsers and players: one cue per line, starting with its first word, with an
     inline ``<hh:mm:ss.mmm>`` stamp before every following word, and a cue holding only "˅" at every breath (visible in players;
@@ -23,6 +23,11 @@ Formats (``fmt``)
     pitch. #BPM is a multiple of the song's tempo fine enough that every note boundary is
     within 8 ms of the map (an UltraStar beat is a quarter of the #BPM beat), and #GAP puts
     the grid on the song's first beat.
+
+LRC, WebVTT and UltraStar are written here: no library writes enhanced LRC's word stamps
+or UltraStar's note grid, and pysubs2's WebVTT writer drops what players and lipcoach need
+(inline word stamps survive, but not the cue settings that place lines and breath marks, the
+STYLE block, nor the header line by which lipcoach knows the file as its own).
 
 All stamps are rounded to the format's resolution (10 ms for LRC and ASS, 1 ms for VTT)
 on the absolute timeline, so errors never accumulate along a line.
@@ -41,11 +46,12 @@ from lipcoach.errors import LipcoachError
 from lipcoach.fileio import write_text_atomic
 from lipcoach.song.songmap import SongMap, Word
 
-FORMATS = ("lrc", "ass", "vtt", "ultrastar")
 #: Default file suffix per format, added to the song map's name (``song.json`` →
 #: ``song.lrc``, ``song.ultrastar.txt``). UltraStar's own ``.txt`` would collide with the
 #: lyrics file the map was made from (``song.txt``), so it carries the format's name.
 SUFFIXES = {"lrc": ".lrc", "ass": ".ass", "vtt": ".vtt", "ultrastar": ".ultrastar.txt"}
+#: The export formats, in the order the CLI lists them.
+FORMATS = tuple(SUFFIXES)
 #: Symbol shown for a breath (a caesura-like tick used in vocal scores; no letters, so lyric
 #: readers do not take it for a sung word).
 BREATH_MARK = "˅"
@@ -147,34 +153,38 @@ def to_lrc(songmap: SongMap) -> str:
 # -- ASS -------------------------------------------------------------------------------------
 
 
-def _ass_time(seconds: float) -> str:
-    cs = _cs(seconds)
-    hours, rest = divmod(cs, 360000)
-    minutes, rest = divmod(rest, 6000)
-    return f"{hours:d}:{minutes:02d}:{rest // 100:02d}.{rest % 100:02d}"
+#: Written as the script's first comment: how lipcoach knows the file as its own (lipcoach.fileio).
+_ASS_NOTICE = "Written by lipcoach: karaoke timing of the sung words and breath marks."
+#: Full-HD script resolution the styles' sizes and margins refer to.
+_ASS_PLAY_RES = (1920, 1080)
 
 
-_ASS_HEADER = """[Script Info]
-; Written by lipcoach: karaoke timing of the sung words and breath marks.
-Title: {title}
-ScriptType: v4.00+
-WrapStyle: 0
-ScaledBorderAndShadow: yes
-PlayResX: 1920
-PlayResY: 1080
+def _ass_styles() -> dict:
+    """The two styles: gold lyrics swept from white at the bottom, blue breath marks at the top."""
+    import pysubs2
 
-[V4+ Styles]
-Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding
-Style: Lyrics,Arial,64,&H0000D7FF,&H00FFFFFF,&H00000000,&H80000000,-1,0,0,0,100,100,0,0,1,3,1,2,60,60,70,1
-Style: Breath,Arial,54,&H00F0B040,&H00F0B040,&H00000000,&H80000000,-1,0,0,0,100,100,0,0,1,3,1,8,60,60,60,1
-
-[Events]
-Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text
-"""
+    shadow = pysubs2.Color(0, 0, 0, 0x80)
+    common = dict(fontname="Arial", bold=True, outlinecolor=pysubs2.Color(0, 0, 0), backcolor=shadow, outline=3, shadow=1, encoding=1)
+    lyrics = pysubs2.SSAStyle(fontsize=64, primarycolor=pysubs2.Color(255, 215, 0), secondarycolor=pysubs2.Color(255, 255, 255),
+                              alignment=pysubs2.Alignment.BOTTOM_CENTER, marginl=60, marginr=60, marginv=70, **common)
+    blue = pysubs2.Color(0x40, 0xB0, 0xF0)
+    breath = pysubs2.SSAStyle(fontsize=54, primarycolor=blue, secondarycolor=blue,
+                              alignment=pysubs2.Alignment.TOP_CENTER, marginl=60, marginr=60, marginv=60, **common)
+    return {"Lyrics": lyrics, "Breath": breath}
 
 
 def to_ass(songmap: SongMap) -> str:
-    """ASS karaoke with ``\\kf`` per word and breath events (see module docstring)."""
+    """ASS karaoke with ``\\kf`` per word and breath events (see module docstring).
+
+    Written with pysubs2, which keeps the karaoke override tags as they are; times are
+    whole centiseconds (ASS's resolution), computed here so a line's tags add up exactly.
+    """
+    import pysubs2
+
+    subs = pysubs2.SSAFile()
+    subs.info = {"Title": _clean(_title(songmap)), "WrapStyle": "0", "ScaledBorderAndShadow": "yes",
+                 "PlayResX": str(_ASS_PLAY_RES[0]), "PlayResY": str(_ASS_PLAY_RES[1])}
+    subs.styles = _ass_styles()
     events = []
     for index, words in _lines_of_words(songmap):
         start_cs = _cs(words[0].start)
@@ -188,14 +198,13 @@ def to_ass(songmap: SongMap) -> str:
             parts.append(f"{{\\kf{w_end - w_start}}}{_clean(word.text)}")
             parts.append(" ")
             cursor = w_end
-        text = "".join(parts).rstrip()
-        events.append((start_cs, f"Dialogue: 0,{_ass_time(start_cs / 100)},{_ass_time(cursor / 100)},Lyrics,,0,0,0,,{text}"))
+        events.append(pysubs2.SSAEvent(start=start_cs * 10, end=cursor * 10, style="Lyrics", text="".join(parts).rstrip()))
     for breath in songmap.breaths:
         label = f"{BREATH_MARK} {'catch' if breath.kind == 'catch' else 'breath'}"
         start_cs, end_cs = _cs(breath.start), max(_cs(breath.end), _cs(breath.start) + 1)
-        events.append((start_cs, f"Dialogue: 1,{_ass_time(start_cs / 100)},{_ass_time(end_cs / 100)},Breath,,0,0,0,,{label}"))
-    events.sort(key=lambda e: e[0])
-    return _ASS_HEADER.format(title=_clean(_title(songmap))) + "\n".join(e[1] for e in events) + "\n"
+        events.append(pysubs2.SSAEvent(start=start_cs * 10, end=end_cs * 10, style="Breath", layer=1, text=label))
+    subs.events = sorted(events, key=lambda e: e.start)
+    return subs.to_string("ass", header_notice=_ASS_NOTICE)
 
 
 # -- WebVTT ----------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from lipcoach.take.clips import songmap_from_words
+from lipcoach.testing.clips import songmap_from_words
 
 
 def test_placeholder_words_get_no_made_up_sounds():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lipcoach.errors import LipcoachError
-from lipcoach.song.lyrics import align_form, detect_format, parse_lyrics_text, read_lyrics
+from lipcoach.formats.lyrics import align_form, detect_format, parse_lyrics_text, read_lyrics
 
 
 def test_plain_text_lines_and_sections(tmp_path):

@@ -211,6 +211,10 @@ _MARKUP = re.compile(r"</?[a-zA-Z][^>]*>|\{\\[^}]*\}")
 _SECTION_LABEL = re.compile(r"^\s*[\[(][^\])]*[\])]\s*:?\s*$")
 
 
+#: Stored file suffix of each lyrics format :func:`detect_format` names.
+LYRICS_SUFFIXES = {"vtt": ".vtt", "srt": ".srt", "lrc": ".lrc", "text": ".txt"}
+
+
 def detect_format(text: str) -> str:
     """Guess "vtt", "srt", "lrc" or "text" from the content of a lyrics file."""
     head = text.lstrip("\ufeff \t\r\n")

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from lipcoach.errors import LipcoachError
-from lipcoach.song.export import BREATH_MARK, FORMATS, export_songmap, write_export
-from lipcoach.song.lyrics import parse_lyrics_text
+from lipcoach.formats.karaoke import BREATH_MARK, FORMATS, export_songmap, write_export
+from lipcoach.formats.lyrics import parse_lyrics_text
 from tests.song.handmade_maps import small_songmap
 
 TOLERANCE_S = 0.010

@@ -1,0 +1,1 @@
+"""Figures: pictures of a song map (matplotlib, drawn on demand)."""

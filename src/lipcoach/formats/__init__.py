@@ -1,0 +1,1 @@
+"""Formats: lyrics read in, karaoke and subtitle files written out."""
