@@ -80,5 +80,5 @@ def test_the_analyze_command_writes_the_same_map(number, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr and f"song map: {out}" in result.stdout + result.stderr
     doc = json.loads(out.read_text(encoding="utf-8"))
-    assert doc["schema"] == "lipcoach.songmap/1"
+    assert doc["schema"] == "lipcoach.songmap/2"
     assert_map_matches_truth(SongMap.load(out), song)  # load validates against the schema
