@@ -33,20 +33,28 @@ def analyze(
     language: str = typer.Option("en", "--language", help="Language of the lyrics (en, fr, es, de, ...)."),
     separation: str = typer.Option("auto", "--separation", help="Vocal guide without a stem: auto, classical, spleeter, none."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Also draw the song map (png, svg or pdf)."),
+    model: Optional[Path] = typer.Option(
+        None, "--model", help="A CTranslate2 Whisper model folder to align with (default: the packaged tiny.en / base; env LIPCOACH_WHISPER_MODEL)."
+    ),
+    aligner: str = typer.Option("hybrid", "--aligner", help="Untimed lyrics: hybrid (Whisper + phone pass), whisper, or pocketsphinx."),
 ) -> None:
     """Map a song: words, phonemes, mouth shapes, breaths, beats, entrances, loudness."""
     from lipcoach.progress import rich_bar
     from lipcoach.song.analyze import analyze_song
 
     with rich_bar(f"Mapping {song.name}") as report:
-        songmap = analyze_song(song, lyrics_path=lyrics, vocals_path=vocals, language=language, separation=separation, report=report)
+        songmap = analyze_song(
+            song, lyrics_path=lyrics, vocals_path=vocals, language=language, separation=separation, aligner=aligner, model_dir=model, report=report
+        )
     songmap.save(output)
     _say(f"song map: {output}  ({len(songmap.words)} words, {len(songmap.lines)} lines, {len(songmap.breaths)} breaths, {songmap.tempo_bpm:.1f} BPM)")
-    if songmap.source.get("vocal_guide") == "classical" and separation == "auto":
+    if songmap.source.get("vocal_guide") == "classical" and separation == "auto" and songmap.source.get("aligner") == "pocketsphinx":
         _say("note: no vocal stem and no Spleeter environment, so the classical vocal guide was used (`make spleeter` aligns better)")
-    unaligned = [i + 1 for i, line in enumerate(songmap.lines) if not line.aligned]
-    if unaligned:
-        _say(f"warning: lines {', '.join(map(str, unaligned))} could not be aligned; their times are estimates (low confidence)")
+    from lipcoach.song.confidence import flagged_lines_message
+
+    warning = flagged_lines_message(songmap.lines)
+    if warning:
+        _say(f"warning: {warning}")
     if plot is not None:
         from lipcoach.song.plot import plot_songmap
 

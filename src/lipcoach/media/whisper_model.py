@@ -168,12 +168,25 @@ def model_dir_for(language: str, model_dir: str | os.PathLike | None = None) -> 
     return tiny_en_model() if language == "en" else joined_base_model()
 
 
+def describe(folder: Path) -> str:
+    """A short name for the model in ``folder``, for the song map's ``source``."""
+    folder = Path(folder)
+    try:
+        if folder.resolve() == tiny_en_model().resolve():
+            return "whisper tiny.en (packaged)"
+    except LipcoachError:
+        pass
+    if folder.name == "whisper-base" and folder.parent.name == "lipcoach":
+        return "whisper base (packaged)"
+    return folder.name
+
+
 @functools.lru_cache(maxsize=2)
 def _load(folder: str):
     from faster_whisper import WhisperModel
 
     try:
-        return WhisperModel(folder, device="cpu", compute_type="default", cpu_threads=CPU_THREADS)
+        return WhisperModel(folder, device="cpu", compute_type="float32", cpu_threads=CPU_THREADS)
     except (RuntimeError, ValueError, OSError) as exc:
         raise LipcoachError(folder, f"could not be loaded as a CTranslate2 Whisper model ({str(exc).splitlines()[0]})") from None
 
