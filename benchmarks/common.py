@@ -95,3 +95,14 @@ def cached_vocal_guide(name: str, audio: Path, separation: str, cache: Path | No
         cache.mkdir(parents=True, exist_ok=True)
         np.save(cached, vocal)
     return vocal
+
+
+def split_songs(songs: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Calibration and evaluation halves of the real songs: a fixed, documented rule.
+
+    All songs (songs_en and JamendoLyrics together) sorted by folder name; the 1st, 3rd,
+    5th... go to calibration, the 2nd, 4th, 6th... to evaluation. Constants fitted on the
+    calibration half (confidence weights, flag threshold) are judged on the evaluation half.
+    """
+    ordered = sorted(songs, key=lambda song: song["name"])
+    return ordered[0::2], ordered[1::2]

@@ -602,6 +602,13 @@ def _assemble(
             segs_per_line[m] = segs
             segs_per_line[m][0].confidence = -1.0  # marker: interpolated (reset below)
 
+    # Onsets never go backwards (a line's phone pass may start inside the previous line's tail).
+    last_s = 0.0
+    for segs in segs_per_line:
+        for seg in segs:
+            seg.start_s = max(seg.start_s, last_s)
+            seg.end_s = max(seg.end_s, seg.start_s)
+            last_s = seg.start_s
     words: list[Word] = []
     lines: list[Line] = []
     for k, ln in enumerate(lyrics.lines):

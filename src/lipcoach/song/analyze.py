@@ -208,6 +208,8 @@ def analyze_song(
             anchors = align_words(
                 guide, sr=sr, words=[w for ln in lyrics.lines for w in ln.words], aligner=whisper, report=subrange(report, 0.36, 0.6)
             )
+            if diagnostics is not None:
+                diagnostics["anchors"] = anchors
         words, lines = align.align_lyrics(
             guide, sr=sr, lyrics=lyrics, language=language, anchors=anchors, refine=aligner != "whisper",
             diagnostics=diagnostics, report=subrange(report, 0.6 if use_whisper else 0.35, 0.85),
