@@ -108,6 +108,7 @@ def run_song(song: dict, args) -> dict:
             estimates["whisper"] = np.maximum.accumulate([t.start_s for t in anchors]) if anchors else None
             row["line_confidence"] = [ln.confidence for ln in songmap.lines]
             row["line_flagged"] = [bool(ln.flagged) for ln in songmap.lines]
+            row["line_aligned"] = [bool(ln.aligned) for ln in songmap.lines]
             feats = diagnostics.get("line_features")
             row["line_features"] = feats.tolist() if feats is not None else None
             row["duration_s"] = songmap.duration
@@ -146,7 +147,12 @@ def pooled(rows: list[dict], pipeline: str) -> dict:
 
 
 def line_table(rows: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Features, confidences, flags and 'off' of every line with a matched word (hybrid)."""
+    """Features, confidences, flags and 'off' of every line with a matched word (hybrid).
+
+    Confidences and flags are recomputed from the stored features with the weights and
+    threshold in ``lipcoach.song.confidence`` now (the map computes them the same way), so a
+    refit can be judged with ``--from-json`` without mapping the songs again.
+    """
     feats, conf, flag, off = [], [], [], []
     for r in rows:
         if r.get("line_features") is None:
@@ -155,9 +161,11 @@ def line_table(rows: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
         for k, e in enumerate(errs):
             if np.isnan(e):
                 continue
+            c = confidence.line_confidence(np.asarray(r["line_features"][k]))
+            aligned = r.get("line_aligned", [True] * len(errs))[k]
             feats.append(r["line_features"][k])
-            conf.append(r["line_confidence"][k])
-            flag.append(r["line_flagged"][k])
+            conf.append(c if aligned else min(c, 0.05))
+            flag.append(confidence.is_flagged(c) or not aligned)
             off.append(e > confidence.OFF_S)
     return np.array(feats).reshape(len(feats), -1), np.array(conf), np.array(flag, bool), np.array(off, bool)
 
@@ -212,24 +220,25 @@ def main() -> None:
     parser.add_argument("--separation", default="auto", help="vocal guide for the map's other stages (the aligners hear the mix)")
     parser.add_argument("--no-peer", dest="peer", action="store_false", help="skip the PocketSphinx-only peer")
     parser.add_argument("--calibrate", action="store_true", help="refit the confidence weights on the calibration half and print them")
-    parser.add_argument("--from-json", type=Path, default=None, help="recompute the summaries from an earlier run's JSON (no mapping)")
+    parser.add_argument("--from-json", type=Path, nargs="+", default=None, help="recompute the summaries from earlier runs' JSON (no mapping)")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON)
     args = parser.parse_args()
     if args.from_json:
-        rows = json.loads(args.from_json.read_text())["songs"]
+        rows = [row for path in args.from_json for row in json.loads(path.read_text())["songs"]]
     else:
         if not DATA.exists():
             raise SystemExit(f"no real test material at {DATA}")
         sets = args.sets.split(",")
         songs = []
         for which, found in (("english", english_songs), ("jamendo", jamendo_songs)):
-            if which in sets:
-                songs += [dict(s, set=which) for s in found()][: args.limit or None]
+            songs += [dict(s, set=which) for s in found()][: args.limit or None]
+        # The halves are fixed over all songs, whichever sets this run maps.
         calibration, evaluation = split_songs(songs)
         for s in calibration:
             s["half"] = "calibration"
         for s in evaluation:
             s["half"] = "evaluation"
+        songs = [s for s in songs if s["set"] in sets]
         rows = []
         for song in sorted(songs, key=lambda s: (s["set"], s["name"])):
             if args.only and song["name"] not in args.only:
@@ -254,7 +263,8 @@ def main() -> None:
         machine=dict(cpus=os.cpu_count(), python=platform.python_version()),
         split="all songs sorted by folder name; odd positions (1st, 3rd...) calibration, even evaluation (benchmarks/common.py:split_songs)",
         pooled=summary,
-        confidence=dict(evaluation=flag_report([r for r in rows if r["half"] == "evaluation"], "evaluation"),
+        confidence=dict(calibration=flag_report([r for r in rows if r["half"] == "calibration"], "calibration (fitted on)"),
+                        evaluation=flag_report([r for r in rows if r["half"] == "evaluation"], "evaluation (held out)"),
                         weights=list(confidence.WEIGHTS), flag_below=confidence.FLAG_BELOW),
         breaths=None,  # slot: filled by the breath benchmark (benchmarks/breath_accuracy.py)
         entrances=None,  # slot: filled by the entrance benchmark

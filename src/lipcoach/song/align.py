@@ -616,6 +616,10 @@ def _assemble(
         interpolated = segs[0].confidence < 0
         if interpolated:
             segs[0].confidence = UNALIGNED_CONFIDENCE
+        if line_conf is not None and not interpolated:
+            # A word's confidence is its line's, lowered where Whisper could not place the word.
+            for seg in segs:
+                seg.confidence = line_conf[k] if seg.confidence > 0 or seg.anchor_s is None else min(line_conf[k], UNALIGNED_CONFIDENCE)
         for token, seg in zip(ln.words, segs):
             phonemes = [
                 Phoneme(symbol=p, start=round(max(0.0, s), 4), end=round(max(0.0, e), 4), viseme=viseme_of(p))

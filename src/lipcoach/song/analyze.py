@@ -206,7 +206,8 @@ def analyze_song(
             report(0.35, "loading the Whisper model")
             whisper = WhisperAligner(load_model(whisper_dir), language)
             anchors = align_words(
-                guide, sr=sr, words=[w for ln in lyrics.lines for w in ln.words], aligner=whisper, report=subrange(report, 0.36, 0.6)
+                guide, sr=sr, words=[w for ln in lyrics.lines for w in ln.words], aligner=whisper,
+                line_starts=np.cumsum([0] + [len(ln.words) for ln in lyrics.lines[:-1]]).tolist(), report=subrange(report, 0.36, 0.6),
             )
             if diagnostics is not None:
                 diagnostics["anchors"] = anchors

@@ -52,8 +52,18 @@ TOKENS_PER_S = 50
 TOKEN_BUDGET = 100
 #: A word longer than this (s) was dragged over music: it and what follows are redone.
 MAX_WORD_S = 3.0
+#: A word is "long" when it lasts more than LONG_FACTOR × the window's median word length and
+#: at least LONG_MIN_S; a long word that starts a window or a line has usually swallowed the
+#: music before it (Whisper lets a word after a pause start in the pause).
+LONG_FACTOR = 2.5
+LONG_MIN_S = 1.0
 #: How far the cursor jumps when a window holds none of the text, s.
 SKIP_S = 15.0
+#: Text placed before each line's first word (and the window's first word) so that the
+#: music before a line is given to it rather than to the word (stable-ts's ``gap_padding``).
+GAP_PADDING = " ..."
+#: Whether to use GAP_PADDING (see benchmarks/song_accuracy.py for the measurement).
+PAD_LINES = True
 #: Median filter over the attention weights before DTW (faster-whisper's default), frames.
 MEDIAN_FILTER = 7
 #: Languages Whisper's multilingual tokenizer knows that eSpeak names differently.
@@ -120,7 +130,9 @@ class WhisperAligner:
         """Log-mel features of the whole song, shape (n_mels, n_frames), 100 frames per s."""
         return self.model.feature_extractor(np.asarray(audio, dtype=np.float32))
 
-    def align_window(self, features: np.ndarray, start_frame: int, tokens: list[list[int]]) -> list[tuple[float, float, float]]:
+    def align_window(
+        self, features: np.ndarray, start_frame: int, tokens: list[list[int]], padded: Optional[Sequence[bool]] = None
+    ) -> list[tuple[float, float, float]]:
         """Align word tokens inside one window of features.
 
         Parameters
@@ -131,6 +143,8 @@ class WhisperAligner:
             First mel frame of the window.
         tokens : list of list of int
             Tokens of each word to place.
+        padded : sequence of bool, optional
+            Words to precede with :data:`GAP_PADDING` (see the module docstring).
 
         Returns
         -------
@@ -143,7 +157,14 @@ class WhisperAligner:
         segment = features[:, start_frame: start_frame + n_window]
         n_frames = segment.shape[-1]
         encoded = self.model.encode(pad_or_trim(segment))
-        flat = [t for word in tokens for t in word]
+        pad = self.tokenizer.encode(GAP_PADDING)
+        flat: list[int] = []
+        bounds = []  # (first, end) token index of each word's own tokens in ``flat``
+        for k, word in enumerate(tokens):
+            if padded is not None and padded[k]:
+                flat.extend(pad)
+            bounds.append((len(flat), len(flat) + len(word)))
+            flat.extend(word)
         result = self.model.model.align(
             encoded, self.tokenizer.sot_sequence, [flat], n_frames, median_filter_width=MEDIAN_FILTER
         )[0]
@@ -152,11 +173,9 @@ class WhisperAligner:
         jumps = np.pad(np.diff(text_idx), (1, 0), constant_values=1).astype(bool)
         jump_s = time_idx[jumps] / TOKENS_PER_S
         probs = np.asarray(result.text_token_probs, dtype=float)
-        bounds = np.concatenate([[0], np.cumsum([len(w) for w in tokens])])
         out = []
         limit_s = n_frames / MEL_FPS
-        for k in range(len(tokens)):
-            a, b = bounds[k], bounds[k + 1]
+        for a, b in bounds:
             start = float(jump_s[a]) if a < len(jump_s) else limit_s
             end = float(jump_s[b]) if b < len(jump_s) else limit_s
             p = float(np.mean(probs[a:b])) if b <= len(probs) and b > a else 0.0
@@ -170,6 +189,7 @@ def align_words(
     sr: int,
     words: Sequence[str],
     aligner: WhisperAligner,
+    line_starts: Sequence[int] = (),
     report: Optional[ProgressCallback] = None,
 ) -> list[WordTiming]:
     """Place every lyric word in the song with Whisper (see the module docstring).
@@ -183,6 +203,8 @@ def align_words(
     words : sequence of str
         The lyric words as written (display tokens, punctuation kept), in sung order.
     aligner : WhisperAligner
+    line_starts : sequence of int
+        Indices of the words that begin a lyric line (see the module docstring).
     report : callable, optional
         Progress ``report(fraction, label)``.
 
@@ -202,6 +224,8 @@ def align_words(
     features = aligner.features(audio)
     n_total_frames = features.shape[-1]
     tokens = aligner.word_tokens(words)
+    starts = sorted(set(int(q) for q in line_starts))
+    start_set = set(starts)
     seek_s, i = 0.0, 0
     while i < n_words and seek_s < duration_s - 0.2:
         report(min(1.0, seek_s / max(duration_s, 1e-9)), f"aligning words {i + 1}/{n_words}")
@@ -212,7 +236,8 @@ def align_words(
         start_frame = int(round(seek_s * MEL_FPS))
         if start_frame >= n_total_frames - 10:
             break
-        placed = aligner.align_window(features, start_frame, tokens[i:j])
+        padded = [PAD_LINES and (k == i or k in start_set) for k in range(i, j)]
+        placed = aligner.align_window(features, start_frame, tokens[i:j], padded)
         window_end_s = min(WINDOW_S, (n_total_frames - start_frame) / MEL_FPS)
         lengths = np.array([e - s for s, e, _ in placed])
         voiced = np.flatnonzero(lengths > 0)
@@ -220,10 +245,12 @@ def align_words(
             seek_s += SKIP_S
             continue
         first = voiced[0]
-        if lengths[first] > MAX_WORD_S:
+        typical_s = float(np.median(lengths[voiced]))
+        long_s = max(LONG_MIN_S, LONG_FACTOR * typical_s)
+        if lengths[first] > min(long_s, MAX_WORD_S):
             # The first word was stretched over an intro or break: the singing starts late.
             # Move to shortly before where the word ends and try the same words again.
-            new_seek = seek_s + placed[first][1] - MAX_WORD_S
+            new_seek = seek_s + placed[first][1] - max(0.5, 2.0 * typical_s)
             if new_seek > seek_s + 0.5:
                 seek_s = new_seek
                 continue
@@ -234,6 +261,11 @@ def align_words(
         too_long = too_long[too_long > first]
         if too_long.size:
             keep = int(too_long[0])
+        # A line that starts with a long word after the window's first: stop before it, so
+        # that it starts the next window and the rule above places it.
+        late_lines = [q - i for q in starts if i < q < i + keep and q - i > first and lengths[q - i] > long_s]
+        if late_lines:
+            keep = min(keep, late_lines[0])
         for k in range(keep):
             s, e, p = placed[k]
             if e - s <= 0:

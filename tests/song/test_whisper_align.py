@@ -1,0 +1,84 @@
+"""Whisper forced alignment (CTranslate2), the hybrid with the phone pass, and line confidence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lipcoach.media.whisper_model import load_model, tiny_en_model
+from lipcoach.song.align import align_lyrics
+from lipcoach.song.lyrics import parse_lyrics_text
+from lipcoach.song.whisper_align import WhisperAligner, align_words
+from tests.song.test_align import SR, _spoken_phrase
+
+LINES = ["paper boats upon the river", "carry all the words I never said", "morning light across the water"]
+
+
+@pytest.fixture(scope="module")
+def english():
+    return WhisperAligner(load_model(tiny_en_model()), "en")
+
+
+@pytest.fixture(scope="module")
+def clip():
+    """Three spoken lines after 6 s of a droning pad (an instrumental intro): exact onsets."""
+    speech, truth = _spoken_phrase(LINES, "en", line_gap_s=1.2)
+    intro_s = 6.0
+    t = np.arange(int(intro_s * SR) + len(speech)) / SR
+    pad = 0.02 * (np.sin(2 * np.pi * 110 * t) + 0.5 * np.sin(2 * np.pi * 165 * t))
+    audio = pad.astype(np.float32)
+    audio[int(intro_s * SR):] += speech
+    return audio, np.array(truth) + intro_s
+
+
+def _words(lines):
+    return [w for line in lines for w in line.split()]
+
+
+def test_whisper_places_every_word_within_300_ms_after_an_intro(english, clip):
+    audio, truth = clip
+    timings = align_words(audio, sr=SR, words=_words(LINES), aligner=english)
+    onsets = np.array([t.start_s for t in timings])
+    errors = np.abs(onsets - truth)
+    assert np.all(errors <= 0.3), errors
+    assert all(t.aligned for t in timings)
+    assert np.all(np.diff(onsets) >= 0)
+
+
+def test_hybrid_keeps_whisper_in_place_and_refines_onsets(english, clip):
+    audio, truth = clip
+    lyrics = parse_lyrics_text("\n".join(LINES))
+    anchors = align_words(audio, sr=SR, words=_words(LINES), aligner=english)
+    words, lines = align_lyrics(audio, sr=SR, lyrics=lyrics, language="en", anchors=anchors)
+    errors = np.abs(np.array([w.start for w in words]) - truth)
+    assert np.all(errors <= 0.3), errors
+    # The phone pass is what makes onsets tight: most land within 0.1 s.
+    assert np.mean(errors <= 0.1) >= 0.8, errors
+    assert [w.text for w in words] == _words(LINES)
+    assert all(w.phonemes and w.start <= w.phonemes[0].start + 1e-6 for w in words)
+    assert not any(line.flagged for line in lines), [line.confidence for line in lines]
+
+
+def test_a_misplaced_line_is_flagged(english, clip):
+    """Anchors of one line moved 3 s late (as if Whisper had lost it): only that line is flagged."""
+    audio, _ = clip
+    lyrics = parse_lyrics_text("\n".join(LINES))
+    anchors = align_words(audio, sr=SR, words=_words(LINES), aligner=english)
+    n0, n1 = len(LINES[0].split()), len(LINES[1].split())
+    for t in anchors[n0: n0 + n1]:
+        t.start_s += 3.0
+        t.end_s += 3.0
+    _, lines = align_lyrics(audio, sr=SR, lyrics=lyrics, language="en", anchors=anchors)
+    assert [line.flagged for line in lines] == [False, True, False], [line.confidence for line in lines]
+    assert lines[1].confidence < lines[0].confidence and lines[1].confidence < lines[2].confidence
+
+
+def test_words_nobody_sings_are_interpolated_locally(english, clip):
+    """Lyrics with an extra line that is never sung: the sung lines stay where they are."""
+    audio, truth = clip
+    lines = LINES[:2] + ["zebra quantum xylophone"] + LINES[2:]
+    timings = align_words(audio, sr=SR, words=_words(lines), aligner=english)
+    n = len(_words(LINES[:2]))
+    onsets = np.array([t.start_s for t in timings])
+    sung = np.concatenate([onsets[:n], onsets[n + 3:]])
+    assert np.mean(np.abs(sung - truth) <= 0.3) >= 0.9, np.abs(sung - truth)
