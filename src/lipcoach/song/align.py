@@ -379,6 +379,49 @@ def _uniform_phones(word_ids: str, prons: dict[str, list[list[str]]], start_s: f
     return [(p, float(edges[i]), float(edges[i + 1])) for i, p in enumerate(phones)]
 
 
+#: Processes for the phone pass of anchored lines (LIPCOACH_THREADS, default 2); 1 = in process.
+#: Forked workers share the engine's audio and decoders copy-on-write.
+def _workers() -> int:
+    try:
+        return max(1, int(os.environ.get("LIPCOACH_THREADS", "2")))
+    except ValueError:
+        return 2
+
+
+_POOL_ENGINE: Optional["_Engine"] = None
+
+
+def _pool_align(job):
+    ids, a, b = job
+    return _POOL_ENGINE.align(ids, a, b, phones=True)
+
+
+def _align_lines_parallel(engine: "_Engine", jobs: list, report: ProgressCallback) -> list[Optional[list[_Seg]]]:
+    """Phone pass of each (ids, t0, t1) job (None = skip), in a fork pool when it pays."""
+    global _POOL_ENGINE
+    todo = [k for k, job in enumerate(jobs) if job is not None]
+    out: list[Optional[list[_Seg]]] = [None] * len(jobs)
+    workers = _workers()
+    if workers > 1 and len(todo) >= 4 and "fork" in __import__("multiprocessing").get_all_start_methods():
+        import multiprocessing
+
+        _POOL_ENGINE = engine
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                for done, (k, segs) in enumerate(zip(todo, pool.imap(_pool_align, [jobs[k] for k in todo]))):
+                    out[k] = segs
+                    report(done / len(todo), f"refining line {k + 1}/{len(jobs)}")
+            return out
+        except (OSError, RuntimeError):
+            pass  # no processes to be had: do it here
+        finally:
+            _POOL_ENGINE = None
+    for done, k in enumerate(todo):
+        report(done / len(todo), f"refining line {k + 1}/{len(jobs)}")
+        out[k] = engine.align(*jobs[k], phones=True)
+    return out
+
+
 def _anchor_segs(anchors: Sequence["WordTiming"], line_ids: list[list[str]]) -> list[Optional[list[_Seg]]]:
     """Whisper's word times cut into lines; a line none of whose words was placed is None."""
     out: list[Optional[list[_Seg]]] = []
@@ -503,7 +546,15 @@ def align_lyrics(
                 coarse = _coarse_untimed(engine, line_ids, line_nph, duration_s, subrange(report, 0.0, 0.6))
             fine_from = 0.6
         windows = _windows(lyrics, coarse, duration_s)
+        if anchors is not None and not lyrics.timed:
+            # Anchored lines are independent: their phone passes run in parallel.
+            jobs = [(line_ids[k], *windows[k]) if refine and coarse[k] is not None and windows[k][1] > windows[k][0] else None for k in range(n)]
+            refined = _align_lines_parallel(engine, jobs, subrange(report, fine_from, 1.0))
+            for k in range(n):
+                segs_per_line[k] = _merge_anchor(refined[k], coarse[k], line_ids[k], vocab)
         for k in range(n):
+            if anchors is not None and not lyrics.timed:
+                break
             report(fine_from + (1 - fine_from) * k / n, f"aligning line {k + 1}/{n}")
             a, b = windows[k]
             previous = segs_per_line[k - 1] if k else None
@@ -511,10 +562,6 @@ def align_lyrics(
                 # Lines are sung in order: a line starts after the previous one ended (this
                 # also splits an SRT/VTT cue holding several lines).
                 a = max(a, min(previous[-1].end_s - 0.05, b - 0.5))
-            if anchors is not None and not lyrics.timed:
-                segs = _merge_anchor(engine.align(line_ids[k], a, b, phones=True) if refine and b > a else None, coarse[k], line_ids[k], vocab)
-                segs_per_line[k] = segs
-                continue
             segs = engine.align(line_ids[k], a, b, phones=True) if b > a else None
             if segs is None and lyrics.timed:
                 # A stamp can be off by more than the margin: retry with a wider window.
