@@ -24,8 +24,13 @@ evaluation half only.
 Breath and entrance metrics have their own benchmarks (benchmarks/breath_accuracy.py and the
 entrance benchmark); their slots in the JSON are left null here.
 
-Usage: python benchmarks/song_accuracy.py [--sets english,jamendo] [--limit N] [--only NAME ...]
-       [--no-peer] [--separation auto|none] [--calibrate] [--json benchmarks/results/song_accuracy.json]
+Usage: python benchmarks/song_accuracy.py [--sets english,jamendo] [--half calibration|evaluation]
+       [--limit N] [--only NAME ...] [--no-peer] [--separation auto|none] [--calibrate]
+       [--from-json RUN.json ...] [--json benchmarks/results/song_accuracy.json]
+
+Parts can run in parallel (``--sets``/``--half``) and be summarised together with
+``--from-json A.json B.json ...`` (no mapping; confidences are recomputed from the stored
+line features with the current weights).
 """
 
 from __future__ import annotations
@@ -167,7 +172,7 @@ def line_table(rows: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
             conf.append(c if aligned else min(c, 0.05))
             flag.append(confidence.is_flagged(c) or not aligned)
             off.append(e > confidence.OFF_S)
-    return np.array(feats).reshape(len(feats), -1), np.array(conf), np.array(flag, bool), np.array(off, bool)
+    return np.array(feats).reshape(len(feats), len(confidence.FEATURE_NAMES)), np.array(conf), np.array(flag, bool), np.array(off, bool)
 
 
 def flag_report(rows: list[dict], label: str) -> dict:
@@ -212,16 +217,37 @@ def print_row(row: dict) -> None:
     print(f"{row['name']:30s} {row['language']} {row['half'][:5]}  " + " | ".join(parts) + (f"  [{secs:.1f} s]" if secs else "") + err, flush=True)
 
 
+def markdown(rows: list[dict], summary: dict) -> str:
+    """The tables docs/benchmarks.md holds, from this run's figures."""
+    out = ["| set | aligner | songs | words | AAE | median | within 0.3 s | within 0.1 s | worst song (0.3 s) | songs < 75 % |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for group in ("english", "jamendo", "all", "evaluation_half"):
+        for name in PIPELINES:
+            p = summary.get(group, {}).get(name)
+            if p:
+                out.append(f"| {group} | {name} | {p['n_songs']} | {p['n_words']} | {p['mean_abs_error_s']:.2f} s | {p['median_abs_error_s']:.3f} s | "
+                           f"{p['within_0_3s'] * 100:.1f} % | {p['within_0_1s'] * 100:.1f} % | {p['worst_song_within_0_3s'] * 100:.1f} % | {p['songs_below_75']} |")
+    out += ["", "| song | lang | half | hybrid AAE / <0.3 s / <0.1 s | whisper | pocketsphinx |", "|---|---|---|---|---|---|"]
+    for r in sorted(rows, key=lambda r: (r["set"], r["name"])):
+        cells = []
+        for name in PIPELINES:
+            sc = r.get(name)
+            cells.append(f"{sc['mean_abs_error_s']:.2f} s / {sc['within_0.3s'] * 100:.1f} % / {sc['within_0.1s'] * 100:.1f} %" if sc else "–")
+        out.append(f"| {r['name']} | {r['language']} | {r['half'][:4]} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", default="english,jamendo")
     parser.add_argument("--limit", type=int, default=0, help="at most N songs per set")
     parser.add_argument("--only", nargs="*", default=None, help="only these song folders")
+    parser.add_argument("--half", choices=("calibration", "evaluation"), default=None, help="only the songs of one half (to run halves in parallel)")
     parser.add_argument("--separation", default="auto", help="vocal guide for the map's other stages (the aligners hear the mix)")
     parser.add_argument("--no-peer", dest="peer", action="store_false", help="skip the PocketSphinx-only peer")
     parser.add_argument("--calibrate", action="store_true", help="refit the confidence weights on the calibration half and print them")
     parser.add_argument("--from-json", type=Path, nargs="+", default=None, help="recompute the summaries from earlier runs' JSON (no mapping)")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON)
+    parser.add_argument("--markdown", action="store_true", help="also print the tables for docs/benchmarks.md")
     args = parser.parse_args()
     if args.from_json:
         rows = [row for path in args.from_json for row in json.loads(path.read_text())["songs"]]
@@ -238,7 +264,7 @@ def main() -> None:
             s["half"] = "calibration"
         for s in evaluation:
             s["half"] = "evaluation"
-        songs = [s for s in songs if s["set"] in sets]
+        songs = [s for s in songs if s["set"] in sets and (args.half is None or s["half"] == args.half)]
         rows = []
         for song in sorted(songs, key=lambda s: (s["set"], s["name"])):
             if args.only and song["name"] not in args.only:
@@ -276,6 +302,8 @@ def main() -> None:
     if seconds:
         doc["speed"] = dict(median_end_to_end_s=float(np.median(seconds)), median_duration_s=float(np.median([r["duration_s"] for r in rows if "duration_s" in r])),
                             note="wall time on a shared machine; see benchmarks/song_speed.py for speed")
+    if args.markdown:
+        print("\n" + markdown(rows, summary))
     from lipcoach.fileio import write_json_atomic
 
     args.json.parent.mkdir(parents=True, exist_ok=True)
