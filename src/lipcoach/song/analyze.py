@@ -2,7 +2,9 @@
 
 Stages, each a pure function in its own module: decode (``media.decode``) → vocal guide
 (``media.separate``, or the user's stem) → loudness, vocal activity and onsets
-(``song.vocal``) → beat grid (``song.rhythm``) → words and phonemes (``song.align``) →
+(``song.vocal``) → beat grid (``song.rhythm``) → words placed by Whisper forced alignment
+(``song.whisper_align``) and refined with phonemes by the phone pass (``song.align``), each
+line given a calibrated confidence and flagged when unsure (``song.confidence``) →
 pitch per word → breaths (``song.breaths``) → line entrances (``song.rhythm``).
 All analysis runs at :data:`ANALYSIS_SR`.
 """
