@@ -6,7 +6,15 @@ synthetic word ids (so a French "de" is never read with the English dictionary's
 
 Strategy
 --------
-1. **Whole-song pass (untimed lyrics).** All words are aligned over the whole song in one
+0. **With Whisper anchors (the default for untimed lyrics, see** :mod:`lipcoach.song.whisper_align`
+   **and** ``anchors`` **below).** Whisper rarely loses a line but its onsets are coarse (±0.1 s,
+   a word after a pause often starts in the pause); PocketSphinx is precise (median
+   0.04–0.09 s) when its window is right but drifts over whole songs. So each line's phone
+   pass (step 3) runs in the window its anchors give it, lines in parallel, and each word
+   keeps the phone pass's onset only where the anchor allows it (:func:`_merge_anchor`).
+   Steps 1–2 are skipped. Measured against Whisper alone and PocketSphinx alone in
+   benchmarks/song_accuracy.py (docs/benchmarks.md).
+1. **Whole-song pass (untimed lyrics, PocketSphinx alone).** All words are aligned over the whole song in one
    utterance with a very wide beam (:data:`GLOBAL_BEAM`) and a few seconds of near-silence
    appended (see :meth:`_Engine.align`). When it succeeds it is globally consistent: no line
    can drift into the wrong verse.
