@@ -657,9 +657,10 @@ def _assemble(
             segs_per_line[m] = segs
             segs_per_line[m][0].confidence = -1.0  # marker: interpolated (reset below)
 
-    # Onsets never go backwards (a line's phone pass may start inside the previous line's tail).
+    # With anchors, onsets never go backwards (a line's phone pass may start inside the
+    # previous line's tail). Not on the other paths: there the earlier word is as likely wrong.
     last_s = 0.0
-    for segs in segs_per_line:
+    for segs in segs_per_line if line_conf is not None else ():
         for seg in segs:
             seg.start_s = max(seg.start_s, last_s)
             seg.end_s = max(seg.end_s, seg.start_s)
