@@ -212,7 +212,8 @@ def _draw_row(ax, songmap: SongMap, a: float, span_end: float, b: float, *, audi
         line = songmap.lines[i]
         if a <= line.start <= b:
             ax.axvline(line.start, ymin=0.0, ymax=0.95, color=FLAG_COLOUR, lw=1.0, ls=":", zorder=4.5)
-            ax.text(line.start, 0.93, f"check line {i + 1}", transform=xa, fontsize=7.5, color=FLAG_COLOUR, ha="left", va="top", fontweight="bold", zorder=7)
+            ax.text(line.start + 0.05, 0.52, f"check line {i + 1}", transform=xa, fontsize=7.5, color=FLAG_COLOUR, ha="left", va="center",
+                    fontweight="bold", zorder=8, bbox=dict(boxstyle="round,pad=0.12", fc="white", ec="none", alpha=0.8))
     for word in sorted(songmap.words, key=lambda w: w.start):
         if word.end < a or word.start > b:
             continue
