@@ -40,9 +40,11 @@ def test_whisper_places_every_word_within_300_ms_after_an_intro(english, clip):
     timings = align_words(audio, sr=SR, words=_words(LINES), aligner=english)
     onsets = np.array([t.start_s for t in timings])
     errors = np.abs(onsets - truth)
-    # Whisper alone is coarse (20 ms frames, a word after a pause may start in the pause);
-    # the intro must not swallow the first word, and no word may be lost by a second.
-    assert errors[0] <= 0.3 and np.mean(errors <= 0.3) >= 0.85 and errors.max() < 1.0, errors
+    # Whisper alone is coarse (20 ms frames, onsets biased by ~0.1 s, a word after a pause
+    # may start in the pause; eSpeak's voice varies a little run to run): the intro must not
+    # swallow the first word (2.5 s early without the re-seek and padding), most words land
+    # within 0.3 s and none is lost by half a second.
+    assert errors[0] <= 0.4 and np.median(errors) <= 0.2 and np.mean(errors <= 0.3) >= 0.7 and errors.max() < 0.6, errors
     assert all(t.aligned for t in timings)
     assert np.all(np.diff(onsets) >= 0)
 
