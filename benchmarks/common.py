@@ -12,9 +12,6 @@ import numpy as np
 
 from lipcoach.formats.timed_tsv import read_timed_tsv
 
-#: The one reader of annotation tables, under the name the benchmark scripts import.
-read_words_tsv = read_timed_tsv
-
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 
@@ -43,7 +40,7 @@ def jamendo_songs() -> list[dict]:
         meta = next(csv.DictReader((folder / "metadata.csv").open(encoding="utf-8")))
         language = {"English": "en", "French": "fr", "Spanish": "es", "German": "de"}.get(meta.get("Language", ""), "en")
         songs.append(
-            dict(name=folder.name, audio=folder / "audio.mp3", lyrics=folder / "lyrics.txt", truth=read_words_tsv(folder / "words_timed.tsv"), language=language)
+            dict(name=folder.name, audio=folder / "audio.mp3", lyrics=folder / "lyrics.txt", truth=read_timed_tsv(folder / "words_timed.tsv"), language=language)
         )
     return songs
 
@@ -56,7 +53,7 @@ def english_songs() -> list[dict]:
         audio = next((folder / name for name in ("audio.mp3", "audio.ogg") if (folder / name).exists()), None)
         if audio is None:
             continue
-        songs.append(dict(name=folder.name, audio=audio, lines=folder / "lines_timed.tsv", truth=read_words_tsv(folder / "words_timed.tsv"), language="en"))
+        songs.append(dict(name=folder.name, audio=audio, lines=folder / "lines_timed.tsv", truth=read_timed_tsv(folder / "words_timed.tsv"), language="en"))
     return songs
 
 
@@ -87,3 +84,14 @@ def cached_vocal_guide(name: str, audio: Path, separation: str, cache: Path | No
         cache.mkdir(parents=True, exist_ok=True)
         np.save(cached, vocal)
     return vocal
+
+
+def split_songs(songs: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Calibration and evaluation halves of the real songs: a fixed, documented rule.
+
+    All songs (songs_en and JamendoLyrics together) sorted by folder name; the 1st, 3rd,
+    5th... go to calibration, the 2nd, 4th, 6th... to evaluation. Constants fitted on the
+    calibration half (confidence weights, flag threshold) are judged on the evaluation half.
+    """
+    ordered = sorted(songs, key=lambda song: song["name"])
+    return ordered[0::2], ordered[1::2]

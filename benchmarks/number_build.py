@@ -75,11 +75,12 @@ def write_real_season(folder: Path) -> Path:
 def truth_comparison(result, combined, direct) -> dict:
     """The annotated word onsets of each section mapped through the edit, against both maps (share within 0.1 s)."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from common import DATA, match_words, read_words_tsv
+    from common import DATA, match_words
+    from lipcoach.formats.timed_tsv import read_timed_tsv
 
     truth = []
     for cut in result.cuts:
-        rows = read_words_tsv(DATA / "songs_en" / REAL_SONGS[cut.song] / "words_timed.tsv")
+        rows = read_timed_tsv(DATA / "songs_en" / REAL_SONGS[cut.song] / "words_timed.tsv")
         truth += [(cut.to_number(a), w) for a, _, w in rows if cut.source_start_s <= a < cut.source_end_s]
     out = {"truth_words": len(truth)}
     for label, songmap in (("combined", combined), ("direct", direct)):

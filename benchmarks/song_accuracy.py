@@ -1,24 +1,44 @@
 #!/usr/bin/env python
-"""Song-map accuracy, mir_eval style: word onsets, breaths, entrances, tempo.
+"""Song-map word accuracy on real songs, mir_eval style, with the PocketSphinx-only peer in the same run.
 
-Sets (each skipped when absent):
-- synthetic: numbers from lipcoach.testing.synthetic_song with exact truth, mapped twice: from the
-  clean vocal stem ("clean") and from the mix alone ("mix"; the vocal guide is separated);
-- jamendo: real French/Spanish/German mixes with hand-made word onsets (../shared/data/songs);
-- english: real English mixes with UltraStar karaoke timings (±0.1 s) (../shared/data/songs_en);
-- breaths: real speech with hand-labelled breaths (../shared/data/breaths).
+Material (../shared/data; the benchmark stops with a message when it is absent):
+- songs_en: 10 English mixes with UltraStar karaoke word timings (±0.1 s), words_timed.tsv;
+- songs/jamendolyrics: 8 French/Spanish/German mixes with hand-made word onsets.
+Lyrics are given untimed (plain text), on the default install: no stem, no Spleeter; the
+aligners hear the mix.
 
-Usage: python benchmarks/song_accuracy.py [--sets synthetic,jamendo,english,breaths] [--limit N]
-       [--separation auto|classical|spleeter|none] [--cache DIR] [--json out/bench/song_accuracy.json]
+Every song is mapped end to end by ``analyze_song`` (the default "hybrid" aligner: Whisper
+anchors refined by the PocketSphinx phone pass). From the same run come the Whisper anchors
+alone ("whisper"), and the PocketSphinx-only aligner ("pocketsphinx": ``align_lyrics``
+without anchors, on the same mix). A song that fails counts as 0 % (every onset at 0 s),
+never a skip. Word metrics are ``lipcoach.evaluate.words`` (``mir_eval.alignment``): AAE,
+median error, share within 0.3 s and 0.1 s; pooled = over all words of a set.
 
-Real songs are separated once per method (cached with --cache) and then mapped with that
-guide given as the stem, so the "seconds" column is the map without separation.
+Confidence: the songs are split into a calibration and an evaluation half
+(``common.split_songs``: sorted by name, alternating). Line confidences use the weights in
+``lipcoach.song.confidence``; ``--calibrate`` refits them on the calibration half and prints
+the constants to put there. The reliability table (share of lines whose onset is > 1 s off,
+per confidence bin) and the flag's recall / false-alarm rate are printed for the
+evaluation half only.
+
+Breath and entrance metrics have their own benchmarks (benchmarks/breath_accuracy.py and the
+entrance benchmark); their slots in the JSON are left null here.
+
+Usage: python benchmarks/song_accuracy.py [--sets english,jamendo] [--half calibration|evaluation]
+       [--limit N] [--only NAME ...] [--no-peer] [--separation auto|none] [--calibrate]
+       [--from-json RUN.json ...] [--json benchmarks/results/song_accuracy.json]
+
+Parts can run in parallel (``--sets``/``--half``) and be summarised together with
+``--from-json A.json B.json ...`` (no mapping; confidences are recomputed from the stored
+line features with the current weights).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import sys
 import tempfile
 import time
@@ -27,151 +47,268 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, cached_vocal_guide, english_lyrics_text, english_songs, jamendo_songs, match_words, read_words_tsv  # noqa: E402
+from common import DATA, english_lyrics_text, english_songs, jamendo_songs, match_words, split_songs  # noqa: E402
 
 from lipcoach import schema  # noqa: E402
-from lipcoach.evaluate import breaths as breath_eval  # noqa: E402
-from lipcoach.evaluate import entrances as entrance_eval  # noqa: E402
 from lipcoach.evaluate import words as word_eval  # noqa: E402
-from lipcoach.media.decode import write_wav  # noqa: E402
-from lipcoach.song.analyze import analyze_song, default_separation  # noqa: E402
+from lipcoach.song import confidence  # noqa: E402
+
+PIPELINES = ("hybrid", "whisper", "pocketsphinx")
+DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "song_accuracy.json"
 
 
-def word_scores(truth: list[tuple[float, float, str]], songmap) -> dict:
-    """Word-onset metrics on the words matched by text (unmatched truth words count as misses)."""
-    pairs = match_words([t[2] for t in truth], [w.text for w in songmap.words])
-    ref = np.array([truth[i][0] for i, _ in pairs])
-    est = np.array([songmap.words[j].start for _, j in pairs])
-    scores = dict(word_eval.evaluate(ref, est)) if len(pairs) else {}
-    scores["matched_share"] = len(pairs) / max(1, len(truth))
-    return scores
+def lyrics_file(song: dict, tmp: Path) -> Path:
+    if song.get("lyrics") is not None:
+        return song["lyrics"]
+    path = tmp / "lyrics.txt"
+    path.write_text(english_lyrics_text(song), encoding="utf-8")
+    return path
 
 
-def run_synthetic(args) -> list[dict]:
-    from lipcoach.testing.synthetic_song import make_song
-
-    rows = []
-    configs = [dict(seed=s, tempo_bpm=t) for s, t in zip(range(args.synthetic), (84, 96, 108, 120, 132, 90))]
-    for config in configs:
-        song = make_song(**config)
-        with tempfile.TemporaryDirectory() as tmp:
-            paths = song.write(tmp)
-            for mode in ("clean", "mix"):
-                t0 = time.perf_counter()
-                songmap = analyze_song(
-                    paths["mix.wav"], lyrics_path=paths["lyrics.txt"], vocals_path=paths["vocals.wav"] if mode == "clean" else None,
-                    separation=args.separation,
-                )
-                elapsed = time.perf_counter() - t0
-                truth = [(w.start, w.end, w.text) for w in song.words]
-                row = dict(set="synthetic", mode=mode, name=f"seed{config['seed']}@{config['tempo_bpm']}bpm", seconds=elapsed)
-                row.update(word_scores(truth, songmap))
-                b = breath_eval.evaluate(np.array([[x.start, x.end] for x in song.breaths]), np.array([[x.start, x.end] for x in songmap.breaths]).reshape(-1, 2))
-                row.update({f"breath_{k}": v for k, v in b.items()})
-                # The map's own slot, offset and label, as the actor sees them.
-                est = entrance_eval.from_entrances([line.entrance for line in songmap.lines])
-                e = entrance_eval.evaluate(song.line_beats, song.entrance_offsets_ms, est["slots_s"], est["offsets_ms"], est["labels"])
-                row.update({f"entrance_{k}": v for k, v in e.items()})
-                row["tempo_error_bpm"] = abs(songmap.tempo_bpm - song.tempo_bpm)
-                rows.append(row)
-                print_row(row)
-    return rows
+def onset_scores(song: dict, words: list[str], onsets_s) -> tuple[dict, np.ndarray]:
+    """Metrics over all reference words; an unmatched reference word counts as a miss at 0 s."""
+    ref = np.array([t[0] for t in song["truth"]])
+    est = np.zeros_like(ref)  # unmatched or failed: "no answer" at 0 s
+    if onsets_s is not None:
+        for a, b in match_words([t[2] for t in song["truth"]], words):
+            est[a] = onsets_s[b]
+        est = np.maximum.accumulate(est)  # an unmatched word at 0 s must not break monotonicity
+    scores = word_eval.evaluate(ref, est)
+    return scores, np.abs(est - ref)
 
 
-def run_real(args, which: str) -> list[dict]:
-    songs = jamendo_songs() if which == "jamendo" else english_songs()
-    rows = []
-    for song in songs[: args.limit or None]:
-        with tempfile.TemporaryDirectory() as tmp:
-            lyrics = song.get("lyrics")
-            if lyrics is None:  # English set: lyrics are the annotated lines' text
-                lyrics = Path(tmp) / "lyrics.txt"
-                lyrics.write_text(english_lyrics_text(song), encoding="utf-8")
-            method = default_separation() if args.separation == "auto" else args.separation
-            guide = None
-            if method != "none":
-                # Separate once (cached): the map is then made from that guide as if it were a stem.
-                guide = Path(tmp) / "guide.wav"
-                write_wav(guide, cached_vocal_guide(song["name"], song["audio"], method, args.cache), 16000)
-            t0 = time.perf_counter()
-            songmap = analyze_song(song["audio"], lyrics_path=lyrics, vocals_path=guide, language=song["language"], separation=method)
-            elapsed = time.perf_counter() - t0
-        schema.validate(songmap.to_dict(), "lipcoach.songmap")  # every real song must give a valid map
-        row = dict(set=which, mode=method, name=song["name"], seconds=elapsed)
-        row.update(word_scores(song["truth"], songmap))
-        rows.append(row)
-        print_row(row)
-    return rows
+def line_errors(song: dict, words: list[str], line_of_word: list[int], onsets_s, n_lines: int) -> np.ndarray:
+    """|onset error| of each line's first matched word, s (NaN for a line with no matched word)."""
+    out = np.full(n_lines, np.nan)
+    for a, b in match_words([t[2] for t in song["truth"]], words):
+        k = line_of_word[b]
+        if np.isnan(out[k]):
+            out[k] = abs(onsets_s[b] - song["truth"][a][0])
+    return out
 
 
-def run_breaths(args) -> list[dict]:
+def run_song(song: dict, args) -> dict:
     from lipcoach.media.decode import load_audio
-    from lipcoach.song.breaths import detect_breaths
+    from lipcoach.song.align import align_lyrics
+    from lipcoach.song.analyze import analyze_song
+    from lipcoach.formats.lyrics import read_lyrics
 
-    rows = []
-    for wav in sorted((DATA / "breaths" / "libritts_test_clean").glob("*.wav")):
-        truth = np.array([[s, e] for s, e, _ in read_words_tsv(wav.with_suffix("").with_suffix(".breaths.tsv"))]).reshape(-1, 2)
-        audio, sr = load_audio(wav, sr=16000)
-        found = detect_breaths(audio, sr=sr)
-        est = np.array([[b.start, b.end] for b in found]).reshape(-1, 2)
-        row = dict(set="breaths", mode="speech", name=wav.stem)
-        row.update({f"breath_{k}": v for k, v in breath_eval.evaluate(truth, est).items()})
-        rows.append(row)
-        print_row(row)
-    return rows
+    row: dict = dict(name=song["name"], language=song["language"], half=song["half"], set=song["set"])
+    with tempfile.TemporaryDirectory() as tmp:
+        lyrics_path = lyrics_file(song, Path(tmp))
+        lyrics = read_lyrics(lyrics_path)
+        words = [w for ln in lyrics.lines for w in ln.words]
+        line_of_word = [k for k, ln in enumerate(lyrics.lines) for _ in ln.words]
+        estimates: dict = {}
+        diagnostics: dict = {}
+        t0 = time.perf_counter()
+        try:
+            songmap = analyze_song(song["audio"], lyrics_path=lyrics_path, language=song["language"], separation=args.separation, diagnostics=diagnostics)
+            row["seconds_end_to_end"] = time.perf_counter() - t0
+            schema.validate(songmap.to_dict(), "lipcoach.songmap")
+            if [w.text for w in songmap.words] != words:
+                raise RuntimeError("the map's words are not the lyrics' words")
+            estimates["hybrid"] = np.array([w.start for w in songmap.words])
+            anchors = diagnostics.get("anchors")
+            estimates["whisper"] = np.maximum.accumulate([t.start_s for t in anchors]) if anchors else None
+            row["line_confidence"] = [ln.confidence for ln in songmap.lines]
+            row["line_flagged"] = [bool(ln.flagged) for ln in songmap.lines]
+            row["line_aligned"] = [bool(ln.aligned) for ln in songmap.lines]
+            feats = diagnostics.get("line_features")
+            row["line_features"] = feats.tolist() if feats is not None else None
+            row["duration_s"] = songmap.duration
+        except Exception as error:  # counted as a failure, never skipped
+            row["error"] = f"{type(error).__name__}: {error}"
+            estimates["hybrid"] = estimates["whisper"] = None
+        if args.peer:
+            t0 = time.perf_counter()
+            try:
+                mix, _ = load_audio(song["audio"], sr=16000)
+                ps_words, _ = align_lyrics(mix, sr=16000, lyrics=lyrics, language=song["language"])
+                estimates["pocketsphinx"] = np.array([w.start for w in ps_words])
+                row["seconds_pocketsphinx_alignment"] = time.perf_counter() - t0
+            except Exception as error:
+                row["error_pocketsphinx"] = f"{type(error).__name__}: {error}"
+                estimates["pocketsphinx"] = None
+    for name, est in estimates.items():
+        scores, _ = onset_scores(song, words, est)
+        row[name] = scores
+        row[f"{name}_abs_errors_s"] = onset_scores(song, words, est)[1].tolist()
+        row[f"{name}_line_errors_s"] = (line_errors(song, words, line_of_word, est, len(lyrics.lines)).tolist() if est is not None else [float("nan")] * len(lyrics.lines))
+    return row
+
+
+def pooled(rows: list[dict], pipeline: str) -> dict:
+    errors = [np.asarray(r[f"{pipeline}_abs_errors_s"]) for r in rows if f"{pipeline}_abs_errors_s" in r]
+    if not errors:
+        return {}
+    e = np.concatenate(errors)
+    per_song = [float(np.mean(x <= 0.3 + 1e-9)) for x in errors]
+    return dict(
+        n_songs=len(errors), n_words=int(e.size), mean_abs_error_s=float(e.mean()), median_abs_error_s=float(np.median(e)),
+        within_0_3s=float(np.mean(e <= 0.3 + 1e-9)), within_0_1s=float(np.mean(e <= 0.1 + 1e-9)),
+        worst_song_within_0_3s=float(min(per_song)), songs_below_75=int(sum(p < 0.75 for p in per_song)),
+    )
+
+
+def line_table(rows: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Features, confidences, flags and 'off' of every line with a matched word (hybrid).
+
+    Confidences and flags are recomputed from the stored features with the weights and
+    threshold in ``lipcoach.song.confidence`` now (the map computes them the same way), so a
+    refit can be judged with ``--from-json`` without mapping the songs again.
+    """
+    feats, conf, flag, off = [], [], [], []
+    for r in rows:
+        if r.get("line_features") is None:
+            continue
+        errs = np.asarray(r["hybrid_line_errors_s"], dtype=float)
+        for k, e in enumerate(errs):
+            if np.isnan(e):
+                continue
+            c = confidence.line_confidence(np.asarray(r["line_features"][k]))
+            aligned = r.get("line_aligned", [True] * len(errs))[k]
+            feats.append(r["line_features"][k])
+            conf.append(c if aligned else min(c, 0.05))
+            flag.append(confidence.is_flagged(c) or not aligned)
+            off.append(e > confidence.OFF_S)
+    return np.array(feats).reshape(len(feats), len(confidence.FEATURE_NAMES)), np.array(conf), np.array(flag, bool), np.array(off, bool)
+
+
+def flag_report(rows: list[dict], label: str) -> dict:
+    _, conf, flag, off = line_table(rows)
+    if conf.size == 0:
+        return {}
+    out = dict(
+        n_lines=int(conf.size), n_off=int(off.sum()),
+        off_lines_flagged=float(flag[off].mean()) if off.any() else float("nan"),
+        good_lines_flagged=float(flag[~off].mean()) if (~off).any() else float("nan"),
+        reliability=confidence.reliability_table(conf, off),
+    )
+    print(f"\n== line confidence, {label} half: {out['n_lines']} lines, {out['n_off']} off by > {confidence.OFF_S:g} s ==")
+    print(f"flagged: {out['off_lines_flagged'] * 100:.1f} % of off lines (target >= 80 %), {out['good_lines_flagged'] * 100:.1f} % of good lines (target < 10 %)")
+    print("confidence bin   lines   share off   expected off")
+    for b in out["reliability"]:
+        share = "    -" if np.isnan(b["share_off"]) else f"{b['share_off'] * 100:5.1f} %"
+        expected = "    -" if np.isnan(b["expected_off"]) else f"{b['expected_off'] * 100:5.1f} %"
+        print(f"  {b['low']:.1f}-{b['high']:.1f}        {b['n_lines']:5d}     {share}       {expected}")
+    return out
+
+
+def calibrate(rows: list[dict]) -> dict:
+    feats, _, _, off = line_table([r for r in rows if r["half"] == "calibration"])
+    weights = confidence.fit_weights(feats, ~off)
+    conf = np.array([confidence.line_confidence(f, weights) for f in feats])
+    threshold = confidence.threshold_for_recall(conf, ~off, recall=0.85)
+    print("\n== calibration (calibration half) ==")
+    print(f"WEIGHTS = ({', '.join(f'{w:.3f}' for w in weights)})")
+    print(f"FLAG_BELOW = {threshold:.3f}")
+    return dict(weights=[float(w) for w in weights], flag_below=threshold, n_lines=int(len(off)), n_off=int(off.sum()))
 
 
 def print_row(row: dict) -> None:
-    keep = ["mean_abs_error_s", "within_0.3s", "matched_share", "breath_precision", "breath_recall", "breath_f1", "entrance_mean_abs_error_ms", "tempo_error_bpm", "seconds"]
-    parts = [f"{k}={row[k]:.3f}" for k in keep if k in row and isinstance(row[k], (int, float)) and np.isfinite(row[k])]
-    print(f"{row['set']:9s} {row['mode']:9s} {row['name']:32s} " + " ".join(parts), flush=True)
+    parts = []
+    for name in PIPELINES:
+        s = row.get(name)
+        if s:
+            parts.append(f"{name}: AAE={s['mean_abs_error_s']:.2f} <0.3={s['within_0.3s'] * 100:5.1f}% <0.1={s['within_0.1s'] * 100:5.1f}%")
+    secs = row.get("seconds_end_to_end")
+    err = f"  FAILED {row['error']}" if "error" in row else ""
+    print(f"{row['name']:30s} {row['language']} {row['half'][:5]}  " + " | ".join(parts) + (f"  [{secs:.1f} s]" if secs else "") + err, flush=True)
 
 
-def overall(rows: list[dict]) -> None:
-    print("\n== overall (mean over songs; breath figures pooled by summing matches) ==")
-    groups: dict[tuple, list[dict]] = {}
-    for row in rows:
-        groups.setdefault((row["set"], row["mode"]), []).append(row)
-    for (name, mode), group in groups.items():
-        parts = []
-        for key in ("mean_abs_error_s", "median_abs_error_s", "within_0.3s", "matched_share", "entrance_mean_abs_error_ms", "entrance_median_abs_error_ms", "entrance_within_20ms", "tempo_error_bpm", "seconds"):
-            values = [r[key] for r in group if key in r and np.isfinite(r[key])]
-            if values:
-                parts.append(f"{key}={np.mean(values):.3f}")
-        tp = sum(r.get("breath_true_positives", 0) for r in group)
-        n_ref = sum(r.get("breath_n_reference", 0) for r in group)
-        n_est = sum(r.get("breath_n_estimated", 0) for r in group)
-        if n_ref or n_est:
-            p, r = tp / max(1, n_est), tp / max(1, n_ref)
-            parts.append(f"breath_P={p:.3f} breath_R={r:.3f} breath_F1={2 * p * r / max(1e-9, p + r):.3f}")
-        print(f"{name:9s} {mode:9s} n={len(group):2d} " + " ".join(parts))
+def markdown(rows: list[dict], summary: dict) -> str:
+    """The tables docs/benchmarks.md holds, from this run's figures."""
+    out = ["| set | aligner | songs | words | AAE | median | within 0.3 s | within 0.1 s | worst song (0.3 s) | songs < 75 % |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for group in ("english", "jamendo", "all", "evaluation_half"):
+        for name in PIPELINES:
+            p = summary.get(group, {}).get(name)
+            if p:
+                out.append(f"| {group} | {name} | {p['n_songs']} | {p['n_words']} | {p['mean_abs_error_s']:.2f} s | {p['median_abs_error_s']:.3f} s | "
+                           f"{p['within_0_3s'] * 100:.1f} % | {p['within_0_1s'] * 100:.1f} % | {p['worst_song_within_0_3s'] * 100:.1f} % | {p['songs_below_75']} |")
+    out += ["", "| song | lang | half | hybrid AAE / <0.3 s / <0.1 s | whisper | pocketsphinx |", "|---|---|---|---|---|---|"]
+    for r in sorted(rows, key=lambda r: (r["set"], r["name"])):
+        cells = []
+        for name in PIPELINES:
+            sc = r.get(name)
+            cells.append(f"{sc['mean_abs_error_s']:.2f} s / {sc['within_0.3s'] * 100:.1f} % / {sc['within_0.1s'] * 100:.1f} %" if sc else "–")
+        out.append(f"| {r['name']} | {r['language']} | {r['half'][:4]} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sets", default="synthetic,jamendo,english,breaths")
-    parser.add_argument("--limit", type=int, default=0, help="at most N songs per real set")
-    parser.add_argument("--synthetic", type=int, default=4, help="number of synthetic songs")
-    parser.add_argument("--separation", default="auto")
-    parser.add_argument("--cache", type=Path, default=None, help="folder for separated vocal guides (.npy), reused between runs")
-    parser.add_argument("--json", type=Path, default=None)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", default="english,jamendo")
+    parser.add_argument("--limit", type=int, default=0, help="at most N songs per set")
+    parser.add_argument("--only", nargs="*", default=None, help="only these song folders")
+    parser.add_argument("--half", choices=("calibration", "evaluation"), default=None, help="only the songs of one half (to run halves in parallel)")
+    parser.add_argument("--separation", default="auto", help="vocal guide for the map's other stages (the aligners hear the mix)")
+    parser.add_argument("--no-peer", dest="peer", action="store_false", help="skip the PocketSphinx-only peer")
+    parser.add_argument("--calibrate", action="store_true", help="refit the confidence weights on the calibration half and print them")
+    parser.add_argument("--from-json", type=Path, nargs="+", default=None, help="recompute the summaries from earlier runs' JSON (no mapping)")
+    parser.add_argument("--json", type=Path, default=DEFAULT_JSON)
+    parser.add_argument("--markdown", action="store_true", help="also print the tables for docs/benchmarks.md")
     args = parser.parse_args()
-    sets = args.sets.split(",")
-    rows: list[dict] = []
-    if "synthetic" in sets:
-        rows += run_synthetic(args)
-    if not DATA.exists():
-        print(f"(no {DATA}: real sets skipped)")
+    if args.from_json:
+        rows = [row for path in args.from_json for row in json.loads(path.read_text())["songs"]]
     else:
-        for which in ("jamendo", "english"):
-            if which in sets:
-                rows += run_real(args, which)
-        if "breaths" in sets:
-            rows += run_breaths(args)
-    overall(rows)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(rows, indent=1, default=float))
+        if not DATA.exists():
+            raise SystemExit(f"no real test material at {DATA}")
+        sets = args.sets.split(",")
+        songs = []
+        for which, found in (("english", english_songs), ("jamendo", jamendo_songs)):
+            songs += [dict(s, set=which) for s in found()][: args.limit or None]
+        # The halves are fixed over all songs, whichever sets this run maps.
+        calibration, evaluation = split_songs(songs)
+        for s in calibration:
+            s["half"] = "calibration"
+        for s in evaluation:
+            s["half"] = "evaluation"
+        songs = [s for s in songs if s["set"] in sets and (args.half is None or s["half"] == args.half)]
+        rows = []
+        for song in sorted(songs, key=lambda s: (s["set"], s["name"])):
+            if args.only and song["name"] not in args.only:
+                continue
+            row = run_song(song, args)
+            rows.append(row)
+            print_row(row)
+    summary: dict = {}
+    print("\n== pooled (all words of a set; a failed song counts with every onset at 0 s) ==")
+    for group, members in (("english", [r for r in rows if r["set"] == "english"]), ("jamendo", [r for r in rows if r["set"] == "jamendo"]),
+                           ("all", rows), ("evaluation_half", [r for r in rows if r["half"] == "evaluation"])):
+        summary[group] = {}
+        for name in PIPELINES:
+            p = pooled(members, name)
+            if p:
+                summary[group][name] = p
+                print(f"{group:16s} {name:12s} songs={p['n_songs']:2d} words={p['n_words']:5d} AAE={p['mean_abs_error_s']:.3f} s "
+                      f"median={p['median_abs_error_s']:.3f} s <0.3={p['within_0_3s'] * 100:5.1f} % <0.1={p['within_0_1s'] * 100:5.1f} % "
+                      f"worst song <0.3={p['worst_song_within_0_3s'] * 100:5.1f} % songs<75%={p['songs_below_75']}")
+    doc = dict(
+        benchmark="song_accuracy", command=" ".join(["python", "benchmarks/song_accuracy.py"] + sys.argv[1:]),
+        machine=dict(cpus=os.cpu_count(), python=platform.python_version()),
+        split="all songs sorted by folder name; odd positions (1st, 3rd...) calibration, even evaluation (benchmarks/common.py:split_songs)",
+        pooled=summary,
+        confidence=dict(calibration=flag_report([r for r in rows if r["half"] == "calibration"], "calibration (fitted on)"),
+                        evaluation=flag_report([r for r in rows if r["half"] == "evaluation"], "evaluation (held out)"),
+                        weights=list(confidence.WEIGHTS), flag_below=confidence.FLAG_BELOW),
+        breaths=None,  # slot: filled by the breath benchmark (benchmarks/breath_accuracy.py)
+        entrances=None,  # slot: filled by the entrance benchmark
+        songs=rows,
+    )
+    if args.calibrate:
+        doc["confidence"]["refit"] = calibrate(rows)
+    seconds = [r["seconds_end_to_end"] for r in rows if "seconds_end_to_end" in r]
+    if seconds:
+        doc["speed"] = dict(median_end_to_end_s=float(np.median(seconds)), median_duration_s=float(np.median([r["duration_s"] for r in rows if "duration_s" in r])),
+                            note="wall time on a shared machine; see benchmarks/song_speed.py for speed")
+    if args.markdown:
+        print("\n" + markdown(rows, summary))
+    from lipcoach.fileio import write_json_atomic
+
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(args.json, json.loads(json.dumps(doc, default=float)))
+    print(f"\nJSON: {args.json}")
 
 
 if __name__ == "__main__":

@@ -69,3 +69,13 @@ def test_export_of_an_invalid_map(tmp_path):
 def test_unknown_export_format(tmp_path):
     (tmp_path / "s.json").write_text("{}")
     assert_one_line_error(run_cli("export", tmp_path / "s.json", "--format", "midi"), "midi")
+
+
+def test_a_model_folder_that_is_not_whisper(tmp_path):
+    write_wav(tmp_path / "t.wav", tone(2.0), 16000)
+    (tmp_path / "l.txt").write_text("la la la\n")
+    (tmp_path / "notamodel").mkdir()
+    (tmp_path / "notamodel" / "weights.onnx").write_bytes(b"\0")
+    result = run_cli("analyze", tmp_path / "t.wav", "--lyrics", tmp_path / "l.txt", "--model", tmp_path / "notamodel", "-o", tmp_path / "s.json")
+    assert_one_line_error(result, "notamodel", "not a CTranslate2 Whisper model folder")
+    assert not (tmp_path / "s.json").exists()

@@ -66,6 +66,10 @@ def analyze(
     language: str = typer.Option("en", "--language", help="Language of the lyrics (en, fr, es, de, ...)."),
     separation: str = typer.Option("auto", "--separation", help="Vocal guide without a stem: auto, classical, spleeter, none."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Also draw the song map (png, svg or pdf)."),
+    model: Optional[Path] = typer.Option(
+        None, "--model", help="A CTranslate2 Whisper model folder to align with (default: the packaged tiny.en / base; env LIPCOACH_WHISPER_MODEL)."
+    ),
+    aligner: str = typer.Option("hybrid", "--aligner", help="Untimed lyrics: hybrid (Whisper + phone pass), whisper, or pocketsphinx."),
     force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """Map a song: words, phonemes, mouth shapes, breaths, beats, entrances, loudness."""
@@ -76,7 +80,9 @@ def analyze(
 
     check_analyze(song, output=output, plot=plot, lyrics=lyrics, vocals=vocals, force=force)
     with rich_bar(f"Mapping {song.name}") as report:
-        songmap = analyze_song(song, lyrics_path=lyrics, vocals_path=vocals, language=language, separation=separation, report=report)
+        songmap = analyze_song(
+            song, lyrics_path=lyrics, vocals_path=vocals, language=language, separation=separation, aligner=aligner, model_dir=model, report=report
+        )
     # The map and its plot replace earlier ones together, or not at all.
     with staged_outputs(*[p for p in (output, plot) if p is not None]) as staged:
         songmap.save(staged[0])
@@ -87,11 +93,13 @@ def analyze(
 
             plot_songmap(songmap, staged[1], audio=load_audio(song, sr=ANALYSIS_SR)[0], sr=ANALYSIS_SR)
     _say(f"song map: {output}  ({len(songmap.words)} words, {len(songmap.lines)} lines, {len(songmap.breaths)} breaths, {songmap.tempo_bpm:.1f} BPM)")
-    if songmap.source.get("vocal_guide") == "classical" and separation == "auto":
+    if songmap.source.get("vocal_guide") == "classical" and separation == "auto" and songmap.source.get("aligner") == "pocketsphinx":
         _say("note: no vocal stem and no Spleeter environment, so the classical vocal guide was used (`make spleeter` aligns better)")
-    unaligned = [i + 1 for i, line in enumerate(songmap.lines) if not line.aligned]
-    if unaligned:
-        _say(f"warning: lines {', '.join(map(str, unaligned))} could not be aligned; their times are estimates (low confidence)")
+    from lipcoach.song.confidence import flagged_lines_message
+
+    warning = flagged_lines_message(songmap.lines)
+    if warning:
+        _say(f"warning: {warning}")
     if plot is not None:
         _say(f"plot: {plot}")
 

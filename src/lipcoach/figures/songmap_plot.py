@@ -5,8 +5,9 @@ each row showing, on a shared time axis in m:ss,
 
 - the vocal loudness contour (dB, from the map) over the grey level of the audio when given;
 - the beat grid, downbeats stronger;
-- every word as a labelled span (dashed, grey and italic where the line could not be aligned
-  or the word's confidence is under 0.3);
+- every word as a labelled span (dashed, grey and italic where the line could not be aligned,
+  is flagged as unsure, or the word's confidence is under 0.3); a flagged line also gets a
+  red "check" mark at its onset;
 - every breath as a shaded span with its level in dB (solid blue when audible, hatched when
   not), "catch" breaths marked as such;
 - every line entrance: a tick on the slot it is written on (a beat, or an eighth, triplet or
@@ -39,6 +40,8 @@ FLOOR_DB = -45.0
 ENTRANCE_COLOURS = {"early": "#e07b00", "on": "#2a9d3a", "late": "#d62728"}
 BREATH_COLOUR = "#2b7bba"
 WORD_COLOUR = "#5b4a9e"
+#: Colour of the "check this line" mark on flagged lines.
+FLAG_COLOUR = "#c0392b"
 #: Plot formats, by file suffix.
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 _FORMATS = set(PLOT_SUFFIXES)
@@ -210,7 +213,13 @@ def _draw_row(ax, songmap: SongMap, a: float, span_end: float, b: float, *, audi
     row_width_in = 18 * (0.99 - 0.045)
     char_s = (span_end - a) / (row_width_in * 72 / 5.4)  # ~5.4 pt per character at 9 pt
     tier_free = [-np.inf] * len(_WORD_TIERS)
-    unaligned = {i for i, ln in enumerate(songmap.lines) if not ln.aligned}
+    unaligned = {i for i, ln in enumerate(songmap.lines) if not ln.aligned or getattr(ln, "flagged", False)}
+    for i in sorted(unaligned):
+        line = songmap.lines[i]
+        if a <= line.start <= b:
+            ax.axvline(line.start, ymin=0.0, ymax=0.95, color=FLAG_COLOUR, lw=1.0, ls=":", zorder=4.5)
+            ax.text(line.start + 0.05, 0.52, f"check line {i + 1}", transform=xa, fontsize=7.5, color=FLAG_COLOUR, ha="left", va="center",
+                    fontweight="bold", zorder=8, bbox=dict(boxstyle="round,pad=0.12", fc="white", ec="none", alpha=0.8))
     for word in sorted(songmap.words, key=lambda w: w.start):
         if word.end < a or word.start > b:
             continue
@@ -269,7 +278,8 @@ def _title_and_legend(fig, songmap: SongMap, t0: float, t1: float) -> None:
         Line2D([], [], color="#555555", lw=1.2, label="downbeat"),
         Line2D([], [], color="#bbbbbb", lw=0.6, label="beat"),
         Patch(facecolor=WORD_COLOUR, alpha=0.3, edgecolor=WORD_COLOUR, label="word"),
-        Patch(facecolor="#999999", alpha=0.25, edgecolor="#999999", ls="--", label="word not aligned (guessed)"),
+        Patch(facecolor="#999999", alpha=0.25, edgecolor="#999999", ls="--", label="word unsure (guessed or flagged line)"),
+        Line2D([], [], color=FLAG_COLOUR, lw=1.0, ls=":", label="flagged line: check it"),
         Patch(color=BREATH_COLOUR, alpha=0.35, label="audible breath (level vs sung dB)"),
         Patch(facecolor="none", edgecolor=BREATH_COLOUR, hatch="////", label="quiet breath"),
     ] + [Line2D([], [], color=c, lw=2.2, label=f"entrance {k}") for k, c in ENTRANCE_COLOURS.items()]

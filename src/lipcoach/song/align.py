@@ -6,7 +6,15 @@ synthetic word ids (so a French "de" is never read with the English dictionary's
 
 Strategy
 --------
-1. **Whole-song pass (untimed lyrics).** All words are aligned over the whole song in one
+0. **With Whisper anchors (the default for untimed lyrics, see** :mod:`lipcoach.song.whisper_align`
+   **and** ``anchors`` **below).** Whisper rarely loses a line but its onsets are coarse (±0.1 s,
+   a word after a pause often starts in the pause); PocketSphinx is precise (median
+   0.04–0.09 s) when its window is right but drifts over whole songs. So each line's phone
+   pass (step 3) runs in the window its anchors give it, lines in parallel, and each word
+   keeps the phone pass's onset only where the anchor allows it (:func:`_merge_anchor`).
+   Steps 1–2 are skipped. Measured against Whisper alone and PocketSphinx alone in
+   benchmarks/song_accuracy.py (docs/benchmarks.md).
+1. **Whole-song pass (untimed lyrics, PocketSphinx alone).** All words are aligned over the whole song in one
    utterance with a very wide beam (:data:`GLOBAL_BEAM`) and a few seconds of near-silence
    appended (see :meth:`_Engine.align`). When it succeeds it is globally consistent: no line
    can drift into the wrong verse.
@@ -34,16 +42,20 @@ from __future__ import annotations
 import dataclasses
 import os
 import tempfile
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 import numpy as np
 
 from lipcoach.errors import LipcoachError
 from lipcoach.progress import ProgressCallback, silent, subrange
+from lipcoach.song import confidence
 from lipcoach.song.g2p import check_language, word_pronunciations
 from lipcoach.formats.lyrics import Lyrics, align_form
 from lipcoach.song.songmap import Line, Phoneme, Word
 from lipcoach.song.visemes import viseme_of
+
+if TYPE_CHECKING:
+    from lipcoach.song.whisper_align import WordTiming
 
 #: PocketSphinx's frame period, s.
 FRAME_S = 0.01
@@ -80,6 +92,8 @@ LINE_MARGIN_S = 0.6
 #: Extra audio around a timed line's stamp window, s. Tight, because a wide window lets the
 #: model spread a line over the accompaniment; a line that fails is retried 3 s wider.
 STAMP_MARGIN_S = 0.5
+#: Largest move (s) from a Whisper anchor the phone pass may make to a word's onset.
+REFINE_MAX_SHIFT_S = 0.3
 #: Confidence given to words of a line whose times were interpolated.
 UNALIGNED_CONFIDENCE = 0.05
 #: A word's first phone longer than this (s) is checked for leading near-silence; see _trim_onsets.
@@ -94,6 +108,8 @@ class _Seg:
     end_s: float
     confidence: float
     phones: list[tuple[str, float, float]] = dataclasses.field(default_factory=list)
+    shift_s: float = float("nan")  #: |phone-pass onset − anchor onset|, s (hybrid only)
+    anchor_s: Optional[tuple[float, float]] = None  #: the Whisper anchor's (start, end), s (hybrid only)
 
 
 class _Engine:
@@ -371,12 +387,108 @@ def _uniform_phones(word_ids: str, prons: dict[str, list[list[str]]], start_s: f
     return [(p, float(edges[i]), float(edges[i + 1])) for i, p in enumerate(phones)]
 
 
+#: Processes for the phone pass of anchored lines (LIPCOACH_THREADS, default 2); 1 = in process.
+#: Forked workers share the engine's audio and decoders copy-on-write.
+def _workers() -> int:
+    try:
+        return max(1, int(os.environ.get("LIPCOACH_THREADS", "2")))
+    except ValueError:
+        return 2
+
+
+_POOL_ENGINE: Optional["_Engine"] = None
+
+
+def _pool_align(job):
+    ids, a, b = job
+    return _POOL_ENGINE.align(ids, a, b, phones=True)
+
+
+def _align_lines_parallel(engine: "_Engine", jobs: list, report: ProgressCallback) -> list[Optional[list[_Seg]]]:
+    """Phone pass of each (ids, t0, t1) job (None = skip), in a fork pool when it pays."""
+    global _POOL_ENGINE
+    todo = [k for k, job in enumerate(jobs) if job is not None]
+    out: list[Optional[list[_Seg]]] = [None] * len(jobs)
+    workers = _workers()
+    if workers > 1 and len(todo) >= 4 and "fork" in __import__("multiprocessing").get_all_start_methods():
+        import multiprocessing
+
+        _POOL_ENGINE = engine
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                for done, (k, segs) in enumerate(zip(todo, pool.imap(_pool_align, [jobs[k] for k in todo]))):
+                    out[k] = segs
+                    report(done / len(todo), f"refining line {k + 1}/{len(jobs)}")
+            return out
+        except (OSError, RuntimeError):
+            pass  # no processes to be had: do it here
+        finally:
+            _POOL_ENGINE = None
+    for done, k in enumerate(todo):
+        report(done / len(todo), f"refining line {k + 1}/{len(jobs)}")
+        out[k] = engine.align(*jobs[k], phones=True)
+    return out
+
+
+def _anchor_segs(anchors: Sequence["WordTiming"], line_ids: list[list[str]]) -> list[Optional[list[_Seg]]]:
+    """Whisper's word times cut into lines; a line none of whose words was placed is None."""
+    out: list[Optional[list[_Seg]]] = []
+    pos = 0
+    for ids in line_ids:
+        group = anchors[pos: pos + len(ids)]
+        pos += len(ids)
+        if not any(t.aligned for t in group):
+            out.append(None)
+            continue
+        out.append([_Seg(t.start_s, max(t.end_s, t.start_s + 0.02), t.probability if t.aligned else 0.0) for t in group])
+    return out
+
+
+def _merge_anchor(refined: Optional[list[_Seg]], anchor: Optional[list[_Seg]], ids: list[str], vocab) -> Optional[list[_Seg]]:
+    """Per word: the phone pass's onset and phones where the anchor allows them, else the anchor.
+
+    The phone pass's onset is kept when it lies between :data:`REFINE_MAX_SHIFT_S` before
+    the anchor's onset and the later of that much after it and the anchor's end. Whisper's
+    word span is right far more often than its onset (it often lets a word after a pause
+    start in the pause, and its onsets are biased by ±0.1 s, in a direction that depends on
+    the model); the phone pass is precise but can slide a word onto a neighbouring note.
+    Chosen among: anchors alone; phone pass within ±0.3/0.5/0.7 s; inside the word span with
+    those margins (benchmarks/song_accuracy.py; inside ±0.3 s was best on both sets: English
+    86.7 % within 0.3 s vs 85.3 % for the anchors alone and 84.6 % for ±0.3 s, French/
+    Spanish/German 85.8 % vs 78.1 % and 78.4 %).
+    The confidence keeps the anchor's probability; ``_Seg.shift_s`` records how far apart
+    the two onsets were (read by :mod:`lipcoach.song.confidence`).
+    """
+    if anchor is None:
+        return None
+    out = []
+    for k, (wid, a) in enumerate(zip(ids, anchor)):
+        r = refined[k] if refined is not None else None
+        if r is not None and a.start_s - REFINE_MAX_SHIFT_S <= r.start_s <= max(a.start_s + REFINE_MAX_SHIFT_S, a.end_s):
+            seg = _Seg(r.start_s, r.end_s, a.confidence, r.phones)
+        else:
+            seg = _Seg(a.start_s, a.end_s, a.confidence, _uniform_phones(wid, vocab, a.start_s, a.end_s))
+        seg.shift_s = abs(r.start_s - a.start_s) if r is not None else float("nan")
+        seg.anchor_s = (a.start_s, a.end_s)
+        out.append(seg)
+    # Onsets stay in order; a word ends where the next begins at the latest.
+    for k in range(1, len(out)):
+        if out[k].start_s < out[k - 1].start_s:
+            out[k].start_s = out[k - 1].start_s
+    for k in range(len(out) - 1):
+        out[k].end_s = max(out[k].start_s + 0.01, min(out[k].end_s, out[k + 1].start_s))
+    return out
+
+
 def align_lyrics(
     vocal: np.ndarray,
     *,
     sr: int,
     lyrics: Lyrics,
     language: str = "en",
+    anchors: Optional[Sequence["WordTiming"]] = None,
+    refine: bool = True,
+    diagnostics: Optional[dict] = None,
     report: Optional[ProgressCallback] = None,
 ) -> tuple[list[Word], list[Line]]:
     """Align lyrics to a vocal guide: every word and phoneme with start and end times.
@@ -391,6 +503,16 @@ def align_lyrics(
         From :func:`lipcoach.formats.lyrics.read_lyrics`; timed lyrics anchor each line.
     language : str
         Language of the lyrics (ISO 639-1 such as "en", "fr", "es", "de").
+    anchors : sequence of WordTiming, optional
+        One per lyric word, from :func:`lipcoach.song.whisper_align.align_words`. When given
+        (untimed lyrics), they replace PocketSphinx's whole-song pass: each line's phone pass
+        runs in the window the anchors give it, and a word keeps the phone pass's onset only
+        when it lies within :data:`REFINE_MAX_SHIFT_S` of its anchor (see :func:`_merge_anchor`).
+    refine : bool
+        With ``anchors``: False keeps the anchors' times and spreads phonemes evenly.
+    diagnostics : dict, optional
+        Filled with internals for benchmarks: ``line_features`` (n_lines × features of
+        :func:`lipcoach.song.confidence.line_features`, hybrid only).
     report : callable, optional
         Progress ``report(fraction, label)``, called per line.
 
@@ -418,9 +540,12 @@ def align_lyrics(
     n = len(lyrics.lines)
     segs_per_line: list[Optional[list[_Seg]]] = [None] * n
     if duration_s > 0.5 and np.any(vocal):
-        engine = _Engine(_prepare_audio(vocal), vocab, beams=(BEAM,) if lyrics.timed else (BEAM, GLOBAL_BEAM))
+        engine = _Engine(_prepare_audio(vocal), vocab, beams=(BEAM,) if lyrics.timed or anchors is not None else (BEAM, GLOBAL_BEAM))
         if lyrics.timed:
             coarse: list[Optional[list[_Seg]]] = [None] * n
+            fine_from = 0.0
+        elif anchors is not None:
+            coarse = _anchor_segs(anchors, line_ids)
             fine_from = 0.0
         else:
             report(0.0, "aligning the whole song")
@@ -429,7 +554,15 @@ def align_lyrics(
                 coarse = _coarse_untimed(engine, line_ids, line_nph, duration_s, subrange(report, 0.0, 0.6))
             fine_from = 0.6
         windows = _windows(lyrics, coarse, duration_s)
+        if anchors is not None and not lyrics.timed:
+            # Anchored lines are independent: their phone passes run in parallel.
+            jobs = [(line_ids[k], *windows[k]) if refine and coarse[k] is not None and windows[k][1] > windows[k][0] else None for k in range(n)]
+            refined = _align_lines_parallel(engine, jobs, subrange(report, fine_from, 1.0))
+            for k in range(n):
+                segs_per_line[k] = _merge_anchor(refined[k], coarse[k], line_ids[k], vocab)
         for k in range(n):
+            if anchors is not None and not lyrics.timed:
+                break
             report(fine_from + (1 - fine_from) * k / n, f"aligning line {k + 1}/{n}")
             a, b = windows[k]
             previous = segs_per_line[k - 1] if k else None
@@ -451,7 +584,28 @@ def align_lyrics(
             if segs is not None:
                 _trim_onsets(segs, levels)
     report(1.0, "words aligned")
-    return _assemble(lyrics, line_ids, vocab, line_nph, segs_per_line, duration_s)
+    line_conf = None
+    if anchors is not None and not lyrics.timed and len(anchors) == sum(len(ids) for ids in line_ids):
+        feats = _anchor_line_features(anchors, line_ids, segs_per_line)
+        line_conf = [confidence.line_confidence(f) for f in feats]
+        if diagnostics is not None:
+            diagnostics["line_features"] = np.array(feats).reshape(len(feats), -1)
+    return _assemble(lyrics, line_ids, vocab, line_nph, segs_per_line, duration_s, line_conf)
+
+
+def _anchor_line_features(anchors, line_ids, segs_per_line) -> list[np.ndarray]:
+    feats, pos = [], 0
+    for k, ids in enumerate(line_ids):
+        group = anchors[pos: pos + len(ids)]
+        pos += len(ids)
+        segs = segs_per_line[k]
+        shifts = [s.shift_s for s in segs] if segs is not None else [float("nan")] * len(ids)
+        feats.append(
+            confidence.line_features(
+                [t.probability for t in group], [t.aligned for t in group], shifts, group[0].end_s - group[0].start_s if group else 0.0
+            )
+        )
+    return feats
 
 
 def _assemble(
@@ -461,6 +615,7 @@ def _assemble(
     line_nph: list[list[int]],
     segs_per_line: list[Optional[list[_Seg]]],
     duration_s: float,
+    line_conf: Optional[list[float]] = None,
 ) -> tuple[list[Word], list[Line]]:
     n = len(lyrics.lines)
     # Interpolate unaligned lines inside the gap left by their aligned neighbours (or their
@@ -502,6 +657,14 @@ def _assemble(
             segs_per_line[m] = segs
             segs_per_line[m][0].confidence = -1.0  # marker: interpolated (reset below)
 
+    # With anchors, onsets never go backwards (a line's phone pass may start inside the
+    # previous line's tail). Not on the other paths: there the earlier word is as likely wrong.
+    last_s = 0.0
+    for segs in segs_per_line if line_conf is not None else ():
+        for seg in segs:
+            seg.start_s = max(seg.start_s, last_s)
+            seg.end_s = max(seg.end_s, seg.start_s)
+            last_s = seg.start_s
     words: list[Word] = []
     lines: list[Line] = []
     for k, ln in enumerate(lyrics.lines):
@@ -509,6 +672,10 @@ def _assemble(
         interpolated = segs[0].confidence < 0
         if interpolated:
             segs[0].confidence = UNALIGNED_CONFIDENCE
+        if line_conf is not None and not interpolated:
+            # A word's confidence is its line's, lowered where Whisper could not place the word.
+            for seg in segs:
+                seg.confidence = line_conf[k] if seg.confidence > 0 or seg.anchor_s is None else min(line_conf[k], UNALIGNED_CONFIDENCE)
         for token, seg in zip(ln.words, segs):
             phonemes = [
                 Phoneme(symbol=p, start=round(max(0.0, s), 4), end=round(max(0.0, e), 4), viseme=viseme_of(p))
@@ -525,7 +692,8 @@ def _assemble(
                     confidence=float(np.clip(seg.confidence, 0.0, 1.0)),
                 )
             )
-        conf = float(np.mean([np.clip(s.confidence, 0.0, 1.0) for s in segs]))
+        conf = float(np.mean([np.clip(s.confidence, 0.0, 1.0) for s in segs])) if line_conf is None else line_conf[k]
+        conf = UNALIGNED_CONFIDENCE if interpolated else conf
         lines.append(
             Line(
                 text=ln.text,
@@ -533,8 +701,9 @@ def _assemble(
                 end=max(0.0, segs[-1].end_s),
                 entrance=None,
                 section=ln.section,
-                confidence=UNALIGNED_CONFIDENCE if interpolated else conf,
+                confidence=conf,
                 aligned=not interpolated,
+                flagged=interpolated or (line_conf is not None and confidence.is_flagged(conf)),
             )
         )
     return words, lines

@@ -3,8 +3,10 @@
 Stages, each a pure function in its own module: decode (``media.decode``) → vocal guide
 (``media.separate``, or the user's stem) → [loudness, vocal activity and onsets
 (``song.vocal``), beat grid (``song.rhythm``), file hash: in a second thread] beside [words
-and phonemes (``song.align``) → pitch per word] → breaths (``song.breaths``) → line
-entrances (``song.rhythm``).
+placed by Whisper forced alignment (``song.whisper_align``) and refined with phonemes by the
+phone pass (``song.align``), each line given a calibrated confidence and flagged when unsure
+(``song.confidence``) → pitch per word] → breaths (``song.breaths``) → line entrances
+(``song.rhythm``).
 All analysis runs at :data:`ANALYSIS_SR`.
 """
 
@@ -34,6 +36,10 @@ SEPARATIONS = ("auto", "none", "classical", "spleeter")
 #: took word onsets within 0.3 s from 68 % to 86 % on the real mixes; the classical guide
 #: gained nothing for alignment). Spleeter lives in its own environment (`make spleeter`).
 SEPARATION_PREFERENCE = ("spleeter", "classical")
+#: How words are placed without time stamps (benchmarks/song_accuracy.py measures all three):
+#: "hybrid" = Whisper anchors refined by the PocketSphinx phone pass, "whisper" = anchors alone,
+#: "pocketsphinx" = the phone-level aligner alone (the method before Whisper).
+ALIGNERS = ("hybrid", "whisper", "pocketsphinx")
 #: A song whose loudest 20 ms frame is below this level (dBFS) is treated as silent.
 SILENCE_DB = -60.0
 
@@ -169,6 +175,9 @@ def analyze_song(
     vocals_path: str | os.PathLike | None = None,
     language: str = "en",
     separation: str = "auto",
+    aligner: str = "hybrid",
+    model_dir: str | os.PathLike | None = None,
+    diagnostics: Optional[dict] = None,
     report: Optional[ProgressCallback] = None,
 ) -> SongMap:
     """Map a song: words, phonemes, visemes, breaths, beats, entrances and loudness.
@@ -185,6 +194,13 @@ def analyze_song(
         Language of the lyrics (ISO 639-1, e.g. "en", "fr", "es", "de").
     separation : str
         How to get a vocal guide without a stem: "auto", "classical", "spleeter" or "none".
+    aligner : str
+        One of :data:`ALIGNERS`; timed lyrics (LRC, SRT, VTT) are always aligned by their stamps.
+    model_dir : path, optional
+        A CTranslate2 Whisper model folder to use instead of the packaged ones (also the
+        ``LIPCOACH_WHISPER_MODEL`` environment variable); see :mod:`lipcoach.media.whisper_model`.
+    diagnostics : dict, optional
+        Filled with alignment internals for benchmarks (see :func:`lipcoach.song.align.align_lyrics`).
     report : callable, optional
         Progress callback ``report(fraction, label)``.
     """
@@ -201,6 +217,14 @@ def analyze_song(
     lyrics = read_lyrics(lyrics_path) if lyrics_path is not None else None
     if lyrics is not None and info.duration_s > 0:
         check_lyrics_fit(lyrics.n_words, info.duration_s, source=lyrics_path)
+    if aligner not in ALIGNERS:
+        raise LipcoachError(None, f"unknown aligner {aligner!r}; choose one of {', '.join(ALIGNERS)}")
+    use_whisper = lyrics is not None and not lyrics.timed and aligner != "pocketsphinx"
+    whisper_dir = None
+    if use_whisper:
+        from lipcoach.media.whisper_model import describe as describe_model, model_dir_for
+
+        whisper_dir = model_dir_for(language, model_dir)  # a bad --model fails here, before any long work
 
     report(0.0, "decoding")
     mix, vocal, method = load_vocal_guide(song_path, vocals_path=vocals_path, separation=separation, report=subrange(report, 0.02, 0.25))
@@ -209,13 +233,32 @@ def analyze_song(
         check_lyrics_fit(lyrics.n_words, len(mix) / sr, source=lyrics_path)
     report(0.25, "beats and loudness")
     # The music-side analyses need only the decoded signals, so they run in a second thread
-    # beside the alignment (the FFT work, the hash's file read and the aligners' native code
-    # release the GIL): on two cores their time hides behind the aligner's.
+    # beside the alignment (the FFT work, the hash's file read and CTranslate2's and the
+    # aligners' native code release the GIL): on two cores their time hides behind the aligner's.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lipcoach-music") as pool:
         music_job = pool.submit(_music_features, song_path, mix, vocal, sr=sr, method=method)
         words, lines = [], []
         if lyrics is not None:
-            words, lines = align.align_lyrics(vocal, sr=sr, lyrics=lyrics, language=language, report=subrange(report, 0.3, 0.85))
+            # Whisper hears words best on the full mix or a real stem; the classical guide gained
+            # nothing for alignment (benchmarks/separation.py), so the aligners hear the mix then.
+            guide = vocal if method in ("stem", "spleeter") else mix
+            anchors = None
+            if use_whisper:
+                from lipcoach.media.whisper_model import load_model
+                from lipcoach.song.whisper_align import WhisperAligner, align_words
+
+                report(0.35, "loading the Whisper model")
+                whisper = WhisperAligner(load_model(whisper_dir), language)
+                anchors = align_words(
+                    guide, sr=sr, words=[w for ln in lyrics.lines for w in ln.words], aligner=whisper,
+                    line_starts=np.cumsum([0] + [len(ln.words) for ln in lyrics.lines[:-1]]).tolist(), report=subrange(report, 0.36, 0.6),
+                )
+                if diagnostics is not None:
+                    diagnostics["anchors"] = anchors
+            words, lines = align.align_lyrics(
+                guide, sr=sr, lyrics=lyrics, language=language, anchors=anchors, refine=aligner != "whisper",
+                diagnostics=diagnostics, report=subrange(report, 0.6 if use_whisper else 0.35, 0.85),
+            )
             report(0.85, "pitch")
             for word, pitch in zip(words, vocal_features.word_pitches(vocal, sr=sr, words=words)):
                 word.pitch_midi = None if pitch is None else round(float(pitch), 2)
@@ -257,6 +300,8 @@ def analyze_song(
             "vocals": None if vocals_path is None else str(vocals_path),
             "lyrics": None if lyrics_path is None else str(lyrics_path),
             "vocal_guide": method,
+            "aligner": aligner if use_whisper else ("timed" if lyrics is not None and lyrics.timed else "pocketsphinx"),
+            "whisper_model": None if whisper_dir is None else describe_model(whisper_dir),
             "generator": f"lipcoach {__version__}",
         },
     )

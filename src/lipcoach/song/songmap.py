@@ -105,6 +105,7 @@ class Line:
     section: int = 0
     confidence: float = 1.0  #: 0..1; low when the line could not be aligned well
     aligned: bool = True  #: False when the times were interpolated, not aligned
+    flagged: bool = False  #: True when the map is unsure of this line (check it); see song/confidence.py
 
 
 @dataclass
