@@ -69,7 +69,9 @@ def analyze(
     model: Optional[Path] = typer.Option(
         None, "--model", help="A CTranslate2 Whisper model folder to align with (default: the packaged tiny.en / base; env LIPCOACH_WHISPER_MODEL)."
     ),
-    aligner: str = typer.Option("hybrid", "--aligner", help="Untimed lyrics: hybrid (Whisper + phone pass), whisper, or pocketsphinx."),
+    aligner: str = typer.Option(
+        "auto", "--aligner", help="Untimed lyrics: auto (hybrid on a mix, pocketsphinx with --vocals), hybrid (Whisper + phone pass), whisper, or pocketsphinx."
+    ),
     force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """Map a song: words, phonemes, mouth shapes, breaths, beats, entrances, loudness."""
