@@ -472,7 +472,7 @@ def calibrate(takes: list[Take], log) -> tuple[object, dict]:
         for weight in (2.0, 8.0):
             c = dataclasses.replace(base, viseme_weight=weight, **leads)
             rows = run(takes, c)
-            c = dataclasses.replace(c, in_sync_margin=fit_margin(rows, c))
+            c = dataclasses.replace(c, in_sync_margin=fit_margin(rows, c), sync_z_per_root_event=fit_power(rows))
             pos = [r for r in rows if r["case"] in POSITIVE and r["est"] is not None]
             verdicts = [verdict_at(r, c) for r in pos]
             false = float(np.mean([v == "not_lip_syncing" for v in verdicts])) if pos else 0.0
@@ -482,6 +482,7 @@ def calibrate(takes: list[Take], log) -> tuple[object, dict]:
             within = float(np.mean(np.abs(err) <= 40.0))
             key = (round(within - false, 4), round(called, 4), -abs(float(np.mean(other))))
             tried[f"word{word_weight}_viseme{weight}"] = dict(leads=leads, in_sync_margin=c.in_sync_margin,
+                                                              sync_z_per_root_event=c.sync_z_per_root_event,
                                                               within_40ms=round(within, 4),
                                                               other_voice_mean_error_ms=round(float(np.mean(other)), 1),
                                                               in_sync_called_not_lip_syncing=round(false, 4),
@@ -492,8 +493,18 @@ def calibrate(takes: list[Take], log) -> tuple[object, dict]:
             if best is None or key > best[0]:
                 best = (key, c)
     c = best[1]
-    log(f"    kept: word_weight {c.word_weight}, viseme_weight {c.viseme_weight}, in_sync_margin {c.in_sync_margin}")
+    log(f"    kept: word_weight {c.word_weight}, viseme_weight {c.viseme_weight}, in_sync_margin {c.in_sync_margin}, "
+        f"sync_z_per_root_event {c.sync_z_per_root_event}")
     return c, {"grid": tried}
+
+
+def fit_power(rows: list[dict]) -> float:
+    """The weakest evidence per sqrt(event) among the in-sync takes of ``rows`` (with enough events), rounded down."""
+    from lipcoach.take import sync as S
+
+    ratios = [r["ez"] / np.sqrt(r["events"]) for r in rows if r["case"] in POSITIVE and r["ez"] is not None
+              and r["events"] >= S.DEFAULT_CONFIG.min_events]
+    return float(np.floor(100 * min(ratios)) / 100) if ratios else S.DEFAULT_CONFIG.sync_z_per_root_event
 
 
 def fit_margin(rows: list[dict], config) -> float:
