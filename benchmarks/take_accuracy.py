@@ -457,19 +457,20 @@ def calibrate(takes: list[Take], log) -> tuple[object, dict]:
     For each word weight (0: the vocal side is the vocal's loudness; 1: the map's word times,
     the same whoever sings) the leads are fitted (:func:`lead_fit`); then for each viseme
     weight, ``in_sync_margin`` is the smallest (0.1 steps) that calls no calibration mismatch
-    in sync, and the config kept is the one with the most calibration offsets within one frame
-    (own voice and other voice) less the share of in-sync calibration takes called
-    ``not_lip_syncing``, then the most in-sync calls, then the smaller other-voice |mean error|.
+    in sync, and ``sync_z_per_root_event`` the weakest in-sync calibration take's (:func:`fit_power`).
+    The config kept is the one calling the fewest in-sync calibration takes ``not_lip_syncing``,
+    then with the largest share of offsets within one frame (own voice and other voice) plus
+    share of in-sync takes called ``in_sync`` less the other-voice |mean error| / 100 ms.
     """
     from lipcoach.take import sync as S
 
     tried = {}
     best = None
-    for word_weight in (0.0, 1.0):
+    for word_weight, weights in ((0.0, (2.0, 4.0, 8.0)), (1.0, (2.0,))):
         base = dataclasses.replace(S.SyncConfig(), word_weight=word_weight)
         leads = lead_fit(takes, base)
         log(f"    word_weight {word_weight}: leads {leads}")
-        for weight in (2.0, 8.0):
+        for weight in weights:
             c = dataclasses.replace(base, viseme_weight=weight, **leads)
             rows = run(takes, c)
             c = dataclasses.replace(c, in_sync_margin=fit_margin(rows, c), sync_z_per_root_event=fit_power(rows))
@@ -480,7 +481,7 @@ def calibrate(takes: list[Take], log) -> tuple[object, dict]:
             err = offset_errors(rows, cases=("own_room", "other_voice"))
             other = offset_errors(rows, cases=("other_voice",))
             within = float(np.mean(np.abs(err) <= 40.0))
-            key = (round(within - false, 4), round(called, 4), -abs(float(np.mean(other))))
+            key = (-round(false, 4), round(within + called - abs(float(np.mean(other))) / 100.0, 4))
             tried[f"word{word_weight}_viseme{weight}"] = dict(leads=leads, in_sync_margin=c.in_sync_margin,
                                                               sync_z_per_root_event=c.sync_z_per_root_event,
                                                               within_40ms=round(within, 4),
