@@ -10,9 +10,11 @@ are also re-encoded to H.264/AAC with PyAV and scored from the file with ``lipco
 s1 sentences in both; HDTF: the Ocasio-Cortez and Menendez clips and face3 — likely the same
 source as the Ocasio-Cortez clip — in A, face2 and face5 in B). Every song and take of a half
 is made from that half's clips only. Every tuning constant of sync (:class:`SyncConfig`: the
-vocal lead, the per-viseme-class leads, the viseme weight, the derivative smoothing and the
-second-evidence margin) is fitted on half A; every figure printed under "held out" comes
-from half B with that config. The swapped fold (fit on B, report A) is printed too.
+vocal lead, the per-viseme-class leads (fitted on other-voice takes), the word weight, the
+viseme weight, the verdict's ``in_sync_margin`` and ``sync_z_per_root_event``) is fitted on
+half A; every figure printed under "held out" comes from half B with that config. The
+swapped fold (fit on B, report A) is printed too. The verdict has three states; every case
+reports how many takes got each (``in_sync`` / ``cant_confirm`` / ``not_lip_syncing``).
 
 Cases (GRID songs are 4 clips in a row, 12 s; takes are 7 s long and start anywhere in the
 song, 0.4–4.6 s in):
