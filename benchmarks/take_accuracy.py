@@ -11,7 +11,7 @@ s1 sentences in both; HDTF: the Ocasio-Cortez and Menendez clips and face3 — l
 source as the Ocasio-Cortez clip — in A, face2 and face5 in B). Every song and take of a half
 is made from that half's clips only. Every tuning constant of sync (:class:`SyncConfig`: the
 vocal lead, the per-viseme-class leads (fitted on other-voice takes), the word weight, the
-viseme weight, the verdict's ``in_sync_margin`` and ``sync_z_per_root_event``) is fitted on
+viseme weight, the verdict's ``in_sync_margin``) is fitted on
 half A; every figure printed under "held out" comes from half B with that config. The
 swapped fold (fit on B, report A) is printed too. The verdict has three states; every case
 reports how many takes got each (``in_sync`` / ``cant_confirm`` / ``not_lip_syncing``).
@@ -459,10 +459,9 @@ def calibrate(takes: list[Take], log) -> tuple[object, dict]:
     For each word weight (0: the vocal side is the vocal's loudness; 1: the map's word times,
     the same whoever sings) the leads are fitted (:func:`lead_fit`); then for each viseme
     weight, ``in_sync_margin`` is the smallest (0.1 steps) that calls no calibration mismatch
-    in sync, and ``sync_z_per_root_event`` the weakest in-sync calibration take's (:func:`fit_power`).
-    The config kept is the one calling the fewest in-sync calibration takes ``not_lip_syncing``,
-    then with the largest share of offsets within one frame (own voice and other voice) plus
-    share of in-sync takes called ``in_sync`` less the other-voice |mean error| / 100 ms.
+    in sync. The config kept is the one calling the fewest in-sync calibration takes
+    ``not_lip_syncing``, then with the largest share of offsets within one frame (own voice and
+    other voice) less the other-voice |mean error| / 100 ms, then the most ``in_sync`` calls.
     """
     from lipcoach.take import sync as S
 
@@ -475,7 +474,7 @@ def calibrate(takes: list[Take], log) -> tuple[object, dict]:
         for weight in weights:
             c = dataclasses.replace(base, viseme_weight=weight, **leads)
             rows = run(takes, c)
-            c = dataclasses.replace(c, in_sync_margin=fit_margin(rows, c), sync_z_per_root_event=fit_power(rows))
+            c = dataclasses.replace(c, in_sync_margin=fit_margin(rows, c))
             pos = [r for r in rows if r["case"] in POSITIVE and r["est"] is not None]
             verdicts = [verdict_at(r, c) for r in pos]
             false = float(np.mean([v == "not_lip_syncing" for v in verdicts])) if pos else 0.0
@@ -483,9 +482,8 @@ def calibrate(takes: list[Take], log) -> tuple[object, dict]:
             err = offset_errors(rows, cases=("own_room", "other_voice"))
             other = offset_errors(rows, cases=("other_voice",))
             within = float(np.mean(np.abs(err) <= 40.0))
-            key = (-round(false, 4), round(within + called - abs(float(np.mean(other))) / 100.0, 4))
+            key = (-round(false, 4), round(within - abs(float(np.mean(other))) / 100.0, 3), round(called, 4))
             tried[f"word{word_weight}_viseme{weight}"] = dict(leads=leads, in_sync_margin=c.in_sync_margin,
-                                                              sync_z_per_root_event=c.sync_z_per_root_event,
                                                               within_40ms=round(within, 4),
                                                               other_voice_mean_error_ms=round(float(np.mean(other)), 1),
                                                               in_sync_called_not_lip_syncing=round(false, 4),
@@ -496,18 +494,8 @@ def calibrate(takes: list[Take], log) -> tuple[object, dict]:
             if best is None or key > best[0]:
                 best = (key, c)
     c = best[1]
-    log(f"    kept: word_weight {c.word_weight}, viseme_weight {c.viseme_weight}, in_sync_margin {c.in_sync_margin}, "
-        f"sync_z_per_root_event {c.sync_z_per_root_event}")
+    log(f"    kept: word_weight {c.word_weight}, viseme_weight {c.viseme_weight}, in_sync_margin {c.in_sync_margin}")
     return c, {"grid": tried}
-
-
-def fit_power(rows: list[dict]) -> float:
-    """The weakest evidence per sqrt(event) among the in-sync takes of ``rows`` (with enough events), rounded down."""
-    from lipcoach.take import sync as S
-
-    ratios = [r["ez"] / np.sqrt(r["events"]) for r in rows if r["case"] in POSITIVE and r["ez"] is not None
-              and r["events"] >= S.DEFAULT_CONFIG.min_events]
-    return float(np.floor(100 * min(ratios)) / 100) if ratios else S.DEFAULT_CONFIG.sync_z_per_root_event
 
 
 def fit_margin(rows: list[dict], config) -> float:

@@ -31,10 +31,9 @@ Because the best of many lags was taken, chance alone reaches, with probability 
   (the margin is fitted on the calibration half: the smallest that calls none of its mismatches,
   sentences of the same rhythm, in sync) and the best lag is a real peak inside the window;
 - ``not_lip_syncing`` only when the take had enough to go on (``config.min_events`` word onsets,
-  or vocal onsets without lyrics) and the found match is both no better than chance (under the
-  chance best at q = 0.95 for the ±``max_lag_ms`` window) and under what the weakest in-sync
-  calibration take showed for as many events (:attr:`SyncEstimate.out_bar`), or the best lag
-  lies at the edge of the window;
+  or vocal onsets without lyrics) and the found match is no better than what chance typically
+  reaches (under the chance best at q = 0.5 for the ±``max_lag_ms`` window, not fitted:
+  :attr:`SyncEstimate.out_bar`), or the best lag lies at the edge of the window;
 - ``cant_confirm`` otherwise: too few words seen, or a match better than chance but not enough
   to rule out another song with the same rhythm. An in-sync take with too little evidence is
   never told it is not lip-syncing.
@@ -108,10 +107,6 @@ class SyncConfig:
     in_sync_margin : float
         ``evidence_z`` must clear :func:`chance_best` (q = 0.99) by this for ``in_sync``; fitted
         on the calibration half as the smallest margin calling none of its mismatches in sync.
-    sync_z_per_root_event : float
-        The weakest ``evidence_z`` / sqrt(events) among the calibration half's in-sync takes: a
-        take whose evidence falls under it (and under chance's 95th percentile) is called
-        ``not_lip_syncing``; fitted on the calibration half.
     min_events : int
         Fewest word onsets (vocal onsets without lyrics) in the take for a ``not_lip_syncing``
         call; with fewer the verdict is at most ``cant_confirm``.
@@ -134,8 +129,7 @@ class SyncConfig:
     viseme_smooth: int = 5
     word_weight: float = 0.0
     z_margin: float = 1.15
-    in_sync_margin: float = 1.3
-    sync_z_per_root_event: float = 0.4
+    in_sync_margin: float = 1.2
     min_events: int = 8
     min_phonemes: int = 6
     max_lag_ms: float = MAX_LAG_MS
@@ -203,15 +197,11 @@ class SyncEstimate:
 
     @property
     def out_bar(self) -> float:
-        """Under this ``evidence_z`` (with enough events) the take is called ``not_lip_syncing``.
-
-        Both must hold: the match is no better than chance's best at q = 0.95 over the lag
-        window, and it is under what the weakest in-sync calibration take showed for as many
-        events (``config.sync_z_per_root_event`` × sqrt(events): evidence grows with the
-        square root of the events seen).
-        """
-        chance = chance_best(2.0 * self.config.max_lag_ms / 1000.0, 0.95)
-        return float(min(chance, self.config.sync_z_per_root_event * np.sqrt(max(self.n_events, 0))))
+        """Under this ``evidence_z`` (with enough events) the take is called ``not_lip_syncing``:
+        its match is no better than what chance typically reaches (the median of the best of
+        the ±``max_lag_ms`` window's lags). Not fitted: a constant fitted to one half's in-sync
+        takes called the other half's weaker in-sync takes out of sync."""
+        return chance_best(2.0 * self.config.max_lag_ms / 1000.0, 0.5)
 
     @property
     def margin(self) -> float:
