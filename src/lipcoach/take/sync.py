@@ -120,13 +120,13 @@ class SyncConfig:
 
     # Fitted on calibration half A of benchmarks/take_accuracy.py (2026-11-29; its JSON keeps
     # every candidate tried): vocal lead from the own-voice takes, class leads by coordinate
-    # search on own- and other-voice takes, smoothing and viseme weight among (5, 9) × (0, 2, 8),
-    # margins the smallest flagging every calibration mismatch of their kind.
+    # search on other-voice takes, word weight × viseme weight among (0: 2, 4, 8; 1: 2),
+    # in_sync_margin the smallest calling no calibration mismatch in sync.
     vocal_lead_ms: float = 6.8
     lead_closure_ms: float = 30.0
     lead_opening_ms: float = 10.0
     lead_other_ms: float = 10.0
-    viseme_weight: float = 2.0
+    viseme_weight: float = 4.0
     deriv_smooth: int = 9
     viseme_smooth: int = 5
     word_weight: float = 0.0
