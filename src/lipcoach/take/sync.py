@@ -248,10 +248,10 @@ def chance_best(search_span_s: float, q: float) -> float:
     K lags searched behave like K independent standard normals; their maximum stays under
     ``Φ⁻¹(q^(1/K))`` with probability ``q``.
     """
-    from scipy.stats import norm
+    from scipy.special import ndtri  # Φ⁻¹, without importing scipy.stats
 
     k = max(search_span_s / CORRELATION_LENGTH_S, 1.0)
-    return float(norm.ppf(q ** (1.0 / k)))
+    return float(ndtri(q ** (1.0 / k)))
 
 
 def z_threshold(search_span_s: float, *, config: SyncConfig = DEFAULT_CONFIG) -> float:
