@@ -162,11 +162,12 @@ class SyncEstimate:
     r : float
         Derivative correlation at the best lag (-1..1).
     z : float
-        Standard scores of ``r`` above the circular-shift null (NaN when not computed).
+        Standard scores of ``r`` above the circular-shift null (NaN when not computed); a
+        diagnostic since the verdict comes from ``evidence_z`` (:attr:`verdict`).
     confidence : float
-        0..1, logistic in ``z`` around ``z_threshold``.
+        0..1, logistic in ``evidence_z`` around :attr:`in_bar`.
     z_threshold : float
-        The z needed for ``in_sync`` given how widely the offset was searched.
+        Diagnostic bar for ``z``: 1.15 + sqrt(2 ln K) for K lags searched.
     at_edge : bool
         The best lag is the edge of the searched window (no real peak found).
     viseme_z : float
