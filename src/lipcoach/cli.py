@@ -176,6 +176,8 @@ def score(
     doc = result.doc
     offset = doc["sync"]["offset_ms"]  # None when not lip-syncing: no offset is given then
     _say(f"verdict: {doc['verdict']}  offset {'–' if offset is None else f'{offset:+.0f}'} ms  score {doc['score']:.0f}/100")
+    if doc.get("verdict_reason") and doc["verdict"] != "in_sync":
+        _say(f"  ({doc['verdict_reason']})")
     for note in doc.get("notes", []):
         _say(note)
     _say(f"report: {output}" + (f"  json: {json_path}" if json_path else ""))

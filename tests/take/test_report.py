@@ -51,3 +51,11 @@ def test_still_captions_say_why():
     assert moment_reason({**base, "closure_ok": False}) == "lips not closed on the m/b/p"
     assert moment_reason({**base, "timing_error_ms": -130.0}) == "130 ms early"
     assert moment_reason({**base, "open_ratio": 0.4}) == "mouth opened to 40 % of what this note needs"
+
+
+def test_cant_confirm_says_why_and_is_not_told_it_is_not_lip_syncing():
+    d = {**doc([line(0, "a", offset_ms=None)], verdict="cant_confirm", offset_ms=None),
+         "verdict_reason": "too few words seen to tell (4 in the take, 8 needed): record a longer take"}
+    fixes = fixes_first(d)
+    assert len(fixes) == 1 and fixes[0].startswith("Can't confirm") and "too few words seen" in fixes[0]
+    assert "does not follow" not in fixes[0]

@@ -128,12 +128,16 @@ def test_a_silent_take_is_placed_by_the_mouth(take):
     assert abs(d["placement"]["song_start_s"] - (START_S - SHIFT_S)) < 0.04
 
 
-def test_the_wrong_song_or_the_wrong_face_is_not_lip_syncing(take):
+def test_the_wrong_song_is_never_in_sync_and_the_wrong_face_is_not_lip_syncing(take):
+    # Another song of the same tempo: its rhythm can line up with this mouth, its words do not.
     d = score_take(take["path"], take["other"], track=take["track"]).doc
-    assert d["verdict"] == "not_lip_syncing" and d["sync"]["offset_ms"] is None
-    assert d["score"] <= 20 and "does not follow" in d["fixes"][0]
+    assert d["verdict"] in ("not_lip_syncing", "cant_confirm") and d["sync"]["offset_ms"] is None
+    assert d["sync"]["evidence_z"] < d["sync"]["in_sync_bar"]
+    assert d["score"] <= 20 and not any(ln["coverable"] for ln in d["lines"])
+    # The babbling face, with plenty of words sung: no better than chance, called out.
     d = score_take(take["path"], take["sm"], track=take["track"], face=1).doc
-    assert d["face"] == 1 and d["verdict"] == "not_lip_syncing"
+    assert d["face"] == 1 and d["verdict"] == "not_lip_syncing" and d["sync"]["events"] >= S.DEFAULT_CONFIG.min_events
+    assert d["score"] <= 20 and "does not follow" in d["fixes"][0]
     with pytest.raises(LipcoachError, match="no face 5"):
         score_take(take["path"], take["sm"], track=take["track"], face=5)
 
@@ -182,9 +186,10 @@ def test_a_silent_take_of_a_map_without_lyrics_is_placed_by_the_mouth(take):
     assert abs(d["placement"]["song_start_s"] - (START_S - SHIFT_S)) < 0.04
 
 
-def test_the_wrong_song_without_lyrics_is_not_lip_syncing(take):
+def test_the_wrong_song_without_lyrics_is_never_in_sync(take):
     d = score_take(take["path"], without_lyrics(take["other"]), track=take["track"]).doc
-    assert d["verdict"] == "not_lip_syncing" and d["sync"]["offset_ms"] is None and d["score"] <= 20
+    assert d["verdict"] != "in_sync" and d["sync"]["offset_ms"] is None and d["score"] <= 20
+    assert d["sync"]["evidence_z"] < d["sync"]["in_sync_bar"]
 
 
 def test_words_sung_with_the_head_turned_away_are_hidden_and_the_line_cannot_be_covered(take):
@@ -230,3 +235,27 @@ def test_lipcoach_score_works_with_and_without_lyrics(take):
         assert doc["words_graded"] is (label == "lyrics")
         if label == "none":
             assert "cannot be graded" in said and "cannot be graded" in out.read_text(encoding="utf-8")
+
+
+def first_seconds(track, seconds: float):
+    """The same take cut to its first ``seconds`` (every per-frame array, and the scratch sound)."""
+    import dataclasses
+
+    from lipcoach.take.mouth import AUDIO_SR
+
+    keep = track.t_s < seconds
+    faces = [dataclasses.replace(f, **{fl.name: getattr(f, fl.name)[keep] for fl in dataclasses.fields(f)
+                                      if isinstance(getattr(f, fl.name), np.ndarray)}) for f in track.faces]
+    audio = None if track.audio is None else track.audio[: int(seconds * AUDIO_SR)]
+    return dataclasses.replace(track, t_s=track.t_s[keep], faces=faces, audio=audio)
+
+
+def test_a_take_too_short_to_tell_says_it_cannot_confirm_and_gives_no_timing(take, scored):
+    """A second and a half of the same in-sync performance: three or four words are not enough either way."""
+    short = first_seconds(take["track"], 1.6)
+    d = score_take(take["path"], take["sm"], track=short, song_start_s=START_S, body=False).doc
+    words_seen = sum(START_S <= w.start < START_S + 1.6 for w in take["sm"].words)
+    assert words_seen < S.DEFAULT_CONFIG.min_events <= scored.doc["sync"]["events"]
+    assert d["verdict"] == "cant_confirm" and "too few words" in d["verdict_reason"]
+    assert d["sync"]["offset_ms"] is None and "Can't confirm" in d["fixes"][0]
+    schema.validate(d, "lipcoach.takereport")

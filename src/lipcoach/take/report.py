@@ -71,6 +71,10 @@ def line_issues(line: dict, *, in_sync: bool, overall_ms: float = 0.0) -> tuple[
 
 def fixes_first(doc: dict, *, n: int = 3) -> list[str]:
     """The ``n`` most important things to fix, in plain words, worst first."""
+    if doc["verdict"] == "cant_confirm":
+        why = doc.get("verdict_reason") or "the evidence is short of either call"
+        return [f"Can't confirm this take is lip-syncing this song: {why}. No timing is given until it is; "
+                "a longer take (more words) settles it."]
     if doc["verdict"] != "in_sync":
         first = ("Your mouth does not follow this song's vocal. Check that you were lip-syncing to this track "
                  "(and that the right song map was chosen); until then no timing can be given.")
@@ -246,6 +250,8 @@ def write_html(report, path: str | os.PathLike, *, stills: bool = True) -> None:
         headline = f"Lip-syncing this song: overall {timing}."
         if not sync.get("absolute", True):
             headline += " (Silent take: placed by the mouth, so only line-to-line timing is measured.)"
+    elif doc["verdict"] == "cant_confirm":
+        headline = f"Can't confirm a lip-sync of this song: {doc.get('verdict_reason') or 'too little evidence'}."
     else:
         headline = "Not lip-syncing this song: the mouth does not follow the vocal."
     parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='generator' content='lipcoach'><title>Take report — {e(Path(doc['take']['path']).name)}</title>"

@@ -244,6 +244,14 @@ def sync_take(track: MouthTrack, fc, placement: P.Placement, est: S.SyncEstimate
         visemes = sig.visemes[lo_i:hi_i]
     est = S.second_evidence(mouth[lo_i:hi_i], vocal[lo_i:hi_i], valid[lo_i:hi_i], est, visemes=visemes,
                             region=_region(sig, lo_i, hi_i))
+    # The verdict: the lag score itself against its null, and whether the take had enough to go on.
+    if songmap.words:
+        n_events = sum(lo_i <= w.start * rate < hi_i for w in songmap.words)
+    else:
+        n_events = S.count_onsets(sig.level[lo_i:hi_i], grid_rate_hz=rate)
+    est = S.evidence(mouth[lo_i:hi_i], vocal[lo_i:hi_i], valid[lo_i:hi_i], est,
+                     visemes=None if sig.visemes is None else sig.visemes[lo_i:hi_i], region=_region(sig, lo_i, hi_i),
+                     n_events=n_events, search_span_s=span, grid_rate_hz=rate)
     take_span = (max(0.0, placement.song_start_s + float(track.t_s[0])),
                  min(songmap.duration, placement.song_start_s + track.duration_s))
 
@@ -368,11 +376,14 @@ def assemble_report(take_path: Path, track: MouthTrack, fc, songmap: SongMap, si
                  "confidence": round(est.confidence, 3), "z": finite(est.z, 2),
                  "z_threshold": round(est.z_threshold, 2),
                  "viseme_z": finite(est.viseme_z, 2), "level_z": finite(est.level_z, 2),
+                 "evidence_z": finite(est.evidence_z, 2), "in_sync_bar": finite(est.in_bar, 2),
+                 "not_lip_syncing_bar": finite(est.out_bar, 2), "events": est.n_events,
                  "line_spread_ms": round(float(np.median(np.abs(np.array(line_raw) - est.offset_ms))), 1) if line_raw else None,
                  "r": round(est.r, 3), "absolute": sync.absolute, "visual_lead_ms": config.vocal_lead_ms,
                  "lead_by_class_ms": {"closure": config.lead_closure_ms, "opening": config.lead_opening_ms,
                                       "other": config.lead_other_ms}},
-        "verdict": "in_sync" if in_sync else "not_lip_syncing",
+        "verdict": est.verdict,
+        "verdict_reason": est.reason,
         "score": grades.score,
         "words_graded": sig.has_words,
         "notes": [] if sig.has_words else [NO_WORDS_NOTE],

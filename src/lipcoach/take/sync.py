@@ -19,17 +19,28 @@ m/b/p/f/v, openings before vowels, other). That term does not depend on the sing
 which is not the performer's in a real lip-sync. Every tuning constant lives in one frozen
 :class:`SyncConfig`.
 
-Verdict: the derivative correlation at the best lag is compared with a null distribution:
-the same correlation at every circular shift of the mouth against the vocal by ≥ 1 s. ``z``
-is how many null standard deviations the real peak stands above the null mean. Because the
-best of many lags is taken, chance alone reaches about ``sqrt(2 ln K)`` for K independent
-lags searched; that plus ``SyncConfig.z_margin`` is :func:`z_threshold`. A second, independent
-piece of evidence is tested at the same lag (:func:`second_evidence`): the mouth against the
-opening the lyrics' phonemes ask for (:func:`viseme_signal`, independent of the singer's
-voice), or without phonemes the mouth level against the vocal level. A take is ``in_sync``
-when the two z-scores together clear ``z_threshold + second_margin`` (and the vocal z is not
-far under ``z_threshold``), the correlation is at least ``r_in_sync``, and the best lag
-is a real peak inside the window (:attr:`SyncEstimate.margin`).
+Verdict (three states, :meth:`SyncEstimate.verdict`): the lag score itself (the sum of the
+correlations the offset was found with) at the found lag is compared with its null
+distribution, the same score at every circular shift of the take by ≥ 1 s (:func:`evidence`).
+``evidence_z`` is how many null standard deviations the found match stands above the null mean.
+Because the best of many lags was taken, chance alone reaches, with probability ``q``, the
+``q``-quantile of the best of K standard normals, ``Φ⁻¹(q^(1/K))`` with K the search span over
+:data:`CORRELATION_LENGTH_S` (:func:`chance_best`):
+
+- ``in_sync`` when ``evidence_z`` clears the chance best at q = 0.99 plus ``config.in_sync_margin``
+  (the margin is fitted on the calibration half: the smallest that calls none of its mismatches,
+  sentences of the same rhythm, in sync) and the best lag is a real peak inside the window;
+- ``not_lip_syncing`` only when the take had enough to go on (``config.min_events`` word onsets,
+  or vocal onsets without lyrics) and the found match is no better than what chance typically
+  reaches (under the chance best at q = 0.5 for the ±``max_lag_ms`` window, not fitted:
+  :attr:`SyncEstimate.out_bar`). A best lag at the edge of the window is never ``in_sync``,
+  but is not called out on its own either (a wrong peak can win on an in-sync take);
+- ``cant_confirm`` otherwise: too few words seen, or a match better than chance but not enough
+  to rule out another song with the same rhythm. An in-sync take with too little evidence is
+  never told it is not lip-syncing.
+
+The vocal-derivative ``z``, ``viseme_z`` and ``level_z`` (:func:`sync_verdict`,
+:func:`second_evidence`) are kept in the report as diagnostics.
 """
 
 from __future__ import annotations
@@ -93,21 +104,14 @@ class SyncConfig:
     word_weight : float
         Share of the word-activity signal in the vocal signal (:func:`song_signal`).
     z_margin : float
-        The verdict's z must exceed what the best of K chance lags reaches, sqrt(2 ln K), by this.
-    second_margin : float
-        With lyrics: the vocal z and the viseme z must sum to ``z_threshold + second_margin``.
-    level_margin : float
-        Without phonemes in the take: the vocal z and the level z must sum to
-        ``z_threshold + level_margin``. The level follows the rhythm only, which two sentences
-        can share, so it is calibrated apart from the viseme evidence.
-    silent_margin : float
-        The viseme margin for a silent take placed by its mouth anywhere in the song: the
-        place was chosen for the best match, so the evidence found there must stand higher
-        (another sentence sharing words with this one finds them somewhere).
-    z_slack : float
-        With a second piece of evidence the vocal z alone may fall this far under the threshold.
-    r_in_sync : float
-        Below this derivative correlation the mouth does not follow the vocal whatever z says.
+        Added to sqrt(2 ln K) for the diagnostic ``z_threshold`` of the vocal-derivative z.
+    in_sync_margin : float
+        ``evidence_z`` must clear :func:`chance_best` (q = 0.99) by this for ``in_sync``; fitted
+        on the calibration half as the smallest margin calling none of its mismatches in sync.
+    min_events : int
+        Fewest word onsets (vocal onsets without lyrics) in the take for a ``not_lip_syncing``
+        call; with fewer the verdict is at most ``cant_confirm``. 16 (about two sung lines):
+        with 8, two of 204 held-out in-sync GRID takes of 14 words sat at chance's median.
     min_phonemes : int
         Fewest phonemes (or words without phonemes) in the take for the viseme evidence to count.
     max_lag_ms : float
@@ -116,22 +120,19 @@ class SyncConfig:
 
     # Fitted on calibration half A of benchmarks/take_accuracy.py (2026-11-29; its JSON keeps
     # every candidate tried): vocal lead from the own-voice takes, class leads by coordinate
-    # search on own- and other-voice takes, smoothing and viseme weight among (5, 9) × (0, 2, 8),
-    # margins the smallest flagging every calibration mismatch of their kind.
+    # search on other-voice takes, word weight × viseme weight among (0: 2, 4, 8; 1: 2),
+    # in_sync_margin the smallest calling no calibration mismatch in sync.
     vocal_lead_ms: float = 6.8
     lead_closure_ms: float = 30.0
     lead_opening_ms: float = 10.0
     lead_other_ms: float = 10.0
-    viseme_weight: float = 2.0
+    viseme_weight: float = 4.0
     deriv_smooth: int = 9
     viseme_smooth: int = 5
     word_weight: float = 0.0
     z_margin: float = 1.15
-    second_margin: float = 3.0
-    level_margin: float = 3.0
-    silent_margin: float = 5.5
-    z_slack: float = 1.0
-    r_in_sync: float = 0.15
+    in_sync_margin: float = 1.4
+    min_events: int = 16
     min_phonemes: int = 6
     max_lag_ms: float = MAX_LAG_MS
 
@@ -161,11 +162,12 @@ class SyncEstimate:
     r : float
         Derivative correlation at the best lag (-1..1).
     z : float
-        Standard scores of ``r`` above the circular-shift null (NaN when not computed).
+        Standard scores of ``r`` above the circular-shift null (NaN when not computed); a
+        diagnostic since the verdict comes from ``evidence_z`` (:attr:`verdict`).
     confidence : float
-        0..1, logistic in ``z`` around ``z_threshold``.
+        0..1, logistic in ``evidence_z`` around :attr:`in_bar`.
     z_threshold : float
-        The z needed for ``in_sync`` given how widely the offset was searched.
+        Diagnostic bar for ``z``: 1.15 + sqrt(2 ln K) for K lags searched.
     at_edge : bool
         The best lag is the edge of the searched window (no real peak found).
     viseme_z : float
@@ -186,29 +188,71 @@ class SyncEstimate:
     level_z: float = float("nan")
     config: SyncConfig = DEFAULT_CONFIG
     searched_song: bool = False  #: the offset (and place) was searched over the whole song (a silent take)
+    evidence_z: float = float("nan")  #: the lag score at the found lag above its circular-shift null (:func:`evidence`)
+    search_span_s: float = float("nan")  #: how widely the offset (or place) was searched, s
+    n_events: int = 0  #: word onsets (vocal onsets without lyrics) in the take
+
+    @property
+    def in_bar(self) -> float:
+        """``evidence_z`` needed for ``in_sync``: chance's best at q = 0.99 plus the fitted margin."""
+        span = self.search_span_s if np.isfinite(self.search_span_s) else 2.0 * self.config.max_lag_ms / 1000.0
+        return chance_best(span, 0.99) + self.config.in_sync_margin
+
+    @property
+    def out_bar(self) -> float:
+        """Under this ``evidence_z`` (with enough events) the take is called ``not_lip_syncing``:
+        its match is no better than what chance typically reaches (the median of the best of
+        the ±``max_lag_ms`` window's lags). Not fitted: a constant fitted to one half's in-sync
+        takes called the other half's weaker in-sync takes out of sync."""
+        return chance_best(2.0 * self.config.max_lag_ms / 1000.0, 0.5)
 
     @property
     def margin(self) -> float:
-        """How far the evidence stands over what ``in_sync`` needs (z units; ≥ 0 = enough).
+        """How far ``evidence_z`` stands over what ``in_sync`` needs (z units; ≥ 0 = enough)."""
+        return float(self.evidence_z - self.in_bar) if np.isfinite(self.evidence_z) else float("-inf")
 
-        Two pieces of evidence must agree: the vocal-derivative ``z`` plus the viseme z
-        (or, without phonemes, the level z) must reach ``z_threshold + config.second_margin``,
-        and ``z`` alone may fall at most ``config.z_slack`` under ``z_threshold``.
-        """
-        if not np.isfinite(self.z):
-            return float("-inf")
-        c = self.config
-        if np.isfinite(self.viseme_z):
-            second, margin = self.viseme_z, (c.silent_margin if self.searched_song else c.second_margin)
-        else:
-            second, margin = self.level_z, c.level_margin
-        if np.isfinite(second):
-            return min(self.z + second - self.z_threshold - margin, self.z - self.z_threshold + c.z_slack)
-        return self.z - self.z_threshold
+    @property
+    def verdict(self) -> str:
+        """``in_sync``, ``not_lip_syncing`` or ``cant_confirm`` (see the module docstring)."""
+        if not np.isfinite(self.evidence_z):
+            return "cant_confirm"
+        if self.margin >= 0 and not self.at_edge:
+            return "in_sync"
+        if self.n_events >= self.config.min_events and self.evidence_z < self.out_bar:
+            return "not_lip_syncing"
+        return "cant_confirm"
+
+    @property
+    def reason(self) -> str:
+        """One plain sentence behind the verdict."""
+        v = self.verdict
+        if v == "in_sync":
+            return "the mouth follows this song's vocal far better than chance"
+        if v == "not_lip_syncing":
+            return "the mouth follows this song's vocal no better than chance"
+        if self.at_edge and self.margin >= 0:
+            return "the mouth's best match with the vocal is half a second or more away"
+        if self.n_events < self.config.min_events:
+            return (f"too few words seen to tell ({self.n_events} in the take, {self.config.min_events} needed): "
+                    "record a longer take")
+        return ("the mouth follows the vocal's rhythm, but not clearly enough to rule out other words on the "
+                "same rhythm")
 
     @property
     def in_sync(self) -> bool:
-        return bool(self.margin >= 0 and self.r >= self.config.r_in_sync and not self.at_edge)
+        return self.verdict == "in_sync"
+
+
+def chance_best(search_span_s: float, q: float) -> float:
+    """The ``q``-quantile of the best of K chance z-scores, K = ``search_span_s`` / :data:`CORRELATION_LENGTH_S`.
+
+    K lags searched behave like K independent standard normals; their maximum stays under
+    ``Φ⁻¹(q^(1/K))`` with probability ``q``.
+    """
+    from scipy.special import ndtri  # Φ⁻¹, without importing scipy.stats
+
+    k = max(search_span_s / CORRELATION_LENGTH_S, 1.0)
+    return float(ndtri(q ** (1.0 / k)))
 
 
 def z_threshold(search_span_s: float, *, config: SyncConfig = DEFAULT_CONFIG) -> float:
@@ -623,3 +667,73 @@ def second_evidence(mouth: np.ndarray, vocal: np.ndarray, valid: np.ndarray, est
     lz = _shift_z(m, v, lag0, search=k, min_shift=min_shift)
     out = dataclasses.replace(estimate, viseme_z=float(vz), level_z=float(lz))
     return dataclasses.replace(out, confidence=_confidence(out))
+
+
+def evidence(mouth: np.ndarray, vocal: np.ndarray, valid: np.ndarray, estimate: SyncEstimate, *,
+             visemes: Optional[np.ndarray] = None, region: Optional[np.ndarray] = None, n_events: int = 0,
+             search_span_s: Optional[float] = None, grid_rate_hz: int = GRID_RATE_HZ) -> SyncEstimate:
+    """Add ``evidence_z``: the lag score at the found lag against its circular-shift null.
+
+    The lag score's own terms (:func:`lag_scores`: levels, derivatives, and with lyrics the
+    weighted mouth/viseme derivatives) are computed for every circular shift of the mouth
+    against the song at once (FFT). Shifts of at least 1 s (0.5 s under 4 s) are the null:
+    what this very mouth and song reach when they are not in sync. The observed value is the
+    best within ±2 grid samples of ``estimate.offset_ms``.
+
+    Parameters
+    ----------
+    mouth, vocal, valid : np.ndarray
+        Over the take only, on one grid.
+    estimate : SyncEstimate
+    visemes : np.ndarray, optional
+        :func:`viseme_signal` over the same samples (None: no lyrics, or too few phonemes).
+    region : np.ndarray of bool, optional
+        Sung region over the same samples.
+    n_events : int
+        Word onsets (or vocal onsets without lyrics) in the take (:func:`count_onsets`).
+    search_span_s : float, optional
+        How widely the offset or place was searched, s (default the lag window).
+    """
+    config = estimate.config
+    n = mouth.size
+    span = search_span_s if search_span_s is not None else 2.0 * config.max_lag_ms / 1000.0
+    min_shift = int(round(1.0 * grid_rate_hz)) if n >= 4 * grid_rate_hz else int(round(0.5 * grid_rate_hz))
+    out = dataclasses.replace(estimate, n_events=int(n_events), search_span_s=float(span))
+    if n < 4 * min_shift or valid.sum() < 2 * min_shift:
+        return dataclasses.replace(out, evidence_z=float("nan"), confidence=0.0)
+    w = valid.astype(float)
+    reg = np.ones(n) if region is None else region.astype(float)
+    m = np.where(valid, mouth - mouth[valid].mean(), 0.0)
+    score = _circular_corr(m, (vocal - vocal.mean()) * reg)
+    score = score + _circular_corr(np.gradient(_smooth(m, config.deriv_smooth)) * w,
+                                   np.gradient(_smooth(vocal, config.deriv_smooth)) * reg)
+    if visemes is not None and config.viseme_weight > 0:
+        score = score + config.viseme_weight * _circular_corr(np.gradient(_smooth(m, config.viseme_smooth)) * w,
+                                                              np.gradient(_smooth(visemes, config.viseme_smooth)))
+    lags = np.arange(n)
+    lags = np.minimum(lags, n - lags)
+    null = score[lags >= min_shift]
+    lag0 = int(round(estimate.offset_ms * grid_rate_hz / 1000.0))
+    obs = float(np.max(score[np.arange(lag0 - 2, lag0 + 3) % n]))
+    ez = (obs - float(np.mean(null))) / max(float(np.std(null)), 1e-9)
+    out = dataclasses.replace(out, evidence_z=float(ez))
+    return dataclasses.replace(out, confidence=_confidence(out))
+
+
+def count_onsets(level: np.ndarray, *, grid_rate_hz: int = GRID_RATE_HZ, min_gap_s: float = 0.15,
+                 rel_height: float = 0.25) -> int:
+    """Vocal onsets in a level signal (0..1 on the grid): peaks of its rise, at least ``min_gap_s`` apart.
+
+    Without lyrics these are the events the mouth is held to; a take with few of them cannot
+    be called out of sync.
+    """
+    from scipy.signal import find_peaks
+
+    if level.size < 5:
+        return 0
+    rise = np.gradient(_smooth(level, 5))
+    top = float(np.max(rise))
+    if top <= 0:
+        return 0
+    peaks, _ = find_peaks(rise, height=rel_height * top, distance=max(1, int(min_gap_s * grid_rate_hz)))
+    return int(peaks.size)
