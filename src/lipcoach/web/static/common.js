@@ -46,6 +46,13 @@ LC.fmt = function (s) {
   return (neg && tenths ? "-" : "") + m + ":" + (r < 10 ? "0" : "") + r.toFixed(1);
 };
 
+// A take report's verdict as the actor reads it, with the reason behind it when the report gives one.
+LC.verdictText = function (report) {
+  const words = { in_sync: "in sync", not_lip_syncing: "not lip-syncing", cant_confirm: "can't confirm" };
+  const verdict = words[report.verdict] || String(report.verdict).replace(/_/g, " ");
+  return report.verdict_reason ? verdict + " (" + report.verdict_reason + ")" : verdict;
+};
+
 LC.param = function (name) {
   return new URLSearchParams(location.search).get(name);
 };

@@ -496,7 +496,7 @@
   function showReport(out, takeId, report) {
     out.replaceChildren(
       LC.el("div", { class: "score", id: "takeScore", text: Math.round(report.score) + " / 100" }),
-      LC.el("div", { text: "verdict: " + String(report.verdict).replace(/_/g, " ") }),
+      LC.el("div", { text: "verdict: " + LC.verdictText(report) }),
     );
     const ul = LC.el("ul");
     for (const f of report.fixes || []) ul.append(LC.el("li", { text: f }));

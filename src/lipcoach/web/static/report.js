@@ -13,7 +13,7 @@
     }
     const r = await LC.api("/api/takes/" + takeId + "/report");
     $("score").textContent = Math.round(r.score) + " / 100";
-    $("verdict").textContent = "verdict: " + String(r.verdict).replace(/_/g, " ") + (take.speed < 1 ? " · recorded at " + Math.round(take.speed * 100) + " %" : "");
+    $("verdict").textContent = "verdict: " + LC.verdictText(r) + (take.speed < 1 ? " · recorded at " + Math.round(take.speed * 100) + " %" : "");
     for (const f of r.fixes || []) $("fixes").append(LC.el("li", { text: f }));
     if (r.placement) $("placement").textContent = "placed at song time " + Number(r.placement.song_start_s).toFixed(2) + " s (" + r.placement.method + ")";
     const body = document.querySelector("#reportLines tbody");
