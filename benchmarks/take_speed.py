@@ -24,12 +24,10 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "take"))
 
 
 def make_inputs(folder: Path, length_s: float) -> tuple[Path, Path]:
-    import synth  # tests/take/synth.py: the drawn face
-
+    from lipcoach.testing import faces as synth  # the drawn face
     from lipcoach.media.decode import write_wav
     from lipcoach.testing.synthetic_song import DEFAULT_LYRICS, make_song
     from lipcoach.take import sync as S

@@ -326,7 +326,7 @@ def test_flags_show_as_flags_in_help(command, capsys):
 
 @pytest.fixture(scope="session")
 def face_take(tmp_path_factory) -> Path:
-    from tests.take.synth import write_take
+    from lipcoach.testing.faces import write_take
 
     path = tmp_path_factory.mktemp("face") / "face.mp4"
     write_take(path, duration_s=2.0, mouths=[lambda t: 0.5 + 0.5 * np.sin(7.0 * t)], size=(320, 320))

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import hashlib
 import os
 import re
 import tempfile
@@ -247,3 +248,12 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
 def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
     """Write ``data`` as indented JSON to ``path`` atomically."""
     write_text_atomic(path, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+
+
+def file_sha256(path: str | os.PathLike, *, chunk: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file's bytes (identifies the exact song a map belongs to, a take already scored, a verified model file)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(chunk), b""):
+            digest.update(block)
+    return digest.hexdigest()

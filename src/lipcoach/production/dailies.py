@@ -17,13 +17,13 @@ and was retried is stored once and never lost:
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 from pathlib import Path
 from typing import Callable, Optional
 
 from lipcoach.errors import LipcoachError
+from lipcoach.fileio import file_sha256
 from lipcoach.progress import ProgressCallback, silent
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".m4v", ".mxf"}
@@ -57,14 +57,6 @@ def find_takes(folder: str | os.PathLike) -> list[Path]:
     if not takes:
         raise LipcoachError(folder, f"holds no takes ({', '.join(sorted(VIDEO_SUFFIXES))})")
     return takes
-
-
-def content_sha256(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def score_one(job: TakeJob) -> dict:
@@ -158,7 +150,7 @@ def run_dailies(cat, folder: str | os.PathLike, ref: str, *, workers: Optional[i
         done = {(r.sha256, r.songmap_version_id) for r in s.scalars(select(DailyTake).where(DailyTake.number_id == number_id))}
     seen: set[str] = set()
     for path in takes:
-        sha = content_sha256(path)
+        sha = file_sha256(path)
         if (sha, version.id) in done or sha in seen:
             summary.skipped += 1
         else:

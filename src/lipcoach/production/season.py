@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from lipcoach.errors import LipcoachError
+from lipcoach.fileio import file_sha256
 
 NAME = "lipcoach.season"
 VERSION = 1
@@ -416,14 +417,6 @@ class ImportSummary:
     episodes: int = 0
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def check_media(spec: SeasonSpec) -> None:
     """Probe every song's audio and stem (FFmpeg, no decoding); a bad one names the season file's line."""
     from lipcoach.media.decode import probe
@@ -481,7 +474,7 @@ def import_season(cat, path: str | os.PathLike, *, report=None) -> ImportSummary
                 row = SeasonSong(season_id=season.id, slug=song.slug)
                 s.add(row)
                 summary.songs_added += 1
-            audio_sha = _sha256(song.audio)
+            audio_sha = file_sha256(song.audio)
             if row.audio_sha256 != audio_sha:
                 with open(song.audio, "rb") as f:
                     try:
@@ -490,7 +483,7 @@ def import_season(cat, path: str | os.PathLike, *, report=None) -> ImportSummary
                         raise LipcoachError(song.audio, exc.problem) from None
                 row.audio_sha256, row.map_file, changed = audio_sha, None, True
             for attr, src, store in (("stem", song.vocals, "media"), ("lyrics", song.lyrics, "lyrics")):
-                sha = _sha256(src) if src is not None else None
+                sha = file_sha256(src) if src is not None else None
                 if getattr(row, f"{attr}_sha256") != sha:
                     name = None
                     if src is not None:

@@ -12,21 +12,24 @@ All analysis runs at :data:`ANALYSIS_SR`.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
 from lipcoach import __version__
 from lipcoach.errors import LipcoachError
+from lipcoach.fileio import file_sha256
 from lipcoach.media import espeak
 from lipcoach.media.decode import load_audio, probe
 from lipcoach.progress import ProgressCallback, silent, subrange
 from lipcoach.song.songmap import Loudness, Section, SongMap
+
+if TYPE_CHECKING:
+    from lipcoach.song.vocal import FrameFeatures
 
 #: Sample rate of every analysis stage, Hz (PocketSphinx's en-us model is 16 kHz).
 ANALYSIS_SR = 16000
@@ -57,15 +60,6 @@ def choose_aligner(aligner: str, *, has_stem: bool) -> str:
     return "pocketsphinx" if has_stem else "hybrid"
 #: A song whose loudest 20 ms frame is below this level (dBFS) is treated as silent.
 SILENCE_DB = -60.0
-
-
-def file_sha256(path: str | os.PathLike, *, chunk: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file's bytes (identifies the exact song a map belongs to)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(chunk), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _peak_db(audio: np.ndarray, *, sr: int) -> float:
@@ -158,7 +152,7 @@ class _Music:
     downbeats: list
     accompaniment_db: Optional[float]
     sha256: str
-    features: "vocal_features.FrameFeatures"  #: the one frame analysis of the vocal guide
+    features: "FrameFeatures"  #: the one frame analysis of the vocal guide
 
 
 def _music_features(song_path: Path, mix: np.ndarray, vocal: np.ndarray, *, sr: int, method: str) -> _Music:
