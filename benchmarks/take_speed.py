@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def make_inputs(folder: Path, length_s: float) -> tuple[Path, Path]:

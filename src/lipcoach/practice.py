@@ -202,7 +202,7 @@ def pass_speeds(*, speed: Optional[float], repeat: int, ramp: Optional[tuple[flo
         a, b = ramp
         speeds = [a + (b - a) * (k / (repeat - 1) if repeat > 1 else 0.0) for k in range(repeat)]
     for s in speeds:
-        stretch._check_speed(s)
+        stretch.check_speed(s)
     return [round(s, 2) for s in speeds]
 
 

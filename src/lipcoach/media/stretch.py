@@ -49,10 +49,13 @@ _SEAM_FADE_S = 0.04
 _MIN_SPLIT_S = 20.0
 
 
-def _check_speed(speed: float) -> float:
+def check_speed(speed: float, quality: str = "high") -> float:
+    """``speed`` as a float inside MIN_SPEED..MAX_SPEED and ``quality`` a key of QUALITY, or one clear error."""
     speed = float(speed)
     if not math.isfinite(speed) or not (MIN_SPEED <= speed <= MAX_SPEED):
         raise LipcoachError(None, f"speed {speed:g} is outside {MIN_SPEED:g}..{MAX_SPEED:g}")
+    if quality not in QUALITY:
+        raise LipcoachError(None, f"unknown stretch quality {quality!r} (choose {', '.join(QUALITY)})")
     return speed
 
 
@@ -103,9 +106,7 @@ def time_stretch(
     -------
     np.ndarray, float32, same channel layout, ``round(n / speed)`` samples
     """
-    speed = _check_speed(speed)
-    if quality not in QUALITY:
-        raise LipcoachError(None, f"unknown stretch quality {quality!r} (choose {', '.join(QUALITY)})")
+    speed = check_speed(speed, quality)
     report = report or silent
     x = np.asarray(audio, dtype=np.float32)
     mono_in = x.ndim == 1
@@ -321,9 +322,7 @@ def stretch_and_shift(audio: np.ndarray, *, sr: int, speed: float, semitones: fl
     """
     import pedalboard
 
-    speed = _check_speed(speed)
-    if quality not in QUALITY:
-        raise LipcoachError(None, f"unknown stretch quality {quality!r} (choose {', '.join(QUALITY)})")
+    speed = check_speed(speed, quality)
     x = np.asarray(audio, dtype=np.float32)
     if speed == 1.0 and semitones == 0.0:
         return x.copy()
