@@ -8,7 +8,7 @@ warm-up run (numba/librosa compile caches). Songs: the real English mixes when p
 Per stage, the wall time and the CPU time of the thread that ran it (the music stages run
 in a second thread beside the alignment, see ``lipcoach.song.analyze``).
 
-Usage: python benchmarks/song_speed.py [--limit N] [--json out/bench/song_speed.json]
+Usage: python benchmarks/song_speed.py [--limit N] [--only NAME ...] [--json out/bench/song_speed.json]
 """
 
 from __future__ import annotations
@@ -51,8 +51,11 @@ for module, name, label in ((analyze, "_music_features", "music thread (all)"), 
                             (breaths, "detect_breaths", "breaths"), (rhythm, "line_entrances", "entrances"),
                             (vocal, "word_pitches", "pitch")):
     timed(module, name, label)
-from lipcoach.song import align
-timed(align, "align_lyrics", "alignment")
+from lipcoach.song import align, whisper_align
+from lipcoach.media import whisper_model
+timed(align, "align_lyrics", "phone pass")
+timed(whisper_align, "align_words", "whisper anchors")
+timed(whisper_model, "load_model", "whisper model load")
 t0, c0 = time.perf_counter(), time.process_time()
 if separation == "only":
     mix, vocal_signal, method = analyze.load_vocal_guide(song, separation="classical")
@@ -74,12 +77,15 @@ def measure(song: Path, lyrics: Path, separation: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--limit", type=int, default=3)
+    parser.add_argument("--only", nargs="*", default=None, help="only these song folders (e.g. a 4-minute one)")
     parser.add_argument("--json", type=Path, default=Path("out/bench/song_speed.json"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         jobs = []
         if DATA.exists():
             for song in english_songs():
+                if args.only and song["name"] not in args.only:
+                    continue
                 lyrics = Path(tmp) / f"{song['name']}.txt"
                 lyrics.write_text(english_lyrics_text(song), encoding="utf-8")
                 jobs.append((song["name"], song["audio"], lyrics))

@@ -39,6 +39,11 @@ BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
 REQUIRED_FILES = ("model.bin", "config.json")
 #: Threads ctranslate2 uses for one model (the laptops this targets have 2+ cores).
 CPU_THREADS = int(os.environ.get("LIPCOACH_THREADS", "2"))
+#: Weights as ctranslate2 runs them: "int8" quantizes the float32 weights at load time.
+#: On dsp_i_18 (3.7 min, 2 cores) it cut Whisper tiny.en's anchors from 15 CPU-s to 5.4; its
+#: accuracy on the real songs is in docs/benchmarks.md ("Word alignment"). The environment
+#: variable ``LIPCOACH_WHISPER_COMPUTE`` takes any other ctranslate2 compute type ("float32").
+COMPUTE_TYPE = os.environ.get("LIPCOACH_WHISPER_COMPUTE", "int8")
 
 
 def cache_dir() -> Path:
@@ -186,7 +191,7 @@ def _load(folder: str):
     from faster_whisper import WhisperModel
 
     try:
-        return WhisperModel(folder, device="cpu", compute_type="float32", cpu_threads=CPU_THREADS)
+        return WhisperModel(folder, device="cpu", compute_type=COMPUTE_TYPE, cpu_threads=CPU_THREADS)
     except (RuntimeError, ValueError, OSError) as exc:
         raise LipcoachError(folder, f"could not be loaded as a CTranslate2 Whisper model ({str(exc).splitlines()[0]})") from None
 

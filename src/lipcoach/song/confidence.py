@@ -45,6 +45,8 @@ WEIGHTS = (2.843, 1.625, 1.177, -1.592, 0.155, -1.404, -0.516)
 #: Lines with a confidence under this are flagged for the user to check: the threshold that
 #: flags 85 % of the calibration half's off lines.
 FLAG_BELOW = 0.929
+#: Most of the calibration half's good lines the flag threshold may flag (issue 7's target: < 10 %).
+MOST_GOOD_FLAGGED = 0.10
 
 
 def line_features(
@@ -131,6 +133,23 @@ def threshold_for_recall(confidences: np.ndarray, good: np.ndarray, *, recall: f
         return 0.0
     k = int(math.ceil(recall * off.size)) - 1
     return float(off[min(k, off.size - 1)] + 1e-6)
+
+
+def threshold_for_false_alarms(confidences: np.ndarray, good: np.ndarray, *, most_good_flagged: float = 0.10) -> float:
+    """Highest confidence threshold that flags at most ``most_good_flagged`` of the good lines.
+
+    Lines are flagged when their confidence is *under* the threshold, so the highest such
+    threshold flags the most off lines (best recall) the false-alarm bound allows.
+    """
+    conf = np.asarray(confidences, dtype=float)
+    good_conf = np.sort(conf[np.asarray(good, dtype=bool)])
+    if good_conf.size == 0:
+        return 1.0
+    allowed = int(math.floor(most_good_flagged * good_conf.size + 1e-9))  # good lines we may flag
+    if allowed >= good_conf.size:
+        return 1.0
+    # Flag everything strictly under the (allowed+1)-th lowest good confidence.
+    return float(good_conf[allowed])
 
 
 def reliability_table(confidences: np.ndarray, off: np.ndarray, *, edges: Sequence[float] = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0001)) -> list[dict]:
