@@ -210,7 +210,7 @@ def calibrate(rows: list[dict]) -> dict:
     flagged = conf < threshold
     print("\n== calibration (calibration half) ==")
     print(f"WEIGHTS = ({', '.join(f'{w:.3f}' for w in weights)})")
-    print(f"FLAG_BELOW = {threshold:.3f}  (calibration half: {flagged[off].mean() * 100:.1f} % of off lines flagged, "
+    print(f"FLAG_BELOW = {threshold:.4f}  (calibration half: {flagged[off].mean() * 100:.1f} % of off lines flagged, "
           f"{flagged[~off].mean() * 100:.1f} % of good lines)")
     return dict(weights=[float(w) for w in weights], flag_below=threshold, n_lines=int(len(off)), n_off=int(off.sum()),
                 rule=f"highest threshold flagging <= {confidence.MOST_GOOD_FLAGGED:.0%} of the calibration half's good lines",

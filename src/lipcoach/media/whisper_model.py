@@ -39,11 +39,13 @@ BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
 REQUIRED_FILES = ("model.bin", "config.json")
 #: Threads ctranslate2 uses for one model (the laptops this targets have 2+ cores).
 CPU_THREADS = int(os.environ.get("LIPCOACH_THREADS", "2"))
-#: Weights as ctranslate2 runs them: "int8" quantizes the float32 weights at load time.
-#: On dsp_i_18 (3.7 min, 2 cores) it cut Whisper tiny.en's anchors from 15 CPU-s to 5.4; its
-#: accuracy on the real songs is in docs/benchmarks.md ("Word alignment"). The environment
-#: variable ``LIPCOACH_WHISPER_COMPUTE`` takes any other ctranslate2 compute type ("float32").
-COMPUTE_TYPE = os.environ.get("LIPCOACH_WHISPER_COMPUTE", "int8")
+#: How ctranslate2 runs the weights. "int8" (quantized at load time) is faster but was not
+#: kept as the default: on dsp_i_18 (3.7 min, quiet 2-core machine) it mapped the song in
+#: 10.6 s instead of 13.0 s, but on the held-out half of the real songs it lost 1.6 points
+#: within 0.3 s (87.5 % -> 85.9 %) and 1.2 within 0.1 s (60.0 % -> 58.8 %), more than the
+#: 1 point allowed (benchmarks/results/song_accuracy_int8.json, docs/benchmarks.md "Word
+#: alignment"). The environment variable ``LIPCOACH_WHISPER_COMPUTE`` chooses another type.
+COMPUTE_TYPE = os.environ.get("LIPCOACH_WHISPER_COMPUTE", "float32")
 
 
 def cache_dir() -> Path:
