@@ -210,7 +210,7 @@ def calibrate(rows: list[dict]) -> dict:
     flagged = conf < threshold
     print("\n== calibration (calibration half) ==")
     print(f"WEIGHTS = ({', '.join(f'{w:.3f}' for w in weights)})")
-    print(f"FLAG_BELOW = {threshold:.4f}  (calibration half: {flagged[off].mean() * 100:.1f} % of off lines flagged, "
+    print(f"FLAG_BELOW = {threshold:.6f}  (calibration half: {flagged[off].mean() * 100:.1f} % of off lines flagged, "
           f"{flagged[~off].mean() * 100:.1f} % of good lines)")
     return dict(weights=[float(w) for w in weights], flag_below=threshold, n_lines=int(len(off)), n_off=int(off.sum()),
                 rule=f"highest threshold flagging <= {confidence.MOST_GOOD_FLAGGED:.0%} of the calibration half's good lines",
@@ -298,6 +298,7 @@ def main() -> None:
     doc = dict(
         benchmark="song_accuracy", command=" ".join(["python", "benchmarks/song_accuracy.py"] + sys.argv[1:]),
         machine=dict(cpus=os.cpu_count(), python=platform.python_version()),
+        whisper_compute_type=None if args.from_json else __import__("lipcoach.media.whisper_model", fromlist=["COMPUTE_TYPE"]).COMPUTE_TYPE,
         split="all songs sorted by folder name; odd positions (1st, 3rd...) calibration, even evaluation (benchmarks/common.py:split_songs)",
         pooled=summary,
         confidence=dict(calibration=flag_report([r for r in rows if r["half"] == "calibration"], "calibration (fitted on)"),

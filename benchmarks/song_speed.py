@@ -69,6 +69,13 @@ print(json.dumps(dict(seconds=elapsed, cpu_seconds=cpu, duration=duration, peak_
 """
 
 
+def compute_type() -> str:
+    """The Whisper compute type the children run (LIPCOACH_WHISPER_COMPUTE or the default)."""
+    from lipcoach.media.whisper_model import COMPUTE_TYPE
+
+    return COMPUTE_TYPE
+
+
 def measure(song: Path, lyrics: Path, separation: str) -> dict:
     out = subprocess.run([sys.executable, "-c", CHILD, str(song), str(lyrics), separation], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -113,7 +120,7 @@ def main() -> None:
             print("    stages (wall s / own-thread CPU s): " + ", ".join(f"{k} {v['wall_s']:.2f}/{v['cpu_s']:.2f}" for k, v in plain["stages"].items()))
         load = os.getloadavg()
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(dict(command="benchmarks/song_speed.py " + " ".join(sys.argv[1:]), load_average=load, cores=os.cpu_count(), songs=results), indent=1))
+    args.json.write_text(json.dumps(dict(command="benchmarks/song_speed.py " + " ".join(sys.argv[1:]), whisper_compute_type=compute_type(), load_average=load, cores=os.cpu_count(), songs=results), indent=1))
     print(f"JSON: {args.json} (load average during the run: {load[0]:.1f} on {os.cpu_count()} cores)")
     print("map = analyze_song without separation (decode, loudness, beats, alignment, pitch, breaths, entrances);")
     print("sep = decoding plus the classical vocal separation alone, the extra cost when no stem is given.")
