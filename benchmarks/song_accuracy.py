@@ -51,6 +51,7 @@ from common import DATA, english_lyrics_text, english_songs, jamendo_songs, matc
 
 from lipcoach import schema  # noqa: E402
 from lipcoach.evaluate import words as word_eval  # noqa: E402
+from lipcoach.media import whisper_model  # noqa: E402
 from lipcoach.song import confidence  # noqa: E402
 
 PIPELINES = ("hybrid", "whisper", "pocketsphinx")
@@ -298,7 +299,7 @@ def main() -> None:
     doc = dict(
         benchmark="song_accuracy", command=" ".join(["python", "benchmarks/song_accuracy.py"] + sys.argv[1:]),
         machine=dict(cpus=os.cpu_count(), python=platform.python_version()),
-        whisper_compute_type=None if args.from_json else __import__("lipcoach.media.whisper_model", fromlist=["COMPUTE_TYPE"]).COMPUTE_TYPE,
+        whisper_compute_type=None if args.from_json else whisper_model.COMPUTE_TYPE,
         split="all songs sorted by folder name; odd positions (1st, 3rd...) calibration, even evaluation (benchmarks/common.py:split_songs)",
         pooled=summary,
         confidence=dict(calibration=flag_report([r for r in rows if r["half"] == "calibration"], "calibration (fitted on)"),

@@ -41,10 +41,10 @@ REQUIRED_FILES = ("model.bin", "config.json")
 CPU_THREADS = int(os.environ.get("LIPCOACH_THREADS", "2"))
 #: How ctranslate2 runs the weights. "int8" (quantized at load time) is faster but was not
 #: kept as the default: on dsp_i_18 (3.7 min, quiet 2-core machine) it mapped the song in
-#: 10.6 s instead of 13.0 s, but on the held-out half of the real songs it lost 1.6 points
-#: within 0.3 s (87.5 % -> 85.9 %) and 1.2 within 0.1 s (60.0 % -> 58.8 %), more than the
-#: 1 point allowed (benchmarks/results/song_accuracy_int8.json, docs/benchmarks.md "Word
-#: alignment"). The environment variable ``LIPCOACH_WHISPER_COMPUTE`` chooses another type.
+#: 10.89 s instead of 12.64 s (benchmarks/results/song_speed_int8.json, song_speed.json), but
+#: on the held-out half of the real songs it lost 1.6 points within 0.3 s (87.5 % -> 85.9 %)
+#: and 1.2 within 0.1 s (60.0 % -> 58.8 %), more than the 1 point allowed
+#: (benchmarks/results/song_accuracy_int8.json; docs/benchmarks.md "Word alignment"). The environment variable ``LIPCOACH_WHISPER_COMPUTE`` chooses another type.
 COMPUTE_TYPE = os.environ.get("LIPCOACH_WHISPER_COMPUTE", "float32")
 
 
