@@ -51,6 +51,7 @@ from common import DATA, english_lyrics_text, english_songs, jamendo_songs, matc
 
 from lipcoach import schema  # noqa: E402
 from lipcoach.evaluate import words as word_eval  # noqa: E402
+from lipcoach.media import whisper_model  # noqa: E402
 from lipcoach.song import confidence  # noqa: E402
 
 PIPELINES = ("hybrid", "whisper", "pocketsphinx")
@@ -151,7 +152,7 @@ def pooled(rows: list[dict], pipeline: str) -> dict:
     )
 
 
-def line_table(rows: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def line_table(rows: list[dict], weights=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Features, confidences, flags and 'off' of every line with a matched word (hybrid).
 
     Confidences and flags are recomputed from the stored features with the weights and
@@ -166,7 +167,7 @@ def line_table(rows: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
         for k, e in enumerate(errs):
             if np.isnan(e):
                 continue
-            c = confidence.line_confidence(np.asarray(r["line_features"][k]))
+            c = confidence.line_confidence(np.asarray(r["line_features"][k]), weights)
             aligned = r.get("line_aligned", [True] * len(errs))[k]
             feats.append(r["line_features"][k])
             conf.append(c if aligned else min(c, 0.05))
@@ -196,14 +197,25 @@ def flag_report(rows: list[dict], label: str) -> dict:
 
 
 def calibrate(rows: list[dict]) -> dict:
-    feats, _, _, off = line_table([r for r in rows if r["half"] == "calibration"])
+    """Refit the weights and the flag threshold on the calibration half only.
+
+    Rule for the threshold: the highest one that flags at most
+    ``confidence.MOST_GOOD_FLAGGED`` of the calibration half's good lines (so the most off
+    lines that bound allows); lines Whisper never placed count as flagged, as in the map.
+    """
+    calibration = [r for r in rows if r["half"] == "calibration"]
+    feats, _, _, off = line_table(calibration)
     weights = confidence.fit_weights(feats, ~off)
-    conf = np.array([confidence.line_confidence(f, weights) for f in feats])
-    threshold = confidence.threshold_for_recall(conf, ~off, recall=0.85)
+    _, conf, _, _ = line_table(calibration, weights=weights)
+    threshold = confidence.threshold_for_false_alarms(conf, ~off, most_good_flagged=confidence.MOST_GOOD_FLAGGED)
+    flagged = conf < threshold
     print("\n== calibration (calibration half) ==")
     print(f"WEIGHTS = ({', '.join(f'{w:.3f}' for w in weights)})")
-    print(f"FLAG_BELOW = {threshold:.3f}")
-    return dict(weights=[float(w) for w in weights], flag_below=threshold, n_lines=int(len(off)), n_off=int(off.sum()))
+    print(f"FLAG_BELOW = {threshold:.6f}  (calibration half: {flagged[off].mean() * 100:.1f} % of off lines flagged, "
+          f"{flagged[~off].mean() * 100:.1f} % of good lines)")
+    return dict(weights=[float(w) for w in weights], flag_below=threshold, n_lines=int(len(off)), n_off=int(off.sum()),
+                rule=f"highest threshold flagging <= {confidence.MOST_GOOD_FLAGGED:.0%} of the calibration half's good lines",
+                calibration_off_lines_flagged=float(flagged[off].mean()), calibration_good_lines_flagged=float(flagged[~off].mean()))
 
 
 def print_row(row: dict) -> None:
@@ -287,6 +299,7 @@ def main() -> None:
     doc = dict(
         benchmark="song_accuracy", command=" ".join(["python", "benchmarks/song_accuracy.py"] + sys.argv[1:]),
         machine=dict(cpus=os.cpu_count(), python=platform.python_version()),
+        whisper_compute_type=None if args.from_json else whisper_model.COMPUTE_TYPE,
         split="all songs sorted by folder name; odd positions (1st, 3rd...) calibration, even evaluation (benchmarks/common.py:split_songs)",
         pooled=summary,
         confidence=dict(calibration=flag_report([r for r in rows if r["half"] == "calibration"], "calibration (fitted on)"),

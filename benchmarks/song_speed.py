@@ -8,7 +8,7 @@ warm-up run (numba/librosa compile caches). Songs: the real English mixes when p
 Per stage, the wall time and the CPU time of the thread that ran it (the music stages run
 in a second thread beside the alignment, see ``lipcoach.song.analyze``).
 
-Usage: python benchmarks/song_speed.py [--limit N] [--json out/bench/song_speed.json]
+Usage: python benchmarks/song_speed.py [--limit N] [--only NAME ...] [--json out/bench/song_speed.json]
 """
 
 from __future__ import annotations
@@ -51,8 +51,11 @@ for module, name, label in ((analyze, "_music_features", "music thread (all)"), 
                             (breaths, "detect_breaths", "breaths"), (rhythm, "line_entrances", "entrances"),
                             (vocal, "word_pitches", "pitch")):
     timed(module, name, label)
-from lipcoach.song import align
-timed(align, "align_lyrics", "alignment")
+from lipcoach.song import align, whisper_align
+from lipcoach.media import whisper_model
+timed(align, "align_lyrics", "phone pass")
+timed(whisper_align, "align_words", "whisper anchors")
+timed(whisper_model, "load_model", "whisper model load")
 t0, c0 = time.perf_counter(), time.process_time()
 if separation == "only":
     mix, vocal_signal, method = analyze.load_vocal_guide(song, separation="classical")
@@ -66,6 +69,13 @@ print(json.dumps(dict(seconds=elapsed, cpu_seconds=cpu, duration=duration, peak_
 """
 
 
+def compute_type() -> str:
+    """The Whisper compute type the children run (LIPCOACH_WHISPER_COMPUTE or the default)."""
+    from lipcoach.media.whisper_model import COMPUTE_TYPE
+
+    return COMPUTE_TYPE
+
+
 def measure(song: Path, lyrics: Path, separation: str) -> dict:
     out = subprocess.run([sys.executable, "-c", CHILD, str(song), str(lyrics), separation], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -74,12 +84,15 @@ def measure(song: Path, lyrics: Path, separation: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--limit", type=int, default=3)
+    parser.add_argument("--only", nargs="*", default=None, help="only these song folders (e.g. a 4-minute one)")
     parser.add_argument("--json", type=Path, default=Path("out/bench/song_speed.json"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         jobs = []
         if DATA.exists():
             for song in english_songs():
+                if args.only and song["name"] not in args.only:
+                    continue
                 lyrics = Path(tmp) / f"{song['name']}.txt"
                 lyrics.write_text(english_lyrics_text(song), encoding="utf-8")
                 jobs.append((song["name"], song["audio"], lyrics))
@@ -107,7 +120,7 @@ def main() -> None:
             print("    stages (wall s / own-thread CPU s): " + ", ".join(f"{k} {v['wall_s']:.2f}/{v['cpu_s']:.2f}" for k, v in plain["stages"].items()))
         load = os.getloadavg()
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(dict(command="benchmarks/song_speed.py " + " ".join(sys.argv[1:]), load_average=load, cores=os.cpu_count(), songs=results), indent=1))
+    args.json.write_text(json.dumps(dict(command="benchmarks/song_speed.py " + " ".join(sys.argv[1:]), whisper_compute_type=compute_type(), load_average=load, cores=os.cpu_count(), songs=results), indent=1))
     print(f"JSON: {args.json} (load average during the run: {load[0]:.1f} on {os.cpu_count()} cores)")
     print("map = analyze_song without separation (decode, loudness, beats, alignment, pitch, breaths, entrances);")
     print("sep = decoding plus the classical vocal separation alone, the extra cost when no stem is given.")

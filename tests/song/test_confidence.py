@@ -29,6 +29,17 @@ def test_fit_recovers_a_separable_rule_and_the_threshold_reaches_its_recall():
     assert np.mean(conf[~good] < threshold) >= 0.85
 
 
+def test_false_alarm_threshold_flags_no_more_good_lines_than_allowed_and_as_many_off_lines_as_it_can():
+    rng = np.random.default_rng(1)
+    good = rng.uniform(size=500) < 0.8
+    conf = np.where(good, rng.beta(5, 2, size=500), rng.beta(2, 5, size=500))
+    threshold = confidence.threshold_for_false_alarms(conf, good, most_good_flagged=0.10)
+    assert np.mean(conf[good] < threshold) <= 0.10
+    # One step higher (the next good line's confidence) would flag too many good lines.
+    higher = np.sort(conf[good])[np.sort(conf[good]) >= threshold]
+    assert np.mean(conf[good] <= higher[0]) > 0.10 and np.mean(conf[~good] < threshold) > 0.5
+
+
 def test_reliability_table_counts_lines_per_bin():
     rows = confidence.reliability_table(np.array([0.1, 0.15, 0.5, 0.95, 0.99]), np.array([True, False, True, False, False]))
     first = rows[0]

@@ -40,6 +40,13 @@ BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
 REQUIRED_FILES = ("model.bin", "config.json")
 #: Threads ctranslate2 uses for one model (the laptops this targets have 2+ cores).
 CPU_THREADS = int(os.environ.get("LIPCOACH_THREADS", "2"))
+#: How ctranslate2 runs the weights. "int8" (quantized at load time) is faster but was not
+#: kept as the default: on dsp_i_18 (3.7 min, quiet 2-core machine) it mapped the song in
+#: 10.89 s instead of 12.64 s (benchmarks/results/song_speed_int8.json, song_speed.json), but
+#: on the held-out half of the real songs it lost 1.6 points within 0.3 s (87.5 % -> 85.9 %)
+#: and 1.2 within 0.1 s (60.0 % -> 58.8 %), more than the 1 point allowed
+#: (benchmarks/results/song_accuracy_int8.json; docs/benchmarks.md "Word alignment"). The environment variable ``LIPCOACH_WHISPER_COMPUTE`` chooses another type.
+COMPUTE_TYPE = os.environ.get("LIPCOACH_WHISPER_COMPUTE", "float32")
 
 
 def cache_dir() -> Path:
@@ -179,7 +186,7 @@ def _load(folder: str):
     from faster_whisper import WhisperModel
 
     try:
-        return WhisperModel(folder, device="cpu", compute_type="float32", cpu_threads=CPU_THREADS)
+        return WhisperModel(folder, device="cpu", compute_type=COMPUTE_TYPE, cpu_threads=CPU_THREADS)
     except (RuntimeError, ValueError, OSError) as exc:
         raise LipcoachError(folder, f"could not be loaded as a CTranslate2 Whisper model ({str(exc).splitlines()[0]})") from None
 
