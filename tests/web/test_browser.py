@@ -293,10 +293,11 @@ def test_loop_line_after_clicking_a_lyric_line_loops_that_line(page, live, short
     page.locator('.line[data-line="1"]').click()
     first = page.evaluate("lcPractice.state.loop")
     # the page now sits at the loop start, in the line's lead-in: that line is the current one
-    assert page.locator(".line.current").get_attribute("data-line") == "1"
+    # (waits for the next frame the page draws: the highlight follows the clock, not the click)
+    wait_until(page, "document.querySelector('.line.current')?.dataset.line === '1'", 5)
     page.locator("#loopLine").click()
     assert page.evaluate("lcPractice.state.loop") == first
-    assert page.locator(".line.looped").get_attribute("data-line") == "1"
+    wait_until(page, "document.querySelector('.line.looped')?.dataset.line === '1'", 5)
     line2 = [w for w in short_song.words if w.line == 1]
     assert first["a"] < line2[0].start < line2[-1].end < first["b"]
 
@@ -317,7 +318,7 @@ def test_loop_line_while_playing_just_after_a_line_starts_at_pass_one(page, live
     page.locator("#play").click()
     wait_until(page, f"lcPractice.songTime() > {last_end + 0.05}", 10)
     page.locator("#loopLine").click()
-    assert page.locator(".line.looped").get_attribute("data-line") == "1"
+    wait_until(page, "document.querySelector('.line.looped')?.dataset.line === '1'", 5)
     page.wait_for_timeout(800)
     assert page.locator("#passLabel").inner_text().startswith("pass 1 / 4")
     loop = page.evaluate("lcPractice.state.loop")
