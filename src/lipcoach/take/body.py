@@ -80,6 +80,19 @@ def breath_windows(breaths, *, song_start_s: float, take_span_s: tuple[float, fl
 def shoulder_rise(take_path: str | os.PathLike, breaths: Sequence, *, song_start_s: float,
                   take_span_s: tuple[float, float], report: Optional[ProgressCallback] = None
                   ) -> list[Optional[str]]:
+    """Per breath of the song map: ``"shown"`` / ``"not_shown"`` by the shoulders, or None; see :func:`_shoulder_rise`.
+
+    MediaPipe Pose's native log lines are kept off the user's terminal, as the face tracker's are.
+    """
+    from lipcoach.take.mouth import native_logs_silenced
+
+    with native_logs_silenced():
+        return _shoulder_rise(take_path, breaths, song_start_s=song_start_s, take_span_s=take_span_s, report=report)
+
+
+def _shoulder_rise(take_path: str | os.PathLike, breaths: Sequence, *, song_start_s: float,
+                   take_span_s: tuple[float, float], report: Optional[ProgressCallback] = None
+                   ) -> list[Optional[str]]:
     """Per breath of the song map: ``"shown"`` / ``"not_shown"`` by the shoulders, or None (not seen, not in the take).
 
     Parameters
