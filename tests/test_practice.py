@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,8 +11,7 @@ from lipcoach.errors import LipcoachError
 from lipcoach.practice import (count_in_times, parse_loop, parse_ramp, parse_time, pass_speeds,
                                render_practice_track)
 
-sys.path.insert(0, str(Path(__file__).parent / "web"))
-from studio_fixtures import truth_songmap  # noqa: E402
+from lipcoach.testing.studio import truth_songmap
 
 
 @pytest.fixture(scope="module")

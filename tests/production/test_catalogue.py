@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,8 +13,7 @@ from lipcoach.production import jobs as J
 from lipcoach.production import storage
 from lipcoach.production.catalogue import Catalogue, Job, Number, Song
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
-from studio_fixtures import make_studio, truth_songmap  # noqa: E402
+from lipcoach.testing.studio import make_studio, truth_songmap
 
 
 def _files(cat: Catalogue) -> list[Path]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -11,8 +9,7 @@ from lipcoach.errors import LipcoachError
 from lipcoach.song.edit import WordTime, retime_words
 from lipcoach.song.rhythm import line_entrances, place_entrance
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
-from studio_fixtures import truth_songmap  # noqa: E402
+from lipcoach.testing.studio import truth_songmap
 
 
 @pytest.fixture

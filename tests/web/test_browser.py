@@ -444,7 +444,7 @@ def long_live(tmp_path_factory):
     """A studio holding an eight-line number (the lyrics box must scroll)."""
     from lipcoach.testing.synthetic_song import make_song
     from lipcoach.web.app import create_app
-    from studio_fixtures import make_studio
+    from lipcoach.testing.studio import make_studio
 
     song = make_song(n_lines=10, seed=5)
     files = song.write(tmp_path_factory.mktemp("long_song"))
