@@ -10,7 +10,6 @@ import pytest
 from lipcoach.errors import LipcoachError
 from lipcoach.practice import (count_in_times, parse_loop, parse_ramp, parse_time, pass_speeds,
                                render_practice_track)
-
 from lipcoach.testing.studio import truth_songmap
 
 

@@ -12,7 +12,6 @@ from lipcoach.errors import LipcoachError
 from lipcoach.production import jobs as J
 from lipcoach.production import storage
 from lipcoach.production.catalogue import Catalogue, Job, Number, Song
-
 from lipcoach.testing.studio import make_studio, truth_songmap
 
 

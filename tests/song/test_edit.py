@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from lipcoach.errors import LipcoachError
 from lipcoach.song.edit import WordTime, retime_words
 from lipcoach.song.rhythm import line_entrances, place_entrance
-
 from lipcoach.testing.studio import truth_songmap
 
 
