@@ -216,7 +216,18 @@ def calibrate_phase() -> tuple[dict, list]:
             right.append(downbeats_right(song.downbeats, beats[phase::meter]))
         table.append(dict(span_beats=span, backbeat_weight=weight, phase_right=float(np.mean(right))))
         print(f"  calibration, harmonic span {span} beats, backbeat weight {weight:.2f}: bar phase right on {np.mean(right):.0%} of songs")
-    best = max(table, key=lambda r: r["phase_right"])
+    # Most phases right; among ties, the middle of the plateau (most right summed with the
+    # neighbouring spans and weights), so a constant is not chosen on the edge of a cliff.
+    spans, weights = sorted({s for s, _ in PHASE_CANDIDATES}), sorted({w for _, w in PHASE_CANDIDATES})
+    right = {(r["span_beats"], r["backbeat_weight"]): r["phase_right"] for r in table}
+
+    def plateau(r: dict) -> float:
+        i, j = spans.index(r["span_beats"]), weights.index(r["backbeat_weight"])
+        near = [(spans[a], weights[b]) for a, b in ((i - 1, j), (i + 1, j), (i, j - 1), (i, j + 1))
+                if 0 <= a < len(spans) and 0 <= b < len(weights)]
+        return r["phase_right"] + sum(right[k] for k in near)
+
+    best = max(table, key=lambda r: (r["phase_right"], plateau(r)))
     return best, table
 
 

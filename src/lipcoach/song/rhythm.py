@@ -7,8 +7,10 @@ both ends added), each beat is snapped to the local onset-envelope peak and then
 first strong attack of the high-passed signal within 25 ms (0.5 ms resolution, so beat
 times are not quantised to the hop), and beats that landed on a vocal onset rather than the
 pulse (more than 10 ms off a robust line through their ±8 neighbours) go back on that line.
-Downbeats come from choosing the bar phase (meter 4, or 3 when it fits clearly better) whose
-beats carry the strongest low-frequency onsets and harmonic (chord) changes.
+The meter (4, or 3 when it fits clearly better) comes from the beats that carry the strongest
+low-frequency onsets and chord changes; the bar phase from the harmonic rhythm (chroma change
+between the two beats before and the two beats after: chords change on 1 far more than on 3)
+and the backbeat (kick on 1 and 3, snare on 2 and 4); see :func:`_downbeat_phase`.
 
 Entrances: a line's entrance is its first word's onset, refined on the vocal signal (the
 aligner's onset can be ±50 ms off; see :func:`refine_onset`), placed on the grid the song's
@@ -43,14 +45,16 @@ SNAP_S = 0.04
 METER_3_MARGIN = 1.15
 #: Chord change at a beat is measured between this many beats before it and after it. Chosen
 #: on the calibration half of benchmarks/entrance_accuracy.py (``--calibrate``, downbeat
-#: phase right on most songs): 1 beat follows the sung melody (3 of 12 songs right alone),
-#: 2 beats hear the chord (11 of 12 alone).
+#: phase right on most songs): 1 beat follows the sung melody (4 of 12 songs right alone),
+#: 2 beats hear the chord (11 of 12 alone, 12 of 12 with the backbeat).
 HARMONIC_SPAN_BEATS = 2
 #: Weight of the backbeat (kick on 1 and 3 minus snare on 2 and 4, each scaled to mean 1)
 #: beside the harmonic change when choosing the bar phase. Chosen with
-#: :data:`HARMONIC_SPAN_BEATS` on the calibration half: 0.25–1.0 all put 12 of 12 phases
-#: right, 0 put 11 and 2.0 put 11; 0.5 is the middle of that plateau.
-BACKBEAT_WEIGHT = 0.5
+#: :data:`HARMONIC_SPAN_BEATS` on the calibration half (15 candidates: spans 1, 2, 4 beats ×
+#: weights 0–2): span 2 with weights 0.25–1.0 put 12 of 12 phases right, weight 0 put 11,
+#: 2.0 put 11; span 1 at most 5 of 12; span 4 12 of 12 for 0.25–1.0 but 9 of 12 without the
+#: backbeat. 0.25 is the first of the ties and the middle of the widest plateau.
+BACKBEAT_WEIGHT = 0.25
 #: Onset refinement looks this far either side of the aligner's onset, s.
 REFINE_WINDOW_S = 0.15
 #: Band of the harmonic level :func:`voiced_rise` follows, Hz: over the bass's harmonics,
