@@ -12,9 +12,13 @@ onset moved by up to ±50 ms, uniform) refined on the signal: the classical voca
 
 Calibration and evaluation are disjoint: the calibration half (seeds 0–11, tempi 70, 84,
 100, 118, 136, 154 bpm) fits the grid-choice constants of :mod:`lipcoach.song.rhythm`
-(``SLOT_SPREAD_MS``, ``OUTLIER_SHARE``, ``BEAT_SHARE``; ``--calibrate``);
+(``SLOT_SPREAD_MS``, ``OUTLIER_SHARE``, ``BEAT_SHARE``; ``--calibrate``) and the bar-phase
+constants (``HARMONIC_SPAN_BEATS``, ``BACKBEAT_WEIGHT``: bar phase right on the most songs);
 every reported figure comes from the evaluation half (seeds 100–123, tempi 76, 92, 108, 124,
 142, 160 bpm).
+
+Slot names (and the bar phase) are also scored with the downbeat rule this benchmark replaced
+(:func:`previous_phase`), in the same run, as the peer.
 
 Real songs (``../shared/data``: songs_en and JamendoLyrics; annotated line onsets, no beat
 truth): the tempo, the grid chosen and the share of entrances labelled early/on/late and
@@ -48,6 +52,31 @@ EVALUATION = [(seed, tempo) for seed, tempo in zip(range(100, 124), [76, 92, 108
 #: Candidate (SLOT_SPREAD_MS, OUTLIER_SHARE, BEAT_SHARE) for the calibration.
 CANDIDATES = [(spread, outlier, beat) for spread in (20.0, 35.0, 50.0) for outlier in (0.05, 0.1, 0.2) for beat in (0.34, 0.5, 0.67)]
 ALIGNER_JITTER_S = 0.05
+#: Candidate (HARMONIC_SPAN_BEATS, BACKBEAT_WEIGHT) for the downbeat phase.
+PHASE_CANDIDATES = [(span, weight) for span in (1, 2, 4) for weight in (0.0, 0.25, 0.5, 1.0, 2.0)]
+
+
+def previous_phase(audio: np.ndarray, *, sr: int, beats_s: np.ndarray) -> tuple[int, int]:
+    """The downbeat rule this benchmark replaced, as the peer in the same run: the bar phase
+    whose beats carry the most low-frequency (< 200 Hz) onset plus beat-to-beat chord change."""
+    beats_s = np.asarray(beats_s, float)
+    if len(beats_s) < 8:
+        return 4, 0
+    hop = max(32, int(round(rhythm.HOP_S * sr)))
+    f = rhythm._beat_features(audio, sr=sr, beats_s=beats_s, hop=hop, span_beats=rhythm.HARMONIC_SPAN_BEATS)
+    score = f["low"] / (f["low"].mean() + 1e-9) + f["change"] / (f["change"].mean() + 1e-9)
+    best = {}
+    for meter in (4, 3):
+        means = np.array([score[p::meter].mean() for p in range(meter)])
+        phase = int(np.argmax(means))
+        best[meter] = (float(means[phase] / (np.mean(np.delete(means, phase)) + 1e-9)), phase)
+    return (3, best[3][1]) if best[3][0] > best[4][0] * rhythm.METER_3_MARGIN else (4, best[4][1])
+
+
+def downbeats_right(true_downbeats_s, downbeats_s, tolerance_s: float = 0.07) -> bool:
+    """Most estimated downbeats within ``tolerance_s`` of a true one (the bar phase is right)."""
+    truth = np.asarray(true_downbeats_s, float)
+    return bool(len(downbeats_s)) and float(np.mean([np.min(np.abs(truth - d)) <= tolerance_s for d in downbeats_s])) > 0.5
 
 
 def _inputs(song, seed: int):
@@ -74,6 +103,8 @@ def make_set(configs) -> list:
         grid = rhythm.beat_grid(song.mix, sr=song.sr)
         elapsed = time.perf_counter() - t0
         song.guide = vocal_guide(song.stereo, sr=song.sr, method="classical")
+        meter, phase = previous_phase(song.mix, sr=song.sr, beats_s=grid[1])
+        song.previous_downbeats = grid[1][phase::meter]
         songs.append((seed, song, grid, elapsed))
     return songs
 
@@ -89,6 +120,8 @@ def score_set(songs, *, params: dict, signals=SIGNALS, verbose: bool = False) ->
         row = dict(seed=seed, tempo_bpm=song.tempo_bpm, style=song.style, true_subdivision=true_subdivision(song), beat_grid_s=round(grid_s, 3))
         row.update(entrance_eval.grid_scores(song.beats, beats, song.tempo_bpm, tempo))
         row["estimated_tempo_bpm"] = tempo
+        row["downbeat_phase_right"] = downbeats_right(song.downbeats, downbeats)
+        row["previous_downbeat_phase_right"] = downbeats_right(song.downbeats, song.previous_downbeats)
         for name in signals:
             signal = {"mix": song.mix, "stem": song.vocals, "guide": song.guide, "unrefined": None}[name]
             if len(beats) < 2:
@@ -98,10 +131,18 @@ def score_set(songs, *, params: dict, signals=SIGNALS, verbose: bool = False) ->
                 onsets = guesses if signal is None else [rhythm.refine_onset(signal, sr=song.sr, onset_s=t) for t in guesses]
                 grid_name = rhythm.choose_subdivision(onsets, beats, **params)
                 got = [rhythm.place_entrance(t, beats_s=beats, downbeats_s=downbeats, subdivision=grid_name) for t in onsets]
+                before = [rhythm.place_entrance(t, beats_s=beats, downbeats_s=song.previous_downbeats, subdivision=grid_name) for t in onsets]
             est = entrance_eval.from_entrances(got)
             scores = entrance_eval.evaluate(song.slot_times, song.offsets_ms, est["slots_s"], est["offsets_ms"], est["labels"],
                                             reference_slot_names=song.slot_names, estimated_slot_names=est["slot_names"])
             row[name] = dict(scores)
+            if len(beats) >= 2:
+                est_before = entrance_eval.from_entrances(before)
+                row[name]["previous_slot_name_accuracy"] = entrance_eval.evaluate(
+                    song.slot_times, song.offsets_ms, est_before["slots_s"], est_before["offsets_ms"], est_before["labels"],
+                    reference_slot_names=song.slot_names, estimated_slot_names=est_before["slot_names"])["slot_name_accuracy"]
+            else:
+                row[name]["previous_slot_name_accuracy"] = 0.0
             row[name]["subdivision"] = got[0].subdivision if got and got[0] else None
             row[name]["errors_ms"] = [None if not h else round(o - r, 1) for h, o, r in zip(
                 entrance_eval.slot_hits(song.slot_times, est["slots_s"]), [np.nan if v is None else v for v in est["offsets_ms"]], song.offsets_ms)]
@@ -118,6 +159,7 @@ def score_set(songs, *, params: dict, signals=SIGNALS, verbose: bool = False) ->
             n_songs=len(rows), n_lines=n_lines,
             slot_accuracy=sum(r[name]["n_slot_right"] for r in rows) / n_lines,
             slot_name_accuracy=float(np.sum([r[name]["slot_name_accuracy"] * r[name]["n_lines"] for r in rows]) / n_lines),
+            previous_slot_name_accuracy=float(np.sum([r[name]["previous_slot_name_accuracy"] * r[name]["n_lines"] for r in rows]) / n_lines),
             label_accuracy=float(np.sum([r[name]["label_accuracy"] * r[name]["n_lines"] for r in rows]) / n_lines),
             offset_mean_abs_error_ms=float(np.mean(np.abs(errors))) if errors.size else None,
             offset_median_abs_error_ms=float(np.median(np.abs(errors))) if errors.size else None,
@@ -130,6 +172,8 @@ def score_set(songs, *, params: dict, signals=SIGNALS, verbose: bool = False) ->
         max_error_bpm=float(np.max([r["tempo_error_bpm"] for r in rows])),
         octave_ok=float(np.mean([r["tempo_octave_ok"] for r in rows])),
         beat_f_measure=float(np.mean([r["beat_f_measure"] for r in rows])),
+        downbeat_phase_right=float(np.mean([r["downbeat_phase_right"] for r in rows])),
+        previous_downbeat_phase_right=float(np.mean([r["previous_downbeat_phase_right"] for r in rows])),
     )
     return dict(rows=rows, pooled=pooled)
 
@@ -162,6 +206,35 @@ def calibrate() -> tuple[dict, list]:
     return best["params"], table
 
 
+def calibrate_phase() -> tuple[dict, list]:
+    """Score every (HARMONIC_SPAN_BEATS, BACKBEAT_WEIGHT) on the calibration half: share of
+    songs whose bar phase is right."""
+    songs = [(song, rhythm.beat_grid(song.mix, sr=song.sr)[1]) for song in
+             (make_groove_song(seed=seed, tempo_bpm=tempo, style=STYLES[k % len(STYLES)]) for k, (seed, tempo) in enumerate(CALIBRATION))]
+    table = []
+    for span, weight in PHASE_CANDIDATES:
+        right = []
+        for song, beats in songs:
+            hop = max(32, int(round(rhythm.HOP_S * song.sr)))
+            meter, phase = rhythm._downbeat_phase(song.mix, sr=song.sr, beats_s=np.asarray(beats), hop=hop, span_beats=span, backbeat_weight=weight)
+            right.append(downbeats_right(song.downbeats, beats[phase::meter]))
+        table.append(dict(span_beats=span, backbeat_weight=weight, phase_right=float(np.mean(right))))
+        print(f"  calibration, harmonic span {span} beats, backbeat weight {weight:.2f}: bar phase right on {np.mean(right):.0%} of songs")
+    # Most phases right; among ties, the middle of the plateau (most right summed with the
+    # neighbouring spans and weights), so a constant is not chosen on the edge of a cliff.
+    spans, weights = sorted({s for s, _ in PHASE_CANDIDATES}), sorted({w for _, w in PHASE_CANDIDATES})
+    right = {(r["span_beats"], r["backbeat_weight"]): r["phase_right"] for r in table}
+
+    def plateau(r: dict) -> float:
+        i, j = spans.index(r["span_beats"]), weights.index(r["backbeat_weight"])
+        near = [(spans[a], weights[b]) for a, b in ((i - 1, j), (i + 1, j), (i, j - 1), (i, j + 1))
+                if 0 <= a < len(spans) and 0 <= b < len(weights)]
+        return r["phase_right"] + sum(right[k] for k in near)
+
+    best = max(table, key=lambda r: (r["phase_right"], plateau(r)))
+    return best, table
+
+
 def _line_onsets(song: dict) -> list[float]:
     if "lines" in song:  # songs_en: lines_timed.tsv
         rows = csv.reader(song["lines"].open(encoding="utf-8"), delimiter="\t", quoting=csv.QUOTE_NONE)
@@ -181,21 +254,34 @@ def real_songs() -> list[dict]:
             tempo, beats, downbeats = rhythm.beat_grid(audio, sr=sr)
             lines = [Line(text="", start=t, end=t) for t in onsets]
             got = rhythm.line_entrances(lines, [], beats=beats, downbeats=downbeats)
+            meter, phase = previous_phase(audio, sr=sr, beats_s=beats)
+            before = rhythm.line_entrances(lines, [], beats=beats, downbeats=beats[phase::meter])
         except Exception as error:  # a song the pipeline cannot handle counts, with its reason
             out.append(dict(name=song["name"], failed=str(error)))
             print(f"  {song['name']}: FAILED {error}")
             continue
         got = [e for e in got if e is not None]
+        before = [e for e in before if e is not None]
+
+        def near_bar_line(entrances) -> float:
+            """Share of lines entering on 1 or on a pick-up into it (anywhere on the bar's last beat)."""
+            meter = int(np.median(np.diff([beats.index(d) for d in downbeats]))) if len(downbeats) > 1 else 4
+            return float(np.mean([e.slot.split(" of ")[-1] in ("1", str(meter)) for e in entrances])) if entrances else 0.0
         labels = collections.Counter(e.label for e in got)
         kinds = collections.Counter("beat" if e.slot.isdigit() else e.slot.split(" of ")[0] for e in got)
         row = dict(name=song["name"], tempo_bpm=tempo, n_lines=len(onsets), subdivision=got[0].subdivision if got else None,
                    labels={k: labels.get(k, 0) / max(1, len(got)) for k in ("early", "on", "late")},
                    slot_kinds={k: v / max(1, len(got)) for k, v in kinds.most_common()},
-                   median_abs_offset_ms=float(np.median([abs(e.offset_ms) for e in got])) if got else None)
+                   median_abs_offset_ms=float(np.median([abs(e.offset_ms) for e in got])) if got else None,
+                   meter=int(np.median(np.diff([beats.index(d) for d in downbeats]))) if len(downbeats) > 1 else None,
+                   downbeats_moved=bool(list(downbeats) != list(beats[phase::meter])),
+                   on_1_or_pickup=near_bar_line(got), previous_on_1_or_pickup=near_bar_line(before))
         out.append(row)
         print(f"  {row['name']:32s} {tempo:6.1f} bpm, grid {row['subdivision']:9s} labels " +
               " ".join(f"{k} {v:.0%}" for k, v in row["labels"].items()) + "; slots " +
-              " ".join(f"{k} {v:.0%}" for k, v in row["slot_kinds"].items()) + f"; median |offset| {row['median_abs_offset_ms']:.0f} ms")
+              " ".join(f"{k} {v:.0%}" for k, v in row["slot_kinds"].items()) + f"; median |offset| {row['median_abs_offset_ms']:.0f} ms; "
+              f"meter {row['meter']}, downbeats {'moved' if row['downbeats_moved'] else 'kept'}, lines on 1 or a pick-up "
+              f"{row['on_1_or_pickup']:.0%} (previous {row['previous_on_1_or_pickup']:.0%})")
     return out
 
 
@@ -213,6 +299,10 @@ def main() -> None:
         best, table = calibrate()
         result["calibration"] = dict(best=best, table=table)
         print(f"  best {best}; lipcoach.song.rhythm has {params}")
+        print("Calibration half (fits HARMONIC_SPAN_BEATS, BACKBEAT_WEIGHT: bar phase right):")
+        best_phase, phase_table = calibrate_phase()
+        result["phase_calibration"] = dict(best=best_phase, table=phase_table)
+        print(f"  best {best_phase}; lipcoach.song.rhythm has span {rhythm.HARMONIC_SPAN_BEATS}, weight {rhythm.BACKBEAT_WEIGHT}")
     if args.dev:
         print("Calibration half, development only:")
     else:
@@ -223,12 +313,13 @@ def main() -> None:
     for name in SIGNALS:
         p = evaluation["pooled"][name]
         print(f"  pooled {name}: {p['n_lines']} lines in {p['n_songs']} songs: slot right {p['slot_accuracy']:.1%}, slot named right "
-              f"{p['slot_name_accuracy']:.1%}, label {p['label_accuracy']:.1%}; where the slot is right: offset MAE "
+              f"{p['slot_name_accuracy']:.1%} (previous downbeats {p['previous_slot_name_accuracy']:.1%}), label {p['label_accuracy']:.1%}; where the slot is right: offset MAE "
               f"{p['offset_mean_abs_error_ms']:.1f} ms, median {p['offset_median_abs_error_ms']:.1f}, max {p['offset_max_abs_error_ms']:.1f}, "
               f"within 20 ms {p['offset_within_20ms']:.1%}; grid = style {p['subdivision_right']:.0%}")
     t = evaluation["pooled"]["tempo"]
     print(f"  tempo: median error {t['median_error_bpm']:.2f} bpm, max {t['max_error_bpm']:.2f}, right or an octave {t['octave_ok']:.0%}; "
-          f"beat F-measure {t['beat_f_measure']:.3f} ({time.perf_counter() - t0:.0f} s)")
+          f"beat F-measure {t['beat_f_measure']:.3f}; bar phase right on {t['downbeat_phase_right']:.0%} of songs "
+          f"(previous {t['previous_downbeat_phase_right']:.0%}) ({time.perf_counter() - t0:.0f} s)")
     if args.dev:
         return
     if not args.no_real and DATA.exists():

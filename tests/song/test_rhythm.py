@@ -51,6 +51,52 @@ def test_beat_grid_hears_three_four_time():
     assert np.mean([min(abs(np.array(est_down) - d)) < 0.02 for d in downbeats[1:-1]]) == 1.0
 
 
+def backbeat_song(tempo_bpm, seconds, *, first_s=0.3, seed=0):
+    """Kick on 1 and 3 alike, snare on 2 and 4, the bass root on every beat, a chord held per bar,
+    a melody note per beat.
+
+    Only the harmonic rhythm (the chord changes on 1, not on 3) tells beat 1 from beat 3.
+    """
+    rng = np.random.default_rng(seed)
+    n = int(seconds * SR)
+    y = (1e-3 * rng.standard_normal(n)).astype(np.float32)
+    beat_s = 60.0 / tempo_bpm
+    beats = np.arange(first_s, seconds - 0.2, beat_s)
+    t = np.arange(int(0.15 * SR)) / SR
+    kick = np.sin(2 * np.pi * np.cumsum(50 + 100 * np.exp(-t / 0.03)) / SR) * np.exp(-t / 0.07)
+    # A snare has a drum-head body near 190 Hz besides its wires' noise.
+    snare = rng.standard_normal(len(t)) * np.exp(-t / 0.04) * 0.5 + np.sin(2 * np.pi * 190 * t) * np.exp(-t / 0.03)
+    roots = [110.0, 87.3, 98.0, 73.4]
+
+    def add(sound, at_s, gain):
+        i = int(round(at_s * SR))
+        y[i : i + len(sound)] += (gain * sound)[: n - i].astype(np.float32)
+
+    for k, b in enumerate(beats):
+        add(kick if k % 2 == 0 else snare, b, 0.6)
+        root = roots[(k // 4) % 4]
+        tone = np.arange(int(0.9 * beat_s * SR)) / SR
+        add(np.sin(2 * np.pi * root * tone) * np.exp(-tone / 0.3), b, 0.3)  # bass: the root on every beat
+        melody = root * 4 * rng.choice([1.0, 1.26, 1.5, 2.0])  # a chord tone, a new one each beat
+        add(np.sin(2 * np.pi * melody * tone) * np.minimum(1, tone / 0.02), b + 0.01, 0.2)
+        if k % 4 == 0:
+            bar = np.arange(int(4 * beat_s * SR)) / SR
+            add(sum(np.sin(2 * np.pi * root * r * bar) for r in (2.0, 2.52, 3.0)), b, 0.04)
+    return y, beats, beats[::4]
+
+
+@pytest.mark.parametrize("tempo, seed", [(84.0, 5), (96.0, 6), (126.0, 3)])
+def test_downbeats_follow_the_chord_changes_not_the_kick(tempo, seed):
+    # Kick on 1 and 3 alike: a detector that counts low onsets takes beat 3 for beat 1 half the
+    # time, and every entrance is then named two beats off ("the and of 4" for "the and of 2").
+    y, _, downbeats = backbeat_song(tempo, 24.0, seed=seed)
+    _, est_beats, est_down = rhythm.beat_grid(y, sr=SR)
+    assert np.median(np.diff(est_down)) == pytest.approx(4 * 60.0 / tempo, rel=0.02)
+    assert np.mean([min(abs(np.array(downbeats) - d)) < 0.03 for d in est_down]) >= 0.9
+    second_bar_and_of_2 = downbeats[1] + 1.5 * 60.0 / tempo
+    assert rhythm.place_entrance(second_bar_and_of_2, beats_s=est_beats, downbeats_s=est_down, subdivision="eighth").slot == "and of 2"
+
+
 def test_beat_grid_of_silence_or_a_blip_is_empty():
     assert rhythm.beat_grid(np.zeros(SR // 2, np.float32), sr=SR) == (0.0, [], [])
     assert rhythm.beat_grid(np.zeros(5 * SR, np.float32), sr=SR) == (0.0, [], [])
