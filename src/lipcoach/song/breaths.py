@@ -98,7 +98,7 @@ HISS_RATIO_MAX_DB = 3.0
 BAND_EXCESS_DB = 2.0
 BAND_EDGE_DB = 1.0
 NOISIER_DB = 0.5
-MAX_ATTACK_DB = 24.0
+MAX_ATTACK_DB = 30.0
 EVIDENCE_SMOOTH_S = 0.09
 #: ... or, where the band is quiet: in-band flatness at least this (white noise: about −2.5 dB)
 #: and this far over the background, dB.
