@@ -114,7 +114,7 @@ MIN_BAND_BREATH_S = 0.15
 #: Runs of band evidence this close (after their edges are extended) are one breath, s. Chosen
 #: on the calibration half of benchmarks/breath_accuracy.py: a 0.24 s inhalation there fell
 #: apart into 0.14 s and 0.10 s runs 50 ms apart, each too short on its own.
-JOIN_GAP_S = 0.1
+JOIN_GAP_S = 0.06
 #: Band background (:func:`band_background_db`): half-window, s, and percentile per band.
 BACKGROUND_WINDOW_S = 3.0
 BACKGROUND_PERCENTILE = 20.0
@@ -363,14 +363,18 @@ def breaths_over_the_band(features: vf.FrameFeatures, words: Sequence[Word]) -> 
     core = vf._close_gaps(core, int(round(0.08 / hop_s))) & allowed
     word_starts = np.array(sorted(w.start for w in words))
     attack_lag = max(1, int(round(0.02 / hop_s)))
-    # Edges first, then runs that nearly touch joined (a breath's noise can dip between its
-    # in-rush and its tail for longer than the 80 ms bridge), then judged as one.
+    # Edges first; a run that strikes (a hit, a strum) is dropped; then runs that nearly touch
+    # are joined (a breath's noise can dip between its in-rush and its tail for longer than the
+    # 80 ms bridge) and judged as one.
     extended: list[tuple[int, int]] = []
     for a, b in vf._runs(core):
         while a > 0 and edge[a - 1]:
             a -= 1
         while b < n and edge[b]:
             b += 1
+        head = excess_raw[max(0, a - attack_lag) : min(b, a + int(round(0.1 / hop_s)))]
+        if len(head) > attack_lag and float(np.max(head[attack_lag:] - head[:-attack_lag])) > MAX_ATTACK_DB:
+            continue
         if extended and a - extended[-1][1] <= int(round(JOIN_GAP_S / hop_s)) and allowed[extended[-1][1] : a].all():
             extended[-1] = (extended[-1][0], max(b, extended[-1][1]))
         else:
@@ -381,9 +385,6 @@ def breaths_over_the_band(features: vf.FrameFeatures, words: Sequence[Word]) -> 
         if duration < MIN_BAND_BREATH_S or duration > MAX_BREATH_S:
             continue
         if float(np.median(excess[a:b])) < BAND_EXCESS_DB:
-            continue
-        head = excess_raw[max(0, a - attack_lag) : min(b, a + int(round(0.1 / hop_s)))]
-        if len(head) > attack_lag and float(np.max(head[attack_lag:] - head[:-attack_lag])) > MAX_ATTACK_DB:
             continue
         later = word_starts[word_starts >= b * hop_s - WORD_SLACK_S]
         if not len(later) or later[0] - b * hop_s > MAX_LEAD_S:
