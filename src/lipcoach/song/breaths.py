@@ -113,7 +113,8 @@ LOUD_EXCESS_DB = 6.0
 MIN_BAND_BREATH_S = 0.15
 #: Runs of band evidence this close (after their edges are extended) are one breath, s. Chosen
 #: on the calibration half of benchmarks/breath_accuracy.py: a 0.24 s inhalation there fell
-#: apart into 0.14 s and 0.10 s runs 50 ms apart, each too short on its own.
+#: apart into 0.14 s and 0.10 s runs 50 ms apart, each too short on its own. Not 0.1: a
+#: restruck chord 0.10 s before a breath (tests/song/test_breaths.py) was then joined to it.
 JOIN_GAP_S = 0.06
 #: Band background (:func:`band_background_db`): half-window, s, and percentile per band.
 BACKGROUND_WINDOW_S = 3.0
