@@ -345,3 +345,22 @@ def test_real_inhalations_in_a_real_mix_are_heard(shared_data):
     assert len(truth) == 5
     found = [[b.start, b.end] for b in detect_breaths(y.astype(np.float32), sr=SR, words=words, lines=lines) if b.audible]
     assert len(breath_eval.match(truth, found)) >= 4
+
+
+
+@pytest.mark.parametrize("seed", [11, 12])
+def test_an_inhalation_that_stalls_halfway_is_one_breath(seed):
+    # A real inhalation often comes in two pulls (in-rush, a 90 ms stall, the tail); each pull
+    # alone is shorter than a breath over the band may be, so judged apart one or both were lost.
+    rng = np.random.default_rng(seed)
+    y, words, lines, _ = song_over_a_band(breath_over_band_db=None)
+    pull = inhalation(0.13, rng=rng)
+    start_s = 3.8 - 0.1 - 0.35
+    for offset_s in (0.0, 0.22):
+        a = int((start_s + offset_s) * SR)
+        here = band_power_db(y[a : a + len(pull)])
+        y[a : a + len(pull)] += (pull * 10 ** ((here + 6.0 - band_power_db(pull)) / 20)).astype(np.float32)
+    found = detect_breaths(y, sr=SR, words=words, lines=lines)
+    heard = audible_in(found, 2.42, 3.8)
+    assert len(heard) == 1, found
+    assert breath_eval.iou_matrix([[start_s, start_s + 0.35]], [[heard[0].start, heard[0].end]])[0, 0] >= 0.5
