@@ -345,6 +345,17 @@ def beat_grid(audio: np.ndarray, *, sr: int) -> tuple[float, list[float], list[f
     return round(tempo, 2), [round(float(b), 4) for b in beats], [round(float(b), 4) for b in downbeats]
 
 
+def _strongest_rise(rise_db: np.ndarray, times_s: np.ndarray, *, onset_s: float, window_s: float,
+                    min_rise_db: float = 6.0) -> Optional[int]:
+    """Index of the largest level rise within ``window_s`` of ``onset_s``, or None when none reaches ``min_rise_db``."""
+    inside = np.abs(times_s - onset_s) <= window_s
+    if not inside.any():
+        return None
+    rise_db = np.where(inside, rise_db, -np.inf)
+    k = int(np.argmax(rise_db))
+    return k if rise_db[k] >= min_rise_db else None
+
+
 def voiced_rise(signal: np.ndarray, *, sr: int, onset_s: float, window_s: float = REFINE_WINDOW_S) -> Optional[float]:
     """Where sustained *pitched* sound in the voice band starts, near ``onset_s``, s.
 
@@ -389,12 +400,8 @@ def voiced_rise(signal: np.ndarray, *, sr: int, onset_s: float, window_s: float 
     windows = np.lib.stride_tricks.sliding_window_view(level, 2 * span)
     rise = np.median(windows[:, span:], axis=1) - np.median(windows[:, :span], axis=1)
     centre = np.arange(len(rise)) + span  # the first frame after the split
-    inside = np.abs(times[centre] - onset_s) <= window_s
-    if not inside.any():
-        return None
-    rise = np.where(inside, rise, -np.inf)
-    k = int(np.argmax(rise))
-    if rise[k] < 6.0:
+    k = _strongest_rise(rise, times[centre], onset_s=onset_s, window_s=window_s)
+    if k is None:
         return None
     i = centre[k]
     # Back from the rise while the sound stands out of what came before it: over the floor
@@ -470,12 +477,8 @@ def _attack_start(vocal: np.ndarray, *, sr: int, onset_s: float, window_s: float
     windows = np.lib.stride_tricks.sliding_window_view(level, before + after)
     rise = np.median(windows[:, before:], axis=1)[idx - before] - np.median(windows[:, :before], axis=1)[idx - before]
     times = a / sr + (idx * step + win / 2) / sr
-    inside = np.abs(times - onset_s) <= window_s
-    if not inside.any():
-        return onset_s
-    rise = np.where(inside, rise, -np.inf)
-    k = int(np.argmax(rise))
-    if rise[k] < 6.0:
+    k = _strongest_rise(rise, times, onset_s=onset_s, window_s=window_s)
+    if k is None:
         return onset_s
     i = idx[k]
     top = float(np.percentile(level[i : i + after], 90))
