@@ -30,7 +30,6 @@ from common import DATA, cached_vocal_guide  # noqa: E402
 from lipcoach.evaluate.words import evaluate  # noqa: E402
 from lipcoach.formats.lyrics import parse_lyrics_text, read_lyrics  # noqa: E402
 from lipcoach.formats.timed_tsv import read_timed_tsv  # noqa: E402
-from lipcoach.media.decode import load_audio  # noqa: E402
 from lipcoach.song.align import align_lyrics  # noqa: E402
 
 LANGUAGES = {"French": "fr", "Spanish": "es", "German": "de", "English": "en"}

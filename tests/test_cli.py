@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 
 from lipcoach.media.decode import write_wav
 from tests.conftest import encode_media, tone

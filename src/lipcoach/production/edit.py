@@ -301,8 +301,6 @@ def cut_number(cat, ref: str, output: str | os.PathLike, *, fmt: Optional[str] =
     """Pin takes (line index 0-based → take id or name), choose the takes, write the edit, note the number as cut."""
     import datetime as dt
 
-    from sqlalchemy import select
-
     from lipcoach.production.season import find_number
 
     for line_index, take in (pins or {}).items():

@@ -38,7 +38,6 @@ from lipcoach.production import jobs as J
 from lipcoach.production import storage
 from lipcoach.production.catalogue import Catalogue, StaleMap, reconcile
 from lipcoach.web.deps import Studio
-from lipcoach.web.models import MAX_SPEED_PCT, MIN_SPEED_PCT  # noqa: F401  (the page's speed range, re-exported)
 from lipcoach.web.routes import ROUTERS
 
 log = logging.getLogger("lipcoach.web")
