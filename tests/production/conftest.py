@@ -30,6 +30,24 @@ def built_catalogue(season_file, tmp_path_factory):
 
 
 @pytest.fixture
+def catalogue(built_catalogue, tmp_path):
+    """A private copy of the built catalogue, without any scored take or pinned line."""
+    from sqlalchemy import delete
+
+    from lipcoach.production.catalogue import Catalogue
+    from lipcoach.production.tables import DailyTake, LinePin
+
+    cat, _ = built_catalogue
+    shutil.copytree(cat.root, tmp_path / "data")
+    copy = Catalogue(tmp_path / "data")
+    with copy.session() as s:
+        s.execute(delete(LinePin))
+        s.execute(delete(DailyTake))
+        s.commit()
+    return copy
+
+
+@pytest.fixture
 def season_copy(season_file, tmp_path) -> Path:
     """A private copy of the demo season folder, for tests that edit the season file."""
     folder = tmp_path / "season"

@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
-
-from sqlalchemy import delete
-
-from lipcoach.production.catalogue import Catalogue
 from lipcoach.production.dailies import run_dailies
 from lipcoach.production.edit import cut_number
-from lipcoach.production.tables import DailyTake, LinePin
 
 
-def test_board_follows_a_number_from_import_to_cut(built_catalogue, takes_folder, tmp_path):
+def test_board_follows_a_number_from_import_to_cut(catalogue, takes_folder, tmp_path):
     from fastapi.testclient import TestClient
 
     from lipcoach.web.app import create_app
 
-    cat, _ = built_catalogue
-    shutil.copytree(cat.root, tmp_path / "data")
-    cat = Catalogue(tmp_path / "data")
-    with cat.session() as s:
-        s.execute(delete(LinePin))
-        s.execute(delete(DailyTake))
-        s.commit()
+    cat = catalogue
     app = create_app(cat.root, start_jobs=False)
     with TestClient(app, base_url="http://127.0.0.1") as client:
         page = client.get("/board")

@@ -11,22 +11,9 @@ from sqlalchemy import delete, func, select
 from lipcoach.errors import LipcoachError
 from lipcoach.production.catalogue import Catalogue
 from lipcoach.production.dailies import run_dailies
-from lipcoach.production.tables import DailyTake, LinePin
+from lipcoach.production.tables import DailyTake
 
 from .crashy import VICTIM, die_once
-
-
-@pytest.fixture
-def catalogue(built_catalogue, tmp_path):
-    """A private copy of the built catalogue, without any scored take."""
-    cat, _ = built_catalogue
-    shutil.copytree(cat.root, tmp_path / "data")
-    copy = Catalogue(tmp_path / "data")
-    with copy.session() as s:
-        s.execute(delete(LinePin))
-        s.execute(delete(DailyTake))
-        s.commit()
-    return copy
 
 
 def _scores(cat):

@@ -240,7 +240,7 @@ def analyze_song(
     report(0.0, "decoding")
     mix, vocal, method = load_vocal_guide(song_path, vocals_path=vocals_path, separation=separation, report=subrange(report, 0.02, 0.25))
     sr = ANALYSIS_SR
-    if lyrics is not None:  # the container may not have said how long the song is
+    if lyrics is not None and not info.duration_s > 0:  # the container did not say how long the song is
         check_lyrics_fit(lyrics.n_words, len(mix) / sr, source=lyrics_path)
     report(0.25, "beats and loudness")
     # The music-side analyses need only the decoded signals, so they run in a second thread
