@@ -84,6 +84,7 @@ class Clip:
     words: list  # (start_s, end_s, text)
     duration: float
     timed: str = "speech"  # "hand" (GRID .align), "aligned" (transcript aligned by lipcoach) or "speech" (spans)
+    width: np.ndarray = None  # inner mouth width per frame, eye-corner distances (NaN where no face)
 
 
 def load_clips(paths: list[Path]) -> list[Clip]:
@@ -111,7 +112,7 @@ def load_clips(paths: list[Path]) -> list[Clip]:
             words = []
         if not words:
             words = [(a0, b0, "[speech]") for a0, b0 in speech_spans(audio, sr=SR)]
-        clips.append(Clip(p.stem, tr.t_s, f.opening, audio, words, dur, timed=timed))
+        clips.append(Clip(p.stem, tr.t_s, f.opening, audio, words, dur, timed=timed, width=f.width))
         print(f"  tracked {p.name}: {tr.t_s.size} frames, face in {100 * f.found_share:.0f} %, words {timed}", flush=True)
     return clips
 
@@ -197,18 +198,21 @@ class Song:
     opening: np.ndarray
     duration: float
     clips: list
+    width: np.ndarray = None
 
 
 def concat(clips: list[Clip], tag: str) -> Song:
-    audio, words, ts, ops = [], [], [], []
+    audio, words, ts, ops, wds = [], [], [], [], []
     t0 = 0.0
     for c in clips:
         audio.append(c.audio)
         words += [(a + t0, b + t0, w) for a, b, w in c.words]
         ts.append(c.t + t0)
         ops.append(c.opening)
+        wds.append(c.width if c.width is not None else np.full(c.opening.size, np.nan))
         t0 += c.duration
-    return Song(tag, np.concatenate(audio), words, np.concatenate(ts), np.concatenate(ops), t0, [c.name for c in clips])
+    return Song(tag, np.concatenate(audio), words, np.concatenate(ts), np.concatenate(ops), t0, [c.name for c in clips],
+                width=np.concatenate(wds))
 
 
 def songmap(audio: np.ndarray, words: list, tmp: Path, tag: str, *, line_every_s: float = 3.0, lyrics: bool = True):
@@ -226,16 +230,18 @@ def songmap(audio: np.ndarray, words: list, tmp: Path, tag: str, *, line_every_s
     return sm
 
 
-def make_track(song_t, opening, *, start_s, shift_ms, end_s, audio=None):
-    """A mouth track for a take starting at song time ``start_s``, picture late by ``shift_ms``."""
-    from lipcoach.take.mouth import FaceTrack, MouthTrack
+def make_track(song, *, start_s, shift_ms, end_s, audio=None):
+    """A mouth track of ``song``'s picture for a take starting at song time ``start_s``, picture late by ``shift_ms``."""
+    from lipcoach.take.mouth import CLOSED_OPENING, FaceTrack, MouthTrack, rounding_from_width
 
-    t = song_t - start_s + shift_ms / 1000.0
+    t = song.t - start_s + shift_ms / 1000.0
     keep = (t >= 0) & (t <= end_s - start_s)
-    t, op = t[keep], opening[keep]
+    t, op = t[keep], song.opening[keep]
+    width = song.width[keep] if song.width is not None else np.full(op.size, np.nan)
     found = np.isfinite(op)
-    face = FaceTrack(id=0, found=found, opening=op, width=np.full(op.size, 0.4), closed=op < 0.02,
-                     rounding=np.zeros(op.size), eye_px=60.0, center=(0.5, 0.4))
+    face = FaceTrack(id=0, found=found, opening=op, width=width,
+                     closed=np.where(found, np.nan_to_num(op, nan=1.0) < CLOSED_OPENING, False),
+                     rounding=rounding_from_width(width), eye_px=60.0, center=(0.5, 0.4))
     return MouthTrack(t_s=t, faces=[face], width_px=360, height_px=288, rotation_deg=0, fps=FPS, source="bench",
                       audio=audio, audio_start_s=0.0)
 
@@ -305,9 +311,9 @@ def make_takes(grid: list[Clip], hdtf: list[Clip], rng: np.random.Generator, tmp
         sm_own = songmap(song.audio, song.words, tmp, song.tag)
         scratch = room(song.audio, along, rng)[a0:a1]
         for shift in SHIFTS_MS:
-            takes.append(Take("own_room", song.tag, shift, start, make_track(song.t, song.opening, start_s=start,
+            takes.append(Take("own_room", song.tag, shift, start, make_track(song, start_s=start,
                               shift_ms=shift, end_s=end, audio=scratch), sm_own))
-        takes.append(Take("silent", song.tag, 0, start, make_track(song.t, song.opening, start_s=start, shift_ms=0,
+        takes.append(Take("silent", song.tag, 0, start, make_track(song, start_s=start, shift_ms=0,
                                                                    end_s=end), sm_own))
         v1 = shaped(song.words, song.audio.size, voice=1)
         v2 = shaped(song.words, song.audio.size, voice=2)
@@ -319,9 +325,9 @@ def make_takes(grid: list[Clip], hdtf: list[Clip], rng: np.random.Generator, tmp
         for shift in VOICE_SHIFTS_MS:
             for case, sm, sc in (("other_voice", sm_v1, room_v1), ("other_voice2", sm_v2, room_v2),
                                  ("other_mix", sm_v1, room_v2), ("no_lyrics", sm_none, room_v1)):
-                takes.append(Take(case, song.tag, shift, start, make_track(song.t, song.opening, start_s=start,
+                takes.append(Take(case, song.tag, shift, start, make_track(song, start_s=start,
                                   shift_ms=shift, end_s=end, audio=sc), sm))
-        takes.append(Take("silent_other", song.tag, 0, start, make_track(song.t, song.opening, start_s=start,
+        takes.append(Take("silent_other", song.tag, 0, start, make_track(song, start_s=start,
                                                                          shift_ms=0, end_s=end), sm_v1))
         # Mismatch: this picture, the song (and its scratch sound) of the half's other clips.
         other = concat([rest[i] for i in rng.permutation(len(rest))], f"{tag}g{k}x")
@@ -329,7 +335,7 @@ def make_takes(grid: list[Clip], hdtf: list[Clip], rng: np.random.Generator, tmp
         sm_x = songmap(other.audio, other.words, tmp, other.tag)
         sm_xn = songmap(other.audio, other.words, tmp, other.tag + "n", lyrics=False)
         sc_x = room(other.audio, picked[0].audio, rng)[int(o_start * SR):int((o_start + TAKE_S) * SR)]
-        pic = make_track(song.t, song.opening, start_s=start, shift_ms=0, end_s=end, audio=sc_x)
+        pic = make_track(song, start_s=start, shift_ms=0, end_s=end, audio=sc_x)
         takes.append(Take("mismatch", song.tag, 0, o_start, pic, sm_x))
         takes.append(Take("mismatch_no_lyrics", song.tag, 0, o_start, pic, sm_xn))
         takes.append(Take("mismatch_silent", song.tag, 0, o_start, dataclasses.replace(pic, audio=None), sm_x))
@@ -340,13 +346,13 @@ def make_takes(grid: list[Clip], hdtf: list[Clip], rng: np.random.Generator, tmp
         along = other.audio if other is not None else grid[0].audio
         scratch = room(song.audio, along, rng)[int(1.0 * SR):]
         for shift in SHIFTS_MS:
-            takes.append(Take("hdtf_room", c.name, shift, 1.0, make_track(song.t, song.opening, start_s=1.0,
+            takes.append(Take("hdtf_room", c.name, shift, 1.0, make_track(song, start_s=1.0,
                               shift_ms=shift, end_s=song.duration, audio=scratch), sm))
         if other is not None:
             so = concat([other], f"{tag}h{k}x")
             sm_o = songmap(so.audio, so.words, tmp, so.tag, line_every_s=2.5)
             end = min(song.duration, so.duration)
-            takes.append(Take("hdtf_mismatch", c.name, 0, 0.0, make_track(song.t, song.opening, start_s=0.0,
+            takes.append(Take("hdtf_mismatch", c.name, 0, 0.0, make_track(song, start_s=0.0,
                               shift_ms=0, end_s=end), sm_o))
     return takes
 
