@@ -100,6 +100,9 @@ def test_a_breath_shown_by_the_shoulders_counts_when_the_mouth_stays_shut():
     by_body = breaths_of(sm, t, op, body=["shown"])
     assert [(b.face, b.body, b.shown) for b in by_body] == [("not_shown", "shown", True)]
     assert G.breath_before_line(by_body, 1) == "shown"
+    # The line says what showed its breath (the page reads "shown by shoulders").
+    assert G.breath_by(by_body, 1) == {"face": "not_shown", "body": "shown"}
+    assert G.breath_by(by_body, 0) is None  # no breath before line 1
 
 
 def test_words_sung_with_the_head_turned_away_are_hidden_not_missed():
@@ -132,6 +135,8 @@ def test_a_lost_face_hides_the_words_and_the_breath():
     b = breaths_of(song(), t, op, visible=visible)
     assert [(x.face, x.shown) for x in b] == [("hidden", None)]
     assert G.breath_before_line(b, 1) is None
+    # Not judged, which is not the same as no breath at all.
+    assert G.breath_by(b, 1) == {"face": "hidden", "body": None}
 
 
 def test_mouthing_in_the_instrumental_gap_is_flagged():

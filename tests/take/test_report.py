@@ -1,6 +1,6 @@
 """The coach's words: what goes first on the page (pure, always run)."""
 
-from lipcoach.take.report import fixes_first, moment_reason
+from lipcoach.take.report import breath_words, fixes_first, moment_reason
 
 
 def doc(lines, *, offset_ms=10.0, verdict="in_sync", gaps=(), duration_s=30.0):
@@ -59,3 +59,16 @@ def test_cant_confirm_says_why_and_is_not_told_it_is_not_lip_syncing():
     fixes = fixes_first(d)
     assert len(fixes) == 1 and fixes[0].startswith("Can't confirm") and "too few words seen" in fixes[0]
     assert "does not follow" not in fixes[0]
+
+
+def test_the_breath_before_a_line_says_what_showed_it():
+    def said(breath, by):
+        return breath_words({**line(0, "a"), "breath": breath, "breath_by": by})
+
+    assert said("shown", {"face": "shown", "body": "not_shown"}) == "shown by mouth"
+    assert said("shown", {"face": "not_shown", "body": "shown"}) == "shown by shoulders"
+    assert said("shown", {"face": "shown", "body": "shown"}) == "shown by mouth and shoulders"
+    assert said("not_shown", {"face": "not_shown", "body": None}) == "not shown"
+    assert said(None, {"face": "hidden", "body": None}) == "not judged (face not seen)"
+    assert said(None, None) == "–"  # no breath before the line
+    assert breath_words(line(0, "a", breath="shown")) == "shown"  # a report from before breath_by

@@ -101,6 +101,8 @@ def test_the_forgotten_line_and_the_breath_are_reported(scored):
     assert lines[1]["n_hit"] <= lines[1]["n_words"] // 2
     assert lines[0]["n_hit"] == lines[0]["n_words"]
     assert lines[1]["breath"] == "shown"
+    # Shown by the mouth; the drawn faces have no shoulders, so the body could not say.
+    assert lines[1]["breath_by"] == {"face": "shown", "body": None}
     assert lines[1]["score"] < lines[0]["score"]
     assert any("Line 2" in f and "did not move" in f for f in d["fixes"])
 
@@ -115,6 +117,7 @@ def test_report_files_validate_and_work_offline(scored, take):
     assert "<svg" in page and "data:image/jpeg;base64," in page
     assert "<script" not in page and "src=\"http" not in page and "src='http" not in page and "<link" not in page
     assert "Fix these first" in page and json.loads(out_json.read_text())["fixes"][0] in page.replace("&#x27;", "'")
+    assert "<td>shown by mouth</td>" in page  # the breath before line 2, in the line table
 
 
 def test_a_silent_take_is_placed_by_the_mouth(take):

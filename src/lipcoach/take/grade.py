@@ -38,6 +38,9 @@ Breaths
     Every breath of the song map inside the take: ``face`` is ``shown`` when the mouth opens
     over the face's "open" level during the intake (−100 ms … +50 ms), ``body`` is ``shown``
     when the shoulders rise (:mod:`lipcoach.take.body`); ``shown`` when either showed it.
+    Each line repeats the verdict on the audible breath before it: ``breath`` (shown or not)
+    and ``breath_by`` (what the face and the body showed), so a line read on its own (an
+    edit list, a duet's line graded on another face) still says how its breath was shown.
 """
 
 from __future__ import annotations
@@ -127,6 +130,8 @@ class LineGrade:
     n_hidden: int = 0  #: words sung while the mouth was hidden (not graded)
     hidden_words: list = dataclasses.field(default_factory=list)
     coverable: bool = False  #: the take can cover this line in an edit (in sync, whole line, mouth visible)
+    #: what showed the breath before the line: {"face": …, "body": …}; None without an audible breath
+    breath_by: Optional[dict] = None
 
 
 @dataclasses.dataclass
@@ -281,12 +286,31 @@ def grade_breaths(songmap: SongMap, *, t_s: np.ndarray, opening: np.ndarray, son
     return out
 
 
+def audible_breath_before(breaths: Sequence[BreathGrade], line_index: int) -> Optional[BreathGrade]:
+    """The last audible breath taken before the line (the one a line's breath fields describe), or None."""
+    before = [b for b in breaths if b.before_line == line_index and b.audible]
+    return before[-1] if before else None
+
+
 def breath_before_line(breaths: Sequence[BreathGrade], line_index: int) -> Optional[str]:
     """The line's ``breath`` field: was the last audible breath before it shown (None: none, or unseen)."""
-    before = [b for b in breaths if b.before_line == line_index and b.audible]
-    if not before or before[-1].shown is None:
+    b = audible_breath_before(breaths, line_index)
+    if b is None or b.shown is None:
         return None
-    return "shown" if before[-1].shown else "not_shown"
+    return "shown" if b.shown else "not_shown"
+
+
+def breath_by(breaths: Sequence[BreathGrade], line_index: int) -> Optional[dict]:
+    """The line's ``breath_by`` field: what the face and the body showed of the breath before it.
+
+    Returns
+    -------
+    dict or None
+        ``{"face": "shown" | "not_shown" | "hidden", "body": "shown" | "not_shown" | None}``;
+        None when no audible breath comes before the line.
+    """
+    b = audible_breath_before(breaths, line_index)
+    return None if b is None else {"face": b.face, "body": b.body}
 
 
 def grade_gaps(songmap: SongMap, *, t_s: np.ndarray, opening: np.ndarray, song_start_s: float, offset_ms: float,

@@ -231,6 +231,17 @@ figcaption{font-size:13px;max-width:250px;margin-top:4px} .plot svg{width:100%;h
 """
 
 
+def breath_words(line: dict) -> str:
+    """How the breath before a line was shown, in plain words ("shown by mouth and shoulders", "not shown", …)."""
+    by = line.get("breath_by")
+    if line["breath"] == "not_shown":
+        return "not shown"
+    if line["breath"] == "shown":
+        parts = [name for key, name in (("face", "mouth"), ("body", "shoulders")) if by and by.get(key) == "shown"]
+        return "shown by " + " and ".join(parts) if parts else "shown"
+    return "not judged (face not seen)" if by else "–"
+
+
 def _cls(score: float) -> str:
     return "ok" if score >= 75 else ("warn" if score >= 50 else "bad")
 
@@ -295,12 +306,12 @@ def write_html(report, path: str | os.PathLike, *, stills: bool = True) -> None:
 
     if doc["lines"]:
         parts.append("<h2>Line by line</h2><table><tr><th>#</th><th>Line</th><th>At</th><th>Timing</th>"
-                     "<th>Words mouthed</th><th>Hidden</th><th>m/b/p</th><th>Open more</th><th>Breath</th>"
+                     "<th>Words mouthed</th><th>Hidden</th><th>m/b/p</th><th>Open more</th><th>Breath before</th>"
                      "<th>Usable in the edit</th><th>Score</th></tr>")
     for ln in doc["lines"]:
         off = ln["offset_ms"]
         timing = "–" if off is None else ("on time" if abs(off) <= G.ON_TIME_MS else f"{abs(off):.0f} ms {'late' if off > 0 else 'early'}")
-        breath = {"shown": "shown", "not_shown": "not shown", None: "–"}[ln["breath"]]
+        breath = breath_words(ln)
         seen = ln["n_words"] - ln.get("n_hidden", 0)
         hidden = (f"<span class='hidden'>{e(', '.join(ln.get('hidden_words', [])))}</span>"
                   if ln.get("n_hidden") else "–")
@@ -324,7 +335,7 @@ def write_html(report, path: str | os.PathLike, *, stills: bool = True) -> None:
                          "them, so they are not counted as misses.</p>")
     breaths = doc.get("breaths", [])
     if breaths:
-        word = {"shown": "shown", "not_shown": "not shown", "hidden": "face not seen", None: "–"}
+        word = {"shown": "shown", "not_shown": "not shown", "hidden": "face not seen", None: "not measured"}
         parts.append("<h2>Breaths</h2><table><tr><th>At</th><th>Before line</th><th>Mouth</th><th>Shoulders</th>"
                      "<th>Shown</th></tr>")
         for b in breaths:

@@ -331,7 +331,7 @@ def grade_take(track: MouthTrack, fc, sync: SyncResult, sig: SongSignals, songma
             open_more=[w.text for w in seen if w.open_ratio is not None and w.open_ratio < G.OPEN_OK_RATIO and w.hit],
             breath=breath, score=G.line_score(seen, sync.line_offsets_ms[li] if in_sync else 200.0, breath),
             n_hidden=len(lw) - len(seen), hidden_words=[w.text for w in lw if w.hidden],
-            coverable=bool(in_sync and in_take and len(seen) == len(lw)),
+            coverable=bool(in_sync and in_take and len(seen) == len(lw)), breath_by=G.breath_by(breaths, li),
         ))
     gaps = G.grade_gaps(songmap, t_s=track.t_s, opening=fc.opening, song_start_s=song_start_s,
                         offset_ms=est.offset_ms if in_sync else 0.0, take_span_s=sync.take_span_s, scale=scale)
