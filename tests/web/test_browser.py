@@ -471,3 +471,78 @@ def test_the_current_line_stays_in_the_upper_part_of_the_lyrics_box(page, long_l
         assert 0.0 <= where["top"] <= 1 / 3, where  # in the upper third
         assert where["nextBottom"] <= 1.0, where  # the next line is in view
     shot(page, "practice-long.png")
+
+
+@pytest.fixture(scope="module")
+def hidden_breaths_live(tmp_path_factory):
+    """A studio with one scored take of a three-line number: the head turns away on three words
+    of line 2, the breath before line 1 is shown by the mouth, before line 2 by the shoulders
+    only, before line 3 not at all, and one word of line 3 is not mouthed."""
+    from lipcoach.testing.studio import add_scored_take, make_studio, performer_track, truth_songmap, write_performer_video
+    from lipcoach.testing.synthetic_song import make_song
+    from lipcoach.web.app import create_app
+
+    tmp = tmp_path_factory.mktemp("hidden_breaths")
+    song = make_song(n_lines=3, seed=3)
+    data = tmp / "data"
+    song_id = make_studio(data, song, song.write(tmp / "song"), title="Paper Boats")
+    sm = truth_songmap(song)
+    line2 = [i for i, w in enumerate(sm.words) if w.line == 1]
+    turned = [sm.words[i] for i in line2[2:5]]
+    missed = [i for i, w in enumerate(sm.words) if w.line == 2][1]
+    track = performer_track(sm, duration_s=song.duration - 1.0, turned_away_s=[(turned[0].start - 0.1, turned[-1].end + 0.1)],
+                            breaths_shown=[0], words_missed=[missed])
+    write_performer_video(tmp / "take.mp4", track)
+    take_id = add_scored_take(data, song_id, sm, track, video=tmp / "take.mp4",
+                              shoulders=["not_shown", "shown", "not_shown"])
+    with LiveServer(create_app(data), free_port()) as server:
+        server.take_id = take_id
+        server.hidden = [w.text for w in turned]
+        server.missed = sm.words[missed].text
+        yield server
+
+
+def test_the_report_shows_hidden_words_breaths_and_the_lines_a_take_can_cover(page, hidden_breaths_live):
+    import httpx
+
+    live = hidden_breaths_live
+    report = httpx.get(f"{live.url}/api/takes/{live.take_id}/report").json()
+    assert report["verdict"] == "in_sync"
+    page.goto(f"{live.url}/report?take={live.take_id}")
+    page.wait_for_selector('body[data-ready="1"]', timeout=15000)
+    assert page.locator("#score").inner_text() == f"{round(report['score'])} / 100"
+    rows = page.locator("#reportLines tbody tr")
+    assert rows.count() == 3
+
+    # Line 2: the words sung with the head turned away are grey italics, not misses.
+    line2 = rows.nth(1)
+    hidden = line2.locator(".w-hidden")
+    assert hidden.all_inner_texts() == live.hidden
+    look = hidden.first.evaluate("e => [getComputedStyle(e).fontStyle, getComputedStyle(e).color]")
+    assert look == ["italic", "rgb(138, 138, 138)"]
+    assert line2.locator(".w-missed").count() == 0
+    assert "4/4 mouthed · 3 not seen" in line2.inner_text()
+    assert "not counted as misses" in page.locator("#hiddenNote").inner_text()
+    # Line 3: the word not mouthed is a miss, in red.
+    line3 = rows.nth(2)
+    assert line3.locator(".w-missed").all_inner_texts() == [live.missed]
+    assert line3.locator(".w-hidden").count() == 0 and "4/5 mouthed" in line3.inner_text()
+
+    # The breath before each line, and which lines this take can cover in the edit.
+    cells = [[rows.nth(i).locator("td").nth(k).inner_text() for k in (5, 6)] for i in range(3)]
+    assert cells == [["shown by mouth", "yes"], ["shown by shoulders", "no"], ["not shown", "yes"]]
+    assert page.locator("#cover").inner_text() == "In the edit this take can cover lines 1, 3."
+
+    # The breaths list: time, mouth, shoulders, shown.
+    assert page.locator("#breathsPanel").is_visible()
+    breaths = page.locator("#breaths tbody tr")
+    assert breaths.count() == 3
+    table = [[breaths.nth(i).locator("td").nth(k).inner_text() for k in range(5)] for i in range(3)]
+    assert [row[1:] for row in table] == [["1", "shown", "not shown", "yes"], ["2", "not shown", "shown", "yes"],
+                                          ["3", "not shown", "not shown", "no"]]
+    assert table[0][0] == page.evaluate(f"LC.fmt({report['breaths'][0]['start_s']})")
+    # A frame of the take (the actor singing line 1) rather than the player's loading spinner.
+    page.evaluate("document.getElementById('video').currentTime = 6.0")
+    wait_until(page, "(v => !v.seeking && v.readyState >= 2)(document.getElementById('video'))", 10)
+    page.wait_for_timeout(600)
+    shot(page, "report-hidden-breaths.png")
