@@ -109,6 +109,10 @@ def test_an_unconfirmed_take_fills_a_line_no_confirmed_take_covers_and_is_marked
         unconfirmed = {c.metadata["lipcoach"]["line"] for c in clips if not c.metadata["lipcoach"]["confirmed"]}
         assert 0 in marked and marked == unconfirmed == set(timeline.metadata["lipcoach"]["lines_unconfirmed"])
         assert all(m.color == otio.schema.MarkerColor.RED for c in clips for m in c.markers)
+        said = run_cli("edit", "boats-and-breath", "--data", no_pins.root, "-o", tmp_path / "cli.otio")
+        assert said.returncode == 0, said.stderr
+        assert "take01.mp4" in said.stderr and "sync not confirmed" in said.stderr
+        assert "note: line 1: no take is confirmed in sync; take01.mp4 is used unconfirmed" in said.stderr
     finally:
         _set_verdicts(no_pins, before)
 
