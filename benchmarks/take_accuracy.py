@@ -25,8 +25,13 @@ song, 0.4–4.6 s in):
   along" 6 dB down. Picture shifted −300 … +300 ms.
 * ``other_voice``: song = eSpeak NG saying the clip's words on the clip's word times (another
   voice: in a real lip-sync the voice is not the performer's own); scratch = that song
-  through the room. ``other_voice2``: a second, different voice (en-us, higher pitch, faster
-  speech stretched into the same slots, intonation on).
+  through the room. Each word is fitted into the time its original is *heard* (the same
+  loudness rule on both voices, :func:`sounding_span`): a singer and the performer who
+  learnt the song share when each word sounds. ``other_voice2``: a second, different voice
+  (en-us, higher pitch, faster speech stretched into the same times, intonation on).
+  ``other_voice_slot``: voice 1 stretched over each word's whole aligner slot instead, which
+  also holds a plosive's silent closure or a pause: the other voice then sounds up to ~50 ms
+  before the original (the construction of the previous round, kept for comparison).
 * ``other_mix``: song = voice 1, scratch = voice 2 through the room: a *different recording*
   of the song in the room (another rendering of the playback), so the scratch sound does not
   share the song's samples.
@@ -52,6 +57,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -64,11 +70,12 @@ VOICE_SHIFTS_MS = [-200, -70, 0, 130, 300]
 TAKE_S = 7.0
 CLIPS_PER_SONG = 4
 HDTF_A = ("WDA_AlexandriaOcasioCortez_000", "WDA_BobMenendez_000", "videoretalking_face3")
-POSITIVE = ("own_room", "other_voice", "other_voice2", "other_mix", "silent", "silent_other", "no_lyrics",
-            "hdtf_room", "encoded_mp4")
+POSITIVE = ("own_room", "other_voice", "other_voice2", "other_mix", "other_voice_slot", "silent", "silent_other",
+            "no_lyrics", "hdtf_room", "encoded_mp4")
 NEGATIVE = ("mismatch", "mismatch_silent", "mismatch_no_lyrics", "hdtf_mismatch")
 #: Cases whose offset is compared with the true shift (silent takes fold the offset into the placement).
-TIMED = ("own_room", "other_voice", "other_voice2", "other_mix", "no_lyrics", "hdtf_room", "encoded_mp4")
+TIMED = ("own_room", "other_voice", "other_voice2", "other_mix", "other_voice_slot", "no_lyrics", "hdtf_room",
+         "encoded_mp4")
 
 
 # ---------------------------------------------------------------------------------------
@@ -138,8 +145,29 @@ def half_of(name: str, grid_names: list[str]) -> str:
     return "AB"[group.index(name) % 2]
 
 
-def shaped(words, n_samples: int, *, voice: int) -> np.ndarray:
-    """The words at their times, spoken by eSpeak NG: voice 1 (en, low, flat, 160 wpm) or 2 (en-us, higher, intonation, 230 wpm)."""
+def sounding_span(x: np.ndarray, *, sr: int = SR, below_peak_db: float = 20.0, hop_s: float = 0.005) -> tuple[int, int]:
+    """First and last sample (end exclusive) of ``x`` whose 20 ms RMS is within ``below_peak_db`` of its peak.
+
+    One rule for every voice: where a word is heard, not where an aligner put its boundaries
+    (GRID's word slots hold a plosive's silent closure, a breath, a pause).
+    """
+    win, hop = int(0.02 * sr), max(1, int(hop_s * sr))
+    if x.size < win:
+        return 0, x.size
+    frames = np.lib.stride_tricks.sliding_window_view(x.astype(np.float64), win)[::hop]
+    db = 10 * np.log10(np.mean(frames ** 2, axis=1) + 1e-20)
+    loud = np.flatnonzero(db >= db.max() - below_peak_db)
+    return int(loud[0] * hop), int(min(x.size, loud[-1] * hop + win))
+
+
+def shaped(words, n_samples: int, *, voice: int, reference: Optional[np.ndarray] = None) -> np.ndarray:
+    """The words spoken by eSpeak NG: voice 1 (en, low, flat, 160 wpm) or 2 (en-us, higher, intonation, 230 wpm).
+
+    Each word is fitted into the time its original is heard in ``reference`` (the clip's own
+    sound: :func:`sounding_span` of the same rule on both), or, without a reference, into its
+    word slot. "The same words on the same times": a singer and the performer who learnt the
+    song share when each word sounds, not an aligner's slot edges.
+    """
     import soxr
 
     from lipcoach.media import espeak
@@ -153,15 +181,17 @@ def shaped(words, n_samples: int, *, voice: int) -> np.ndarray:
         else:
             w, sr0 = espeak.synthesize(text, "en-us", pitch=75, pitch_range=50, rate_wpm=230)
         w = soxr.resample(w, sr0, SR).astype(np.float32)
-        env = np.abs(w)
-        above = np.flatnonzero(env > env.max() * 10 ** (-40 / 20)) if env.size else []
-        if len(above) == 0:
+        if w.size == 0 or not np.any(w):
             continue
-        w = w[above[0]:above[-1] + 1]
-        n = max(int((b - a) * SR), 160)
-        # Fit the word into its slot (pitch moves with it: a different voice anyway).
+        w0, w1 = sounding_span(w)
+        w = w[w0:w1]
+        i0, i1 = int(a * SR), int(b * SR)
+        if reference is not None:
+            r0, r1 = sounding_span(reference[i0:i1])
+            i0, i1 = i0 + r0, i0 + r1
+        n = max(i1 - i0, 160)
+        # Fit the word into its time (pitch moves with it: a different voice anyway).
         w = soxr.resample(w, w.size, n)[:n] if w.size != n else w
-        i0 = int(a * SR)
         seg = w[: max(0, min(n, n_samples - i0))]
         out[i0:i0 + seg.size] += 0.3 * seg / (np.abs(seg).max() + 1e-9)
     return out
@@ -315,16 +345,20 @@ def make_takes(grid: list[Clip], hdtf: list[Clip], rng: np.random.Generator, tmp
                               shift_ms=shift, end_s=end, audio=scratch), sm_own))
         takes.append(Take("silent", song.tag, 0, start, make_track(song, start_s=start, shift_ms=0,
                                                                    end_s=end), sm_own))
-        v1 = shaped(song.words, song.audio.size, voice=1)
-        v2 = shaped(song.words, song.audio.size, voice=2)
+        v1 = shaped(song.words, song.audio.size, voice=1, reference=song.audio)
+        v2 = shaped(song.words, song.audio.size, voice=2, reference=song.audio)
+        v1_slot = shaped(song.words, song.audio.size, voice=1)
         sm_v1 = songmap(v1, song.words, tmp, song.tag + "v1")
         sm_v2 = songmap(v2, song.words, tmp, song.tag + "v2")
+        sm_slot = songmap(v1_slot, song.words, tmp, song.tag + "v1s")
         sm_none = songmap(v1, song.words, tmp, song.tag + "v1n", lyrics=False)
         room_v1 = room(v1, along, rng)[a0:a1]
         room_v2 = room(v2, along, rng)[a0:a1]
+        room_slot = room(v1_slot, along, rng)[a0:a1]
         for shift in VOICE_SHIFTS_MS:
             for case, sm, sc in (("other_voice", sm_v1, room_v1), ("other_voice2", sm_v2, room_v2),
-                                 ("other_mix", sm_v1, room_v2), ("no_lyrics", sm_none, room_v1)):
+                                 ("other_mix", sm_v1, room_v2), ("no_lyrics", sm_none, room_v1),
+                                 ("other_voice_slot", sm_slot, room_slot)):
                 takes.append(Take(case, song.tag, shift, start, make_track(song, start_s=start,
                                   shift_ms=shift, end_s=end, audio=sc), sm))
         takes.append(Take("silent_other", song.tag, 0, start, make_track(song, start_s=start,

@@ -122,8 +122,11 @@ def edit(
     plan, written = cut_number(cat, number, output, fmt=fmt, handles_s=handles_s, pins=pins)
     _say(f"edit: {written}  ({len(plan.choices)} lines, {len({c.take.id for c in plan.choices if c.take})} takes)")
     for c in plan.choices:
-        who = f"take {c.take.id} {c.take.name} ({c.score:.0f}{', pinned' if c.pinned else ''})" if c.take else "no take covers it"
+        flags = (", pinned" if c.pinned else "") + (", sync not confirmed" if c.take and not c.confirmed else "")
+        who = f"take {c.take.id} {c.take.name} ({c.score:.0f}{flags})" if c.take else "no take covers it"
         _say(f"  line {c.line_index + 1:2d}  {who}")
+    for note in plan.notes:
+        _say(f"  note: {note}")
     if contact_sheet is not None:
         from lipcoach.production.contact_sheet import write_contact_sheet
 

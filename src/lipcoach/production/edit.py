@@ -4,7 +4,11 @@ For each line of a number, the candidates are the scored takes (``lipcoach daili
 cover the whole line (by their placement in the song), in which the line is not hidden (a
 take report may mark a line ``"hidden": true`` or ``"coverable": false``, e.g. head turned
 away), and that lip-sync (verdict ``in_sync``). The best is the highest line score (ties: the
-better take overall, then the earlier take). A take the editor pinned to a line wins while it
+better take overall, then the earlier take). When no confirmed take covers a line, the best
+take whose sync could not be confirmed (verdict ``cant_confirm``: a short take, few words) is
+cut in instead, marked unconfirmed (a note, a red marker on the clip, ``confirmed: false``
+in its metadata) for the editor to check by eye: a hole in the cut helps no one. A take
+called ``not_lip_syncing`` is never used. A take the editor pinned to a line wins while it
 covers the line.
 
 The timeline runs on song time: one video track of the chosen clips, each cut from
@@ -67,6 +71,7 @@ class LineChoice:
     score: float
     pinned: bool
     candidates: list[tuple[TakeInfo, float]]  #: covering takes with their line score, best first
+    confirmed: bool = True  #: False: no in-sync take covers the line; the take's sync was not confirmed
 
 
 @dataclasses.dataclass
@@ -96,15 +101,23 @@ def pick_best(lines, takes: list[TakeInfo], pins: dict[int, int]) -> list[LineCh
     by_id = {t.id: t for t in takes}
     choices = []
     for index, text, start_s, end_s in lines:
-        candidates = [(t, t.line_scores[index]) for t in takes
-                      if t.verdict == "in_sync" and index in t.line_scores and index not in t.hidden_lines
-                      and t.covers(start_s, end_s)]
-        candidates.sort(key=lambda c: (-c[1], -c[0].score, c[0].id))
+        def covering(verdict: str) -> list[tuple[TakeInfo, float]]:
+            found = [(t, t.line_scores[index]) for t in takes
+                     if t.verdict == verdict and index in t.line_scores and index not in t.hidden_lines
+                     and t.covers(start_s, end_s)]
+            return sorted(found, key=lambda c: (-c[1], -c[0].score, c[0].id))
+
+        candidates = covering("in_sync")
+        confirmed = bool(candidates)
+        if not confirmed:
+            candidates = covering("cant_confirm")
         pinned = by_id.get(pins.get(index, -1))
         if pinned is not None and pinned.covers(start_s, end_s) and index not in pinned.hidden_lines:
-            choices.append(LineChoice(index, text, start_s, end_s, pinned, pinned.line_scores.get(index, 0.0), True, candidates))
+            choices.append(LineChoice(index, text, start_s, end_s, pinned, pinned.line_scores.get(index, 0.0), True,
+                                      candidates, confirmed=pinned.verdict == "in_sync"))
         elif candidates:
-            choices.append(LineChoice(index, text, start_s, end_s, candidates[0][0], candidates[0][1], False, candidates))
+            choices.append(LineChoice(index, text, start_s, end_s, candidates[0][0], candidates[0][1], False, candidates,
+                                      confirmed=confirmed))
         else:
             choices.append(LineChoice(index, text, start_s, end_s, None, 0.0, False, candidates))
     return choices
@@ -149,6 +162,9 @@ def choose_takes(cat, ref: str) -> EditPlan:
     for c in choices:
         if c.line_index in pins and not c.pinned:
             notes.append(f"line {c.line_index + 1}: the pinned take does not cover it (or hides it); the best take is used")
+        if c.take is not None and not c.confirmed:
+            notes.append(f"line {c.line_index + 1}: no take is confirmed in sync; {c.take.name} is used unconfirmed "
+                         "(check it by eye)")
     return EditPlan(number_slug=row.slug, title=title, song_path=str(song_audio), song_duration_s=songmap.duration,
                     takes=takes, choices=choices, notes=notes)
 
@@ -239,8 +255,12 @@ def build_timeline(plan: EditPlan, *, handles_s: float = 0.5):
         clip = otio.schema.Clip(name=f"L{choice.line_index + 1:02d} {Path(take.name).stem}", media_reference=media,
                                 source_range=span(source_start_s, end_f - start_f))
         clip.metadata["lipcoach"] = {"line": choice.line_index, "text": choice.text, "take_id": take.id, "take": take.name,
-                                     "line_score": choice.score, "pinned": choice.pinned,
+                                     "line_score": choice.score, "pinned": choice.pinned, "confirmed": choice.confirmed,
                                      "take_song_start_s": take.song_start_s}
+        if not choice.confirmed:
+            clip.markers.append(otio.schema.Marker(name="lip-sync not confirmed: check by eye",
+                                                   marked_range=span(source_start_s, 1),
+                                                   color=otio.schema.MarkerColor.RED))
         video.append(clip)
         position = end_f
     audio = otio.schema.Track(name="A1 song", kind=otio.schema.TrackKind.Audio)
@@ -252,7 +272,9 @@ def build_timeline(plan: EditPlan, *, handles_s: float = 0.5):
     timeline.tracks.append(video)
     timeline.tracks.append(audio)
     timeline.metadata["lipcoach"] = {"number": plan.number_slug, "handles_s": handles_s,
-                                     "lines_without_take": [c.line_index for c in plan.choices if c.take is None]}
+                                     "lines_without_take": [c.line_index for c in plan.choices if c.take is None],
+                                     "lines_unconfirmed": [c.line_index for c in plan.choices
+                                                           if c.take is not None and not c.confirmed]}
     return timeline
 
 
@@ -320,5 +342,5 @@ def plan_dict(plan: EditPlan) -> dict:
 
     return {"number": plan.number_slug, "title": plan.title, "notes": plan.notes,
             "lines": [{"index": c.line_index, "text": c.text, "start_s": round(c.start_s, 3), "end_s": round(c.end_s, 3),
-                       "chosen": dict(take_ref(c.take, c.score), pinned=c.pinned) if c.take else None,
+                       "chosen": dict(take_ref(c.take, c.score), pinned=c.pinned, confirmed=c.confirmed) if c.take else None,
                        "candidates": [take_ref(t, sc) for t, sc in c.candidates]} for c in plan.choices]}

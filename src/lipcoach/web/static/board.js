@@ -39,7 +39,7 @@
       }
       select.addEventListener("change", () => post("/api/season-numbers/" + data.number + "/pins",
         { line: line.index, take_id: select.value ? Number(select.value) : null }));
-      const chosen = line.chosen ? "now: " + line.chosen.name + " · " + Math.round(line.chosen.score) + (line.chosen.pinned ? " (pinned)" : "") : "";
+      const chosen = line.chosen ? "now: " + line.chosen.name + " · " + Math.round(line.chosen.score) + (line.chosen.pinned ? " (pinned)" : "") + (line.chosen.confirmed === false ? " · sync not confirmed: check by eye" : "") : "";
       table.append(LC.el("tr", {},
         LC.el("td", { text: (line.index + 1) + ". " + line.text }), who,
         LC.el("td", {}, select, LC.el("div", { class: "muted", text: chosen }))));
