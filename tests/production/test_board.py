@@ -48,7 +48,7 @@ def test_board_follows_a_number_from_import_to_cut(catalogue, takes_folder, tmp_
         other = next(c for c in line3["candidates"] if c["take_id"] != line3["chosen"]["take_id"])
         post = {"X-Lipcoach": "1"}
         pinned = client.post("/api/season-numbers/boats-and-breath/pins", json={"line": 2, "take_id": other["take_id"]}, headers=post)
-        assert pinned.status_code == 200 and pinned.json()["lines"][2]["chosen"] == dict(other, pinned=True)
+        assert pinned.status_code == 200 and pinned.json()["lines"][2]["chosen"] == dict(other, pinned=True, confirmed=True)
         unpinned = client.post("/api/season-numbers/boats-and-breath/pins", json={"line": 2, "take_id": None}, headers=post).json()
         assert unpinned["lines"][2]["chosen"]["take_id"] == line3["chosen"]["take_id"]
         sung = client.post("/api/season-numbers/boats-and-breath/lines", json={"line": 3, "singers": ["Nellie", "Sam"]}, headers=post)

@@ -81,40 +81,42 @@ def test_a_take_with_the_line_hidden_does_not_cover_it(no_pins, tmp_path):
         report_path.write_text(original)
 
 
-def _set_verdicts(cat, verdicts: dict[str, str]) -> dict[str, str]:
-    """Set the stored verdict of takes by name; returns the previous ones."""
-    before = {}
-    with cat.session() as s:
-        for row in s.scalars(select(DailyTake)):
-            if row.name in verdicts:
-                before[row.name], row.verdict = row.verdict, verdicts[row.name]
-        s.commit()
-    return before
+def _copy_with_verdicts(cat, dest, verdicts: dict[str, str]):
+    """A copy of the catalogue in ``dest`` whose takes (by file name) carry other verdicts; the shared one is untouched."""
+    import shutil
+    import sqlite3
+
+    from lipcoach.production.catalogue import Catalogue
+
+    shutil.copytree(cat.root, dest)
+    with sqlite3.connect(dest / "catalogue.sqlite") as db:
+        db.executemany("UPDATE daily_takes SET verdict = ? WHERE name = ?", [(v, n) for n, v in verdicts.items()])
+    return Catalogue(dest)
 
 
 def test_an_unconfirmed_take_fills_a_line_no_confirmed_take_covers_and_is_marked(no_pins, tmp_path):
-    before = _set_verdicts(no_pins, {"take01.mp4": "cant_confirm", "take02.mp4": "not_lip_syncing"})
-    try:
-        plan = choose_takes(no_pins, "boats-and-breath")
-        line1 = plan.choices[0]
-        assert line1.take.name == "take01.mp4" and not line1.confirmed  # the only take covering line 1
-        assert any(n.startswith("line 1: no take is confirmed in sync; take01.mp4") for n in plan.notes)
-        assert all(c.take is None or c.take.name != "take02.mp4" for c in plan.choices)  # never a take out of sync
-        assert plan.choices[3].take.name == "take03.mp4" and plan.choices[3].confirmed
-        for fmt in FORMATS:  # every export carries the marker without failing
-            write_edit(plan, tmp_path / f"cut.{fmt}", fmt=fmt, handles_s=HANDLES_S)
-        timeline = otio.adapters.read_from_file(str(tmp_path / "cut.otio"))
-        clips = list(timeline.video_tracks()[0].find_clips())
-        marked = {c.metadata["lipcoach"]["line"] for c in clips if c.markers}
-        unconfirmed = {c.metadata["lipcoach"]["line"] for c in clips if not c.metadata["lipcoach"]["confirmed"]}
-        assert 0 in marked and marked == unconfirmed == set(timeline.metadata["lipcoach"]["lines_unconfirmed"])
-        assert all(m.color == otio.schema.MarkerColor.RED for c in clips for m in c.markers)
-        said = run_cli("edit", "boats-and-breath", "--data", no_pins.root, "-o", tmp_path / "cli.otio")
-        assert said.returncode == 0, said.stderr
-        assert "take01.mp4" in said.stderr and "sync not confirmed" in said.stderr
-        assert "note: line 1: no take is confirmed in sync; take01.mp4 is used unconfirmed" in said.stderr
-    finally:
-        _set_verdicts(no_pins, before)
+    cat = _copy_with_verdicts(no_pins, tmp_path / "data", {"take01.mp4": "cant_confirm", "take02.mp4": "not_lip_syncing"})
+    plan = choose_takes(cat, "boats-and-breath")
+    line1 = plan.choices[0]
+    assert line1.take.name == "take01.mp4" and not line1.confirmed  # the only take covering line 1
+    assert any(n.startswith("line 1: no take is confirmed in sync; take01.mp4") for n in plan.notes)
+    assert all(c.take is None or c.take.name != "take02.mp4" for c in plan.choices)  # never a take out of sync
+    assert plan.choices[3].take.name == "take03.mp4" and plan.choices[3].confirmed
+    for fmt in FORMATS:  # every export carries the marker without failing
+        write_edit(plan, tmp_path / f"cut.{fmt}", fmt=fmt, handles_s=HANDLES_S)
+    timeline = otio.adapters.read_from_file(str(tmp_path / "cut.otio"))
+    clips = list(timeline.video_tracks()[0].find_clips())
+    marked = {c.metadata["lipcoach"]["line"] for c in clips if c.markers}
+    unconfirmed = {c.metadata["lipcoach"]["line"] for c in clips if not c.metadata["lipcoach"]["confirmed"]}
+    assert 0 in marked and marked == unconfirmed == set(timeline.metadata["lipcoach"]["lines_unconfirmed"])
+    assert all(m.color == otio.schema.MarkerColor.RED for c in clips for m in c.markers)
+    said = run_cli("edit", "boats-and-breath", "--data", cat.root, "-o", tmp_path / "cli.otio",
+                   "--contact-sheet", tmp_path / "sheet.html")
+    assert said.returncode == 0, said.stderr
+    page = (tmp_path / "sheet.html").read_text()
+    assert page.count("class='chosen'") == 4 and page.count("sync not confirmed") >= 2  # take01 on lines 1 and 2
+    assert "take01.mp4" in said.stderr and "sync not confirmed" in said.stderr
+    assert "note: line 1: no take is confirmed in sync; take01.mp4 is used unconfirmed" in said.stderr
 
 
 @pytest.mark.parametrize("fmt", list(FORMATS))

@@ -71,10 +71,12 @@ def write_contact_sheet(plan, path: str | os.PathLike, *, stills: bool = True,
                 parts.append(f"<td class='out'>{img}line hidden (face turned away)</td>")
                 continue
             score = take.line_scores.get(c.line_index)
-            if take.verdict != "in_sync" or score is None:
+            if take.verdict not in ("in_sync", "cant_confirm") or score is None:
                 parts.append(f"<td class='out'>{img}not lip-syncing</td>")
                 continue
             tag = " · pinned" if chosen and c.pinned else (" · chosen" if chosen else "")
+            if take.verdict == "cant_confirm":
+                tag += " · sync not confirmed"
             parts.append(f"<td class='{'chosen' if chosen else ''}'>{img}<span class='score {_cls(score)}'>{score:.0f}</span>"
                          f"<small>{tag}</small></td>")
         parts.append("</tr>")
