@@ -138,7 +138,11 @@ def song_signals(songmap: SongMap, *, config: S.SyncConfig = S.DEFAULT_CONFIG, u
     # A word without phonemes (not in the dictionary, a placeholder) still says when the mouth moves.
     phonemes = [(p.start, p.end, p.viseme) for w in songmap.words for p in w.phonemes] + [
         (w.start, w.end, "unknown") for w in songmap.words if not w.phonemes]
-    visemes = S.viseme_signal(phonemes, n=level.size, config=config) if phonemes else None
+    # Words that are all placeholders (speech spans, no word in the dictionary) say nothing about
+    # the mouth's shapes: their "unknown" boxes would only repeat the word spans, and on
+    # continuous speech their few edges outweighed the vocal (HDTF offsets off by 200-500 ms).
+    known = any(w.phonemes for w in songmap.words)
+    visemes = S.viseme_signal(phonemes, n=level.size, config=config) if phonemes and known else None
     return SongSignals(level=level, vocal=vocal, sung=sung, phonemes=phonemes, visemes=visemes, rate_hz=rate)
 
 
