@@ -76,6 +76,16 @@ LEAD_CLASS = {"closed": "closure", "lip_teeth": "closure", "open": "opening", "m
 LEAD_CLASSES = ("closure", "opening", "other")
 
 
+#: What the lips do on each viseme class, (class, opening, narrowing) in standard deviations of
+#: the take's own log opening and of its width's narrowing beyond what the opening explains
+#: (:func:`shape_evidence`). Measured by ``benchmarks/take_accuracy.py`` (``fit_shape_table``)
+#: on the in-sync takes of its calibration half A: closed lips are shut and pulled wide,
+#: rounded sounds narrow, "eh" opens the jaw most.
+SHAPE_TABLE_DEFAULT = (("back", 0.72, -0.32), ("closed", -0.71, -0.53), ("lip_teeth", 0.01, -0.25),
+                       ("mid", 0.89, -0.56), ("open", 0.64, 0.12), ("rounded", -0.01, 0.72), ("spread", 0.16, 0.04),
+                       ("teeth", 0.41, -0.17), ("tongue_teeth", -0.06, 0.2))
+
+
 @dataclasses.dataclass(frozen=True)
 class SyncConfig:
     """Every tuning constant of performer sync, in one frozen object passed to the functions.
@@ -135,6 +145,25 @@ class SyncConfig:
     min_events: int = 16
     min_phonemes: int = 6
     max_lag_ms: float = MAX_LAG_MS
+    # Shape evidence (:func:`shape_evidence`), fitted by ``fit_verdict`` in benchmarks/take_accuracy.py.
+    # Shape evidence (fitted by ``fit_shape_table`` and ``fit_verdict`` in take_accuracy.py on half A).
+    shape_table: tuple = ()  # () = SHAPE_TABLE_DEFAULT
+    shape_width_weight: float = 1.0
+    shape_weight: float = 1.0
+    shape_margin: float = 3.0
+    shape_out_margin: float = -1.5
+    min_shapes: int = 12
+
+    def __post_init__(self):
+        if not self.shape_table:
+            object.__setattr__(self, "shape_table", SHAPE_TABLE_DEFAULT)
+
+    def shape_of(self, viseme: str) -> Optional[tuple[float, float]]:
+        """(opening, narrowing) the lips take on this viseme class, or None (no shape asked)."""
+        for v, o, w in self.shape_table:
+            if v == viseme:
+                return o, w
+        return None
 
     def lead_ms(self, viseme: str) -> float:
         """Expected lead of the mouth over a phoneme of this viseme class, ms."""
@@ -191,19 +220,53 @@ class SyncEstimate:
     evidence_z: float = float("nan")  #: the lag score at the found lag above its circular-shift null (:func:`evidence`)
     search_span_s: float = float("nan")  #: how widely the offset (or place) was searched, s
     n_events: int = 0  #: word onsets (vocal onsets without lyrics) in the take
+    shape_z: float = float("nan")  #: the lyrics' mouth shapes against the mouth, above its circular-shift null (:func:`shape_evidence`)
+    n_shapes: int = 0  #: phonemes with an expected shape in the take
+
+    @property
+    def has_shapes(self) -> bool:
+        """The lyrics asked the lips for enough shapes in the take (``shape_z`` counts in the verdict)."""
+        return bool(np.isfinite(self.shape_z) and self.config.shape_weight > 0)
+
+    @property
+    def _chance(self) -> float:
+        span = self.search_span_s if np.isfinite(self.search_span_s) else 2.0 * self.config.max_lag_ms / 1000.0
+        return chance_best(span, 0.99)
+
+    @property
+    def combined_z(self) -> float:
+        """``evidence_z`` over chance's best (q = 0.99), joined with ``shape_z``:
+        ``(evidence_z − chance + w · shape_z) / √(1 + w²)``, w = ``config.shape_weight``
+        (without shapes: ``evidence_z − chance``)."""
+        over = self.evidence_z - self._chance
+        if not self.has_shapes:
+            return float(over)
+        w = self.config.shape_weight
+        return float((over + w * self.shape_z) / np.hypot(1.0, w))
 
     @property
     def in_bar(self) -> float:
-        """``evidence_z`` needed for ``in_sync``: chance's best at q = 0.99 plus the fitted margin."""
-        span = self.search_span_s if np.isfinite(self.search_span_s) else 2.0 * self.config.max_lag_ms / 1000.0
-        return chance_best(span, 0.99) + self.config.in_sync_margin
+        """``evidence_z`` needed for ``in_sync``: chance's best at q = 0.99 plus the fitted margin.
+
+        With shapes, the margin is on :attr:`combined_z` (``config.shape_margin``), so the
+        ``evidence_z`` needed is lower the better the lips took the lyrics' shapes."""
+        if self.has_shapes:
+            w = self.config.shape_weight
+            return float(self._chance + self.config.shape_margin * np.hypot(1.0, w) - w * self.shape_z)
+        return self._chance + self.config.in_sync_margin
 
     @property
     def out_bar(self) -> float:
-        """Under this ``evidence_z`` (with enough events) the take is called ``not_lip_syncing``:
-        its match is no better than what chance typically reaches (the median of the best of
-        the ±``max_lag_ms`` window's lags). Not fitted: a constant fitted to one half's in-sync
-        takes called the other half's weaker in-sync takes out of sync."""
+        """Under this ``evidence_z`` (with enough events) the take is called ``not_lip_syncing``.
+
+        Without shapes: its match is no better than what chance typically reaches (the median
+        of the best of the ±``max_lag_ms`` window's lags; not fitted: a constant fitted to one
+        half's in-sync takes called the other half's weaker in-sync takes out of sync). With
+        shapes: :attr:`combined_z` under ``config.shape_out_margin`` (fitted under every
+        calibration in-sync take, with room to spare)."""
+        if self.has_shapes:
+            w = self.config.shape_weight
+            return float(self._chance + self.config.shape_out_margin * np.hypot(1.0, w) - w * self.shape_z)
         return chance_best(2.0 * self.config.max_lag_ms / 1000.0, 0.5)
 
     @property
@@ -227,14 +290,22 @@ class SyncEstimate:
         """One plain sentence behind the verdict."""
         v = self.verdict
         if v == "in_sync":
+            if self.has_shapes:
+                return "the mouth follows this song's vocal and takes the shapes of its words far better than chance"
             return "the mouth follows this song's vocal far better than chance"
         if v == "not_lip_syncing":
+            if self.has_shapes:
+                return ("the mouth does not take the shapes of this song's words (lips closed on m/b/p, rounded, "
+                        "open) any better than chance")
             return "the mouth follows this song's vocal no better than chance"
         if self.at_edge and self.margin >= 0:
             return "the mouth's best match with the vocal is half a second or more away"
         if self.n_events < self.config.min_events:
             return (f"too few words seen to tell ({self.n_events} in the take, {self.config.min_events} needed): "
                     "record a longer take")
+        if self.has_shapes:
+            return ("the mouth follows the vocal's rhythm, but its shapes (lips closed on m/b/p, rounded, open) do "
+                    "not match the words clearly enough to rule out other words on the same rhythm")
         return ("the mouth follows the vocal's rhythm, but not clearly enough to rule out other words on the "
                 "same rhythm")
 
@@ -737,3 +808,180 @@ def count_onsets(level: np.ndarray, *, grid_rate_hz: int = GRID_RATE_HZ, min_gap
         return 0
     peaks, _ = find_peaks(rise, height=rel_height * top, distance=max(1, int(min_gap_s * grid_rate_hz)))
     return int(peaks.size)
+
+
+# ---------------------------------------------------------------------------------------
+# shape evidence: what the lyrics' sounds ask of the lips, which a shared rhythm cannot fake
+
+#: Shapes are compared only with shapes of the same kind: consonants with consonants (closed
+#: lips on m/b/p, lip on teeth on f/v, against the teeth and tongue sounds, whose lips stay
+#: apart; k/g take the neighbouring vowel's shape) and vowels with vowels (open against
+#: half-open, spread and rounded). Whatever the rhythm puts where (a vowel here, a consonant
+#: there) is the same for every sentence of that rhythm and is taken out by centring each
+#: kind on its own.
+SHAPE_KIND = {"closed": "consonant", "lip_teeth": "consonant", "teeth": "consonant", "tongue_teeth": "consonant",
+              "back": "consonant", "open": "vowel", "mid": "vowel", "spread": "vowel", "rounded": "vowel"}
+
+def shape_targets(phonemes, *, n: int, grid_rate_hz: int = GRID_RATE_HZ,
+                  config: SyncConfig = DEFAULT_CONFIG) -> tuple[np.ndarray, np.ndarray, int]:
+    """What the lyrics ask of the lips, on the grid, with the rhythm taken out.
+
+    Each phoneme of a class in :data:`SHAPE_KIND` is placed ``config.lead_ms(viseme)`` earlier
+    (like :func:`viseme_signal`) and asks for an opening (:data:`VISEME_OPENING`) and, among
+    vowels, a rounding (:data:`VISEME_ROUNDING`). Each target is then centred within each kind
+    (consonant samples on their own, vowel samples on their own) and is 0 elsewhere, so that a
+    mouth that merely opens on every vowel and closes between words (any sentence of the same
+    rhythm) scores nothing: only *which* consonant closes the lips and *which* vowel opens or
+    rounds them counts.
+
+    Parameters
+    ----------
+    phonemes : iterable of (start_s, end_s, viseme)
+        Phoneme spans in song time, s.
+    n : int
+        Grid samples.
+
+    Returns
+    -------
+    opening, rounding : np.ndarray
+        Centred targets on the grid (0 where no shape is asked).
+    n_shapes : int
+        Phonemes that asked for a shape.
+    """
+    opening = np.zeros(n)
+    rounding = np.zeros(n)
+    kind = np.zeros(n, dtype=int)  # 0 none, 1 consonant, 2 vowel
+    n_shapes = 0
+    for a, b, v in phonemes:
+        k = SHAPE_KIND.get(v)
+        shape = config.shape_of(v)
+        if k is None or shape is None:
+            continue
+        lead_s = config.lead_ms(v) / 1000.0
+        i0 = max(0, int(round((a - lead_s) * grid_rate_hz)))
+        i1 = min(n, max(i0 + 1, int(round((b - lead_s) * grid_rate_hz))))
+        if i0 >= n:
+            continue
+        n_shapes += 1
+        opening[i0:i1], rounding[i0:i1] = shape
+        kind[i0:i1] = 1 if k == "consonant" else 2
+    for k in (1, 2):
+        sel = kind == k
+        if sel.any():
+            opening[sel] -= opening[sel].mean()
+            rounding[sel] -= rounding[sel].mean()
+    return opening, rounding, n_shapes
+
+
+def width_signal(t_s: np.ndarray, width: np.ndarray, *, start_s: float, n: int,
+                 grid_rate_hz: int = GRID_RATE_HZ) -> np.ndarray:
+    """``log(width)`` of the mouth on the analysis grid, minus its running mean over :data:`BASELINE_S`.
+
+    The running mean takes out what is not the lips' shape (distance to the camera, a head
+    turn); NaN frames (no face) are bridged and the result is 0 where there is no face at all.
+
+    Parameters
+    ----------
+    t_s : np.ndarray
+        Frame times, s.
+    width : np.ndarray
+        Inner mouth width per frame, eye-corner distances; NaN where no face was found.
+    start_s : float
+        Time of grid sample 0 on the ``t_s`` timeline, s.
+    n : int
+        Grid samples.
+    """
+    w = np.asarray(width, dtype=float)
+    ok = np.isfinite(w) & (w > 0)
+    if ok.sum() < 2:
+        return np.zeros(n)
+    t_grid = start_s + np.arange(n) / grid_rate_hz
+    sig = np.interp(t_grid, t_s[ok], np.log(w[ok]))
+    return sig - _smooth(sig, int(round(BASELINE_S * grid_rate_hz)) | 1)
+
+
+def config_kind(viseme: str) -> Optional[str]:
+    """``"consonant"`` or ``"vowel"``: which shapes this class is compared with (None: no shape asked)."""
+    return SHAPE_KIND.get(viseme)
+
+
+def _standard(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """``x`` in standard deviations about its mean over ``valid`` samples, 0 elsewhere."""
+    x = np.where(valid, x - (x[valid].mean() if valid.any() else 0.0), 0.0)
+    sd = float(np.sqrt(np.mean(x[valid] ** 2))) if valid.any() else 0.0
+    return x / sd if sd > 1e-9 else x * 0.0
+
+
+def shape_channels(mouth: np.ndarray, width: Optional[np.ndarray],
+                   valid: np.ndarray) -> tuple[np.ndarray, Optional[np.ndarray]]:
+    """The two shape measurements of a take, in standard deviations over its valid samples.
+
+    Returns
+    -------
+    opening : np.ndarray
+        :func:`mouth_signal` standardised.
+    narrowing : np.ndarray or None
+        Minus :func:`width_signal`, standardised, less what the opening explains of it (least
+        squares over the take: an open jaw also draws the corners in), standardised again.
+        None without a width.
+    """
+    m = _standard(mouth, valid)
+    if width is None or not np.any(width):
+        return m, None
+    wv = _standard(width, valid)
+    beta = float(np.dot(wv[valid], m[valid]) / max(float(np.dot(m[valid], m[valid])), 1e-9))
+    return m, _standard(-(wv - beta * m), valid)
+
+
+def shape_evidence(mouth: np.ndarray, width: Optional[np.ndarray], valid: np.ndarray, estimate: SyncEstimate, *,
+                   opening_target: np.ndarray, rounding_target: np.ndarray, n_shapes: int,
+                   grid_rate_hz: int = GRID_RATE_HZ) -> SyncEstimate:
+    """Add ``shape_z``: do the lips take the shapes the lyrics ask for, at the found lag?
+
+    Two correlations, summed (the second weighted by ``config.shape_width_weight``):
+
+    - the mouth opening (:func:`mouth_signal`, log scale, so a closure weighs) against
+      :func:`shape_targets`' opening target: lips shut on m/b/p and on the teeth on f/v, not
+      on t/d/s/n; wide on "ah", less on "eh", "ee", "oo";
+    - the mouth's narrowing (minus :func:`width_signal`, with what the opening explains of
+      it removed by a least-squares fit over the take: an open jaw also draws the corners in)
+      against the rounding target: narrow on "oo"/"w"/"r", wide on "ee".
+
+    Both targets are centred within consonants and within vowels, so two sentences on one
+    rhythm (GRID's all share one) differ here where they differ in sounds. The sum at every
+    circular shift of the mouth by ≥ 1 s (0.5 s under 4 s) is the null, as in :func:`evidence`;
+    the observed value is the best within ±2 grid samples of ``estimate.offset_ms``.
+
+    Parameters
+    ----------
+    mouth, valid : np.ndarray
+        :func:`mouth_signal` over the take only.
+    width : np.ndarray or None
+        :func:`width_signal` over the same samples (None: the tracker gave no width; the
+        opening is used alone).
+    estimate : SyncEstimate
+    opening_target, rounding_target : np.ndarray
+        :func:`shape_targets` over the same samples.
+    n_shapes : int
+        Phonemes asking for a shape in the take; under ``config.min_shapes`` ``shape_z`` is NaN.
+    """
+    config = estimate.config
+    n = mouth.size
+    out = dataclasses.replace(estimate, n_shapes=int(n_shapes), shape_z=float("nan"))
+    min_shift = int(round(1.0 * grid_rate_hz)) if n >= 4 * grid_rate_hz else int(round(0.5 * grid_rate_hz))
+    if n_shapes < config.min_shapes or n < 4 * min_shift or valid.sum() < 2 * min_shift:
+        return out
+
+    m, narrow = shape_channels(mouth, width, valid)
+    score = _circular_corr(m, opening_target) if np.any(opening_target) else np.zeros(n)
+    if narrow is not None and config.shape_width_weight > 0 and np.any(rounding_target) and np.any(narrow):
+        score = score + config.shape_width_weight * _circular_corr(narrow, rounding_target)
+    if not np.any(score):
+        return out
+    lags = np.arange(n)
+    lags = np.minimum(lags, n - lags)
+    null = score[lags >= min_shift]
+    lag0 = int(round(estimate.offset_ms * grid_rate_hz / 1000.0))
+    obs = float(np.max(score[np.arange(lag0 - 2, lag0 + 3) % n]))
+    out = dataclasses.replace(out, shape_z=float((obs - np.mean(null)) / max(float(np.std(null)), 1e-9)))
+    return dataclasses.replace(out, confidence=_confidence(out))
