@@ -418,6 +418,7 @@ def run(takes: list[Take], config) -> list[dict]:
         rows.append(dict(case=tk.case, song=tk.song, shift=tk.shift_ms, est=s["raw_offset_ms"], verdict=d["verdict"],
                          z=s["z"], zt=s["z_threshold"], r=s["r"], vz=s.get("viseme_z"), lz=s.get("level_z"),
                          ez=s["evidence_z"], events=s["events"], sz=s.get("shape_z"), shapes=s.get("shapes", 0),
+                         sa=s.get("shape_any_z"),
                          span=tk.songmap.duration if d["placement"]["method"] == "mouth" else None,
                          edge=bool(rep.series["grid"]["at_edge"]), method=d["placement"]["method"],
                          perr=1000 * (d["placement"]["song_start_s"] - true_start) if "mismatch" not in tk.case else None,
@@ -439,7 +440,8 @@ def estimate_of(row: dict, config):
                          evidence_z=nan if row["ez"] is None else row["ez"], n_events=row["events"],
                          search_span_s=nan if row["span"] is None else row["span"],
                          searched_song=row["method"] == "mouth",
-                         shape_z=nan if row.get("sz") is None else row["sz"], n_shapes=row.get("shapes", 0))
+                         shape_z=nan if row.get("sz") is None else row["sz"], n_shapes=row.get("shapes", 0),
+                         shape_any_z=nan if row.get("sa") is None else row["sa"])
 
 
 def offset_errors(rows: list[dict], cases=("own_room", "other_voice", "other_voice2")) -> np.ndarray:
@@ -605,8 +607,10 @@ def fit_verdict(rows: list[dict], config):
     weight in :data:`SHAPE_WEIGHTS`, ``shape_margin`` is the calibration mismatches'
     ``combined_z`` mean + :data:`SHAPE_MISMATCH_SD` sd (at least their highest + 0.1); the
     weight kept calls the most calibration in-sync takes ``in_sync`` (ties: the smaller
-    weight). ``shape_out_margin`` is the lowest in-sync take's ``combined_z`` less
-    :data:`SHAPE_OUT_ROOM`. Takes without shapes keep ``in_sync_margin`` (:func:`fit_margin`).
+    weight). ``shape_out_margin`` and ``shape_any_out`` are the lowest in-sync take's
+    ``combined_z`` and ``shape_any_z`` less :data:`SHAPE_OUT_ROOM` (a take is called
+    ``not_lip_syncing`` only under both). Takes without shapes keep ``in_sync_margin``
+    (:func:`fit_margin`).
     """
 
     def combined(r, c):
@@ -627,7 +631,10 @@ def fit_verdict(rows: list[dict], config):
                 best = (called, c)
         c = best[1]
         zp = np.array([combined(r, c) for r in pos])
-        config = dataclasses.replace(c, shape_out_margin=round(float(zp.min() - SHAPE_OUT_ROOM), 2))
+        anywhere = [r["sa"] for r in pos if r.get("sa") is not None]
+        config = dataclasses.replace(c, shape_out_margin=round(float(zp.min() - SHAPE_OUT_ROOM), 2),
+                                     shape_any_out=round(float(min(anywhere) - SHAPE_OUT_ROOM), 2) if anywhere
+                                     else float("-inf"))
     elif not pos:
         config = dataclasses.replace(config, shape_weight=0.0)
     return dataclasses.replace(config, in_sync_margin=fit_margin(rows, config))

@@ -152,6 +152,7 @@ class SyncConfig:
     shape_weight: float = 1.0
     shape_margin: float = 3.0
     shape_out_margin: float = -1.5
+    shape_any_out: float = -1.0
     min_shapes: int = 12
 
     def __post_init__(self):
@@ -222,6 +223,7 @@ class SyncEstimate:
     n_events: int = 0  #: word onsets (vocal onsets without lyrics) in the take
     shape_z: float = float("nan")  #: the lyrics' mouth shapes against the mouth, above its circular-shift null (:func:`shape_evidence`)
     n_shapes: int = 0  #: phonemes with an expected shape in the take
+    shape_any_z: float = float("nan")  #: the best shape match within ±max_lag_ms, above the same best far from it
 
     @property
     def has_shapes(self) -> bool:
@@ -281,7 +283,8 @@ class SyncEstimate:
             return "cant_confirm"
         if self.margin >= 0 and not self.at_edge:
             return "in_sync"
-        if self.n_events >= self.config.min_events and self.evidence_z < self.out_bar:
+        if self.n_events >= self.config.min_events and self.evidence_z < self.out_bar and not (
+                self.has_shapes and not self.shape_any_z < self.config.shape_any_out):
             return "not_lip_syncing"
         return "cant_confirm"
 
@@ -984,4 +987,16 @@ def shape_evidence(mouth: np.ndarray, width: Optional[np.ndarray], valid: np.nda
     lag0 = int(round(estimate.offset_ms * grid_rate_hz / 1000.0))
     obs = float(np.max(score[np.arange(lag0 - 2, lag0 + 3) % n]))
     out = dataclasses.replace(out, shape_z=float((obs - np.mean(null)) / max(float(np.std(null)), 1e-9)))
+    # Anywhere within ±max_lag_ms of the found lag: the best of the window against the best of
+    # windows as wide around every shift far from it (an offset misread does not hide the shapes).
+    k = int(round(config.max_lag_ms * grid_rate_hz / 1000.0))
+    if n >= 2 * (min_shift + 2 * k) + 10:
+        from scipy.ndimage import maximum_filter1d
+
+        best = maximum_filter1d(score, size=2 * k + 1, mode="wrap")
+        far = np.minimum(np.abs(np.arange(n) - lag0 % n), n - np.abs(np.arange(n) - lag0 % n)) >= min_shift + 2 * k
+        if far.sum() >= 10:
+            null_best = best[far]
+            any_z = (best[lag0 % n] - float(np.mean(null_best))) / max(float(np.std(null_best)), 1e-9)
+            out = dataclasses.replace(out, shape_any_z=float(any_z))
     return dataclasses.replace(out, confidence=_confidence(out))
