@@ -418,7 +418,7 @@ def run(takes: list[Take], config) -> list[dict]:
         rows.append(dict(case=tk.case, song=tk.song, shift=tk.shift_ms, est=s["raw_offset_ms"], verdict=d["verdict"],
                          z=s["z"], zt=s["z_threshold"], r=s["r"], vz=s.get("viseme_z"), lz=s.get("level_z"),
                          ez=s["evidence_z"], events=s["events"], sz=s.get("shape_z"), shapes=s.get("shapes", 0),
-                         sa=s.get("shape_any_z"),
+                         sa=s.get("shape_best_z"),
                          span=tk.songmap.duration if d["placement"]["method"] == "mouth" else None,
                          edge=bool(rep.series["grid"]["at_edge"]), method=d["placement"]["method"],
                          perr=1000 * (d["placement"]["song_start_s"] - true_start) if "mismatch" not in tk.case else None,
@@ -441,7 +441,7 @@ def estimate_of(row: dict, config):
                          search_span_s=nan if row["span"] is None else row["span"],
                          searched_song=row["method"] == "mouth",
                          shape_z=nan if row.get("sz") is None else row["sz"], n_shapes=row.get("shapes", 0),
-                         shape_any_z=nan if row.get("sa") is None else row["sa"])
+                         shape_best_z=nan if row.get("sa") is None else row["sa"])
 
 
 def offset_errors(rows: list[dict], cases=("own_room", "other_voice", "other_voice2")) -> np.ndarray:
@@ -607,10 +607,10 @@ def fit_verdict(rows: list[dict], config):
     weight in :data:`SHAPE_WEIGHTS`, ``shape_margin`` is the calibration mismatches'
     ``combined_z`` mean + :data:`SHAPE_MISMATCH_SD` sd (at least their highest + 0.1); the
     weight kept calls the most calibration in-sync takes ``in_sync`` (ties: the smaller
-    weight). ``shape_out_margin`` and ``shape_any_out`` are the lowest in-sync take's
-    ``combined_z`` and ``shape_any_z`` less :data:`SHAPE_OUT_ROOM` (a take is called
-    ``not_lip_syncing`` only under both). Takes without shapes keep ``in_sync_margin``
-    (:func:`fit_margin`).
+    weight). ``shape_out_margin`` is the lowest in-sync take's ``combined_z`` less
+    :data:`SHAPE_OUT_ROOM`. Takes without shapes: ``in_sync_margin`` is the
+    larger of :func:`fit_margin` and their mismatches' ``evidence_z`` over chance, mean +
+    :data:`SHAPE_MISMATCH_SD` sd.
     """
 
     def combined(r, c):
@@ -631,13 +631,17 @@ def fit_verdict(rows: list[dict], config):
                 best = (called, c)
         c = best[1]
         zp = np.array([combined(r, c) for r in pos])
-        anywhere = [r["sa"] for r in pos if r.get("sa") is not None]
-        config = dataclasses.replace(c, shape_out_margin=round(float(zp.min() - SHAPE_OUT_ROOM), 2),
-                                     shape_any_out=round(float(min(anywhere) - SHAPE_OUT_ROOM), 2) if anywhere
-                                     else float("-inf"))
+        config = dataclasses.replace(c, shape_out_margin=round(float(zp.min() - SHAPE_OUT_ROOM), 2))
     elif not pos:
         config = dataclasses.replace(config, shape_weight=0.0)
-    return dataclasses.replace(config, in_sync_margin=fit_margin(rows, config))
+    # Without shapes (no lyrics, too few shapes): the same pad over the mismatches' evidence above chance.
+    plain = [r for r in rows if r["case"] in NEGATIVE and r["est"] is not None and r["ez"] is not None
+             and not estimate_of(r, config).has_shapes]
+    margin = fit_margin(rows, config)
+    if len(plain) >= 2:
+        over = np.array([estimate_of(r, config).combined_z for r in plain])
+        margin = max(margin, round(float(over.mean() + SHAPE_MISMATCH_SD * over.std()), 2))
+    return dataclasses.replace(config, in_sync_margin=margin)
 
 
 def fit_margin(rows: list[dict], config) -> float:

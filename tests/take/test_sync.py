@@ -273,7 +273,7 @@ def test_a_mouth_taking_the_lyrics_shapes_is_in_sync_and_the_same_rhythm_with_ot
     t, op, wd = drawn_mouth(other, 20.0)
     wrong = shape_judged(lyrics, t, op, wd, duration_s=20.0)
     assert right.shape_z > 5.0 and right.verdict == "in_sync"
-    assert right.shape_any_z > 3.0
+    assert right.shape_best_z > 3.0
     # The other words on the same rhythm follow the vocal well enough to fool the rhythm evidence...
     assert wrong.evidence_z > S.chance_best(1.0, 0.99)
     # ...but not the shapes.
@@ -315,15 +315,15 @@ def test_without_lyrics_the_shapes_stay_out_of_the_verdict():
     assert est.in_bar == pytest.approx(S.chance_best(1.0, 0.99) + S.DEFAULT_CONFIG.in_sync_margin)
 
 
-@pytest.mark.parametrize("over_chance, shape_z, shape_any_z, expected", [
+@pytest.mark.parametrize("over_chance, shape_z, shape_best_z, expected", [
     (3.0, 6.0, 6.0, "in_sync"),            # the vocal's rhythm and the words' shapes
     (3.0, -0.5, 0.0, "cant_confirm"),      # the rhythm, not the shapes: other words on the same rhythm
     (-2.0, -3.0, -3.0, "not_lip_syncing"),  # neither, anywhere near
     (-2.0, -3.0, 4.0, "cant_confirm"),     # the shapes are there at another lag: an offset misread, not a mismatch
 ])
-def test_the_verdict_joins_the_rhythm_and_the_shapes(over_chance, shape_z, shape_any_z, expected):
+def test_the_verdict_joins_the_rhythm_and_the_shapes(over_chance, shape_z, shape_best_z, expected):
     base = S.SyncEstimate(offset_ms=0.0, peak=1.0, r=0.4, n_events=20)
     est = dataclasses.replace(base, evidence_z=S.chance_best(1.0, 0.99) + over_chance, shape_z=shape_z,
-                              shape_any_z=shape_any_z, n_shapes=40)
+                              shape_best_z=shape_best_z, n_shapes=40)
     assert est.has_shapes and est.verdict == expected
     assert (est.margin >= 0) is (expected == "in_sync")

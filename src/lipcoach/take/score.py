@@ -398,7 +398,7 @@ def assemble_report(take_path: Path, track: MouthTrack, fc, songmap: SongMap, si
                  "confidence": round(est.confidence, 3), "z": finite(est.z, 2),
                  "z_threshold": round(est.z_threshold, 2),
                  "viseme_z": finite(est.viseme_z, 2), "level_z": finite(est.level_z, 2),
-                 "evidence_z": finite(est.evidence_z, 2), "shape_z": finite(est.shape_z, 2), "shape_any_z": finite(est.shape_any_z, 2),
+                 "evidence_z": finite(est.evidence_z, 2), "shape_z": finite(est.shape_z, 2), "shape_best_z": finite(est.shape_best_z, 2),
                  "shapes": est.n_shapes,
                  "in_sync_bar": finite(est.in_bar, 2),
                  "not_lip_syncing_bar": finite(est.out_bar, 2), "events": est.n_events,

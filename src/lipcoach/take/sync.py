@@ -152,7 +152,6 @@ class SyncConfig:
     shape_weight: float = 1.0
     shape_margin: float = 3.0
     shape_out_margin: float = -1.5
-    shape_any_out: float = -1.0
     min_shapes: int = 12
 
     def __post_init__(self):
@@ -223,7 +222,7 @@ class SyncEstimate:
     n_events: int = 0  #: word onsets (vocal onsets without lyrics) in the take
     shape_z: float = float("nan")  #: the lyrics' mouth shapes against the mouth, above its circular-shift null (:func:`shape_evidence`)
     n_shapes: int = 0  #: phonemes with an expected shape in the take
-    shape_any_z: float = float("nan")  #: the best shape match within ±max_lag_ms, above the same best far from it
+    shape_best_z: float = float("nan")  #: the best shape match at any lag within ±max_lag_ms of the placement
 
     @property
     def has_shapes(self) -> bool:
@@ -259,17 +258,27 @@ class SyncEstimate:
 
     @property
     def out_bar(self) -> float:
-        """Under this ``evidence_z`` (with enough events) the take is called ``not_lip_syncing``.
-
-        Without shapes: its match is no better than what chance typically reaches (the median
-        of the best of the ±``max_lag_ms`` window's lags; not fitted: a constant fitted to one
-        half's in-sync takes called the other half's weaker in-sync takes out of sync). With
-        shapes: :attr:`combined_z` under ``config.shape_out_margin`` (fitted under every
-        calibration in-sync take, with room to spare)."""
+        """Under this ``evidence_z`` (with enough events, and :attr:`shapes_absent`) the take is
+        called ``not_lip_syncing``: its match is no better than what chance typically reaches
+        (the median of the best of the ±``max_lag_ms`` window's lags; not fitted: a constant
+        fitted to one half's in-sync takes called the other half's weaker in-sync takes out of
+        sync); with shapes, also when :attr:`combined_z` is under ``config.shape_out_margin``
+        (fitted under every calibration in-sync take, with room to spare)."""
+        rhythm = chance_best(2.0 * self.config.max_lag_ms / 1000.0, 0.5)
         if self.has_shapes:
             w = self.config.shape_weight
-            return float(self._chance + self.config.shape_out_margin * np.hypot(1.0, w) - w * self.shape_z)
-        return chance_best(2.0 * self.config.max_lag_ms / 1000.0, 0.5)
+            return max(rhythm, float(self._chance + self.config.shape_out_margin * np.hypot(1.0, w) - w * self.shape_z))
+        return rhythm
+
+    @property
+    def shapes_absent(self) -> bool:
+        """No lyrics' shapes to look for, or none taken at any lag within ±``max_lag_ms`` of the
+        placement better than chance usually reaches there (``shape_best_z`` under chance's best
+        at q = 0.9, not fitted): a take whose shapes are there at another lag had its offset
+        misread; it is not a mismatch."""
+        if not self.has_shapes:
+            return True
+        return bool(self.shape_best_z < chance_best(2.0 * self.config.max_lag_ms / 1000.0, 0.9))
 
     @property
     def margin(self) -> float:
@@ -283,8 +292,7 @@ class SyncEstimate:
             return "cant_confirm"
         if self.margin >= 0 and not self.at_edge:
             return "in_sync"
-        if self.n_events >= self.config.min_events and self.evidence_z < self.out_bar and not (
-                self.has_shapes and not self.shape_any_z < self.config.shape_any_out):
+        if self.n_events >= self.config.min_events and self.evidence_z < self.out_bar and self.shapes_absent:
             return "not_lip_syncing"
         return "cant_confirm"
 
@@ -987,16 +995,9 @@ def shape_evidence(mouth: np.ndarray, width: Optional[np.ndarray], valid: np.nda
     lag0 = int(round(estimate.offset_ms * grid_rate_hz / 1000.0))
     obs = float(np.max(score[np.arange(lag0 - 2, lag0 + 3) % n]))
     out = dataclasses.replace(out, shape_z=float((obs - np.mean(null)) / max(float(np.std(null)), 1e-9)))
-    # Anywhere within ±max_lag_ms of the found lag: the best of the window against the best of
-    # windows as wide around every shift far from it (an offset misread does not hide the shapes).
+    # Anywhere in the searched window (±max_lag_ms of the placement): the best lag's z, for
+    # "not lip-syncing" (an offset misread must not hide shapes taken at the true lag).
     k = int(round(config.max_lag_ms * grid_rate_hz / 1000.0))
-    if n >= 2 * (min_shift + 2 * k) + 10:
-        from scipy.ndimage import maximum_filter1d
-
-        best = maximum_filter1d(score, size=2 * k + 1, mode="wrap")
-        far = np.minimum(np.abs(np.arange(n) - lag0 % n), n - np.abs(np.arange(n) - lag0 % n)) >= min_shift + 2 * k
-        if far.sum() >= 10:
-            null_best = best[far]
-            any_z = (best[lag0 % n] - float(np.mean(null_best))) / max(float(np.std(null_best)), 1e-9)
-            out = dataclasses.replace(out, shape_any_z=float(any_z))
+    z_all = (score - float(np.mean(null))) / max(float(np.std(null)), 1e-9)
+    out = dataclasses.replace(out, shape_best_z=float(np.max(z_all[np.arange(-k, k + 1) % n])))
     return dataclasses.replace(out, confidence=_confidence(out))
