@@ -19,22 +19,41 @@ m/b/p/f/v, openings before vowels, other). That term does not depend on the sing
 which is not the performer's in a real lip-sync. Every tuning constant lives in one frozen
 :class:`SyncConfig`.
 
-Verdict (three states, :meth:`SyncEstimate.verdict`): the lag score itself (the sum of the
-correlations the offset was found with) at the found lag is compared with its null
-distribution, the same score at every circular shift of the take by ≥ 1 s (:func:`evidence`).
-``evidence_z`` is how many null standard deviations the found match stands above the null mean.
+Verdict (three states, :meth:`SyncEstimate.verdict`) from two pieces of evidence, each the
+observed statistic against its own null: the same statistic at every circular shift of the
+take by ≥ 1 s (0.5 s under 4 s), standard scores above the null mean.
+
+- ``evidence_z`` (:func:`evidence`): the lag score itself (the sum of the correlations the
+  offset was found with) at the found lag. It says the mouth moves with the vocal's
+  *rhythm*; two sentences on one rhythm (GRID's all share one) both reach it.
+- ``shape_z`` (:func:`shape_evidence`, with lyrics only): do the lips take the shapes the
+  lyrics' sounds ask for — shut on m/b/p and on the teeth on f/v rather than apart on
+  t/d/s/n, open on "ah", rounded and narrow on "oo"/"w"/"r", wide on "ee"
+  (:data:`SHAPE_TABLE_DEFAULT`, measured on the calibration half) — in the tracked opening
+  and width? Its targets are centred among consonants and among vowels separately
+  (:func:`shape_targets`), so what the rhythm puts where cancels: only which sound is where
+  counts, which is what another sentence of the same rhythm gets wrong.
+
 Because the best of many lags was taken, chance alone reaches, with probability ``q``, the
 ``q``-quantile of the best of K standard normals, ``Φ⁻¹(q^(1/K))`` with K the search span over
-:data:`CORRELATION_LENGTH_S` (:func:`chance_best`):
+:data:`CORRELATION_LENGTH_S` (:func:`chance_best`). With shapes the two join as
+``combined_z = (evidence_z − chance_best(span, 0.99) + w · shape_z) / √(1 + w²)``
+(w = ``config.shape_weight``; :attr:`SyncEstimate.combined_z`):
 
-- ``in_sync`` when ``evidence_z`` clears the chance best at q = 0.99 plus ``config.in_sync_margin``
-  (the margin is fitted on the calibration half: the smallest that calls none of its mismatches,
-  sentences of the same rhythm, in sync) and the best lag is a real peak inside the window;
+- ``in_sync`` when ``combined_z ≥ config.shape_margin`` (with shapes) or ``evidence_z`` clears
+  the chance best at q = 0.99 plus ``config.in_sync_margin`` (without: no lyrics, or fewer than
+  ``config.min_shapes`` shapes in the take), and the best lag is a real peak inside the window.
+  Both margins are fitted on the calibration half: its mismatches' mean + 3 sd (at least
+  their highest + 0.1);
 - ``not_lip_syncing`` only when the take had enough to go on (``config.min_events`` word onsets,
-  or vocal onsets without lyrics) and the found match is no better than what chance typically
-  reaches (under the chance best at q = 0.5 for the ±``max_lag_ms`` window, not fitted:
-  :attr:`SyncEstimate.out_bar`). A best lag at the edge of the window is never ``in_sync``,
-  but is not called out on its own either (a wrong peak can win on an in-sync take);
+  or vocal onsets without lyrics), ``evidence_z`` is under :attr:`SyncEstimate.out_bar` (no
+  better than what chance typically reaches: the chance best at q = 0.5 for the
+  ±``max_lag_ms`` window, not fitted; with shapes also ``combined_z`` under
+  ``config.shape_out_margin``, fitted under every calibration in-sync take with 0.5 to spare)
+  and, with lyrics, no lag of the window shows the shapes better than chance's best at q = 0.9
+  (``shape_best_z``, :attr:`SyncEstimate.shapes_absent`: an offset misread is not a mismatch).
+  A best lag at the edge of the window is never ``in_sync``, but is not called out on its own
+  either (a wrong peak can win on an in-sync take);
 - ``cant_confirm`` otherwise: too few words seen, or a match better than chance but not enough
   to rule out another song with the same rhythm. An in-sync take with too little evidence is
   never told it is not lip-syncing.
@@ -116,8 +135,9 @@ class SyncConfig:
     z_margin : float
         Added to sqrt(2 ln K) for the diagnostic ``z_threshold`` of the vocal-derivative z.
     in_sync_margin : float
-        ``evidence_z`` must clear :func:`chance_best` (q = 0.99) by this for ``in_sync``; fitted
-        on the calibration half as the smallest margin calling none of its mismatches in sync.
+        Without shapes, ``evidence_z`` must clear :func:`chance_best` (q = 0.99) by this for
+        ``in_sync``; fitted on the calibration half as the larger of the smallest margin
+        calling none of its mismatches in sync and their mean + 3 sd.
     min_events : int
         Fewest word onsets (vocal onsets without lyrics) in the take for a ``not_lip_syncing``
         call; with fewer the verdict is at most ``cant_confirm``. 16 (about two sung lines):
@@ -126,6 +146,26 @@ class SyncConfig:
         Fewest phonemes (or words without phonemes) in the take for the viseme evidence to count.
     max_lag_ms : float
         Largest performer offset searched, ms.
+    shape_table : tuple of (viseme, opening, narrowing)
+        What the lips do on each viseme class, in standard deviations of the take's log
+        opening and of its width's narrowing beyond what the opening explains
+        (:func:`shape_channels`); ``()`` means :data:`SHAPE_TABLE_DEFAULT`. Measured on the
+        calibration half's in-sync pictures (``fit_shape_table``).
+    shape_width_weight : float
+        Weight of the narrowing (rounding) correlation beside the opening one in ``shape_z``
+        (not fitted: 1, the two count alike).
+    shape_weight : float
+        Weight w of ``shape_z`` beside ``evidence_z`` in :attr:`SyncEstimate.combined_z`
+        (0: the verdict ignores shapes). Fitted among 0.5, 1, 2, 4.
+    shape_margin : float
+        ``combined_z`` needed for ``in_sync`` when the take has shapes: the calibration
+        mismatches' mean + 3 sd (at least their highest + 0.1).
+    shape_out_margin : float
+        Under this ``combined_z`` (and with no shapes anywhere in the window) a take with
+        enough words is ``not_lip_syncing``: 0.5 under the lowest calibration in-sync take.
+    min_shapes : int
+        Fewest phonemes asking for a shape (:data:`SHAPE_KIND`) in the take for ``shape_z``
+        to count; with fewer the verdict works as without lyrics.
     """
 
     # Fitted on calibration half A of benchmarks/take_accuracy.py (2026-11-29; its JSON keeps
@@ -146,7 +186,7 @@ class SyncConfig:
     min_phonemes: int = 6
     max_lag_ms: float = MAX_LAG_MS
     # Shape evidence (:func:`shape_evidence`), fitted by ``fit_verdict`` in benchmarks/take_accuracy.py.
-    # Shape evidence (fitted by ``fit_shape_table`` and ``fit_verdict`` in take_accuracy.py on half A).
+    # Shape evidence: fitted by fit_shape_table and fit_verdict in take_accuracy.py on half A.
     shape_table: tuple = ()  # () = SHAPE_TABLE_DEFAULT
     shape_width_weight: float = 1.0
     shape_weight: float = 1.0
@@ -838,8 +878,8 @@ def shape_targets(phonemes, *, n: int, grid_rate_hz: int = GRID_RATE_HZ,
     """What the lyrics ask of the lips, on the grid, with the rhythm taken out.
 
     Each phoneme of a class in :data:`SHAPE_KIND` is placed ``config.lead_ms(viseme)`` earlier
-    (like :func:`viseme_signal`) and asks for an opening (:data:`VISEME_OPENING`) and, among
-    vowels, a rounding (:data:`VISEME_ROUNDING`). Each target is then centred within each kind
+    (like :func:`viseme_signal`) and asks for the opening and narrowing of its class in
+    ``config.shape_table``. Each target is then centred within each kind
     (consonant samples on their own, vowel samples on their own) and is 0 elsewhere, so that a
     mouth that merely opens on every vowel and closes between words (any sentence of the same
     rhythm) scores nothing: only *which* consonant closes the lips and *which* vowel opens or
@@ -947,7 +987,7 @@ def shape_channels(mouth: np.ndarray, width: Optional[np.ndarray],
 def shape_evidence(mouth: np.ndarray, width: Optional[np.ndarray], valid: np.ndarray, estimate: SyncEstimate, *,
                    opening_target: np.ndarray, rounding_target: np.ndarray, n_shapes: int,
                    grid_rate_hz: int = GRID_RATE_HZ) -> SyncEstimate:
-    """Add ``shape_z``: do the lips take the shapes the lyrics ask for, at the found lag?
+    """Add ``shape_z`` and ``shape_best_z``: do the lips take the shapes the lyrics ask for, at the found lag?
 
     Two correlations, summed (the second weighted by ``config.shape_width_weight``):
 
@@ -962,6 +1002,8 @@ def shape_evidence(mouth: np.ndarray, width: Optional[np.ndarray], valid: np.nda
     rhythm (GRID's all share one) differ here where they differ in sounds. The sum at every
     circular shift of the mouth by ≥ 1 s (0.5 s under 4 s) is the null, as in :func:`evidence`;
     the observed value is the best within ±2 grid samples of ``estimate.offset_ms``.
+    ``shape_best_z`` is the best standard score at any lag within ±``max_lag_ms`` of the
+    placement (lag 0), for :attr:`SyncEstimate.shapes_absent`.
 
     Parameters
     ----------
