@@ -11,7 +11,8 @@ s1 sentences in both; HDTF: the Ocasio-Cortez and Menendez clips and face3 — l
 source as the Ocasio-Cortez clip — in A, face2 and face5 in B). Every song and take of a half
 is made from that half's clips only. Every tuning constant of sync (:class:`SyncConfig`: the
 vocal lead, the per-viseme-class leads (fitted on other-voice takes), the word weight, the
-viseme weight, the verdict's ``in_sync_margin``) is fitted on
+viseme weight, what each viseme class does to the lips (``shape_table``,
+:func:`fit_shape_table`), the verdict's weights and margins (:func:`fit_verdict`)) is fitted on
 half A; every figure printed under "held out" comes from half B with that config. The
 swapped fold (fit on B, report A) is printed too. The verdict has three states; every case
 reports how many takes got each (``in_sync`` / ``cant_confirm`` / ``not_lip_syncing``).
@@ -33,11 +34,14 @@ song, 0.4–4.6 s in):
 * ``silent``: no scratch sound (a phone on mute): placed from the mouth alone, anywhere in
   the song; own voice and other voice.
 * ``no_lyrics``: the other-voice takes scored against the song mapped without its lyrics.
-* ``mismatch`` / ``mismatch_silent``: the picture of one song, the song (and scratch sound)
-  of the half's other clips — GRID sentences share one rhythm.
+* ``mismatch`` / ``mismatch_silent`` / ``mismatch_no_lyrics``: the picture of one song
+  against songs made of the half's other clips (none of the picture's; :data:`MISMATCH_SONGS`
+  orders of them, each at :data:`MISMATCH_STARTS` take starts), with scratch sound, silent,
+  and against the song mapped without lyrics — GRID sentences share one rhythm.
 * HDTF (5–8 s, continuous speech, words = speech spans, no phonemes): scratch sound, the same
   shifts, error against the **true shift** (the clips carry their own AV offset as shipped;
-  it is not removed); ``hdtf_mismatch``: picture of one clip, song of the next.
+  it is not removed); ``hdtf_mismatch``: picture of one clip against every other HDTF clip of
+  the half as the song, silent and with scratch sound.
 
 Run: ``.venv/bin/python benchmarks/take_accuracy.py [--quick] [--json out.json]``
 """
