@@ -27,10 +27,9 @@ take by ≥ 1 s (0.5 s under 4 s), standard scores above the null mean.
   offset was found with) at the found lag. It says the mouth moves with the vocal's
   *rhythm*; two sentences on one rhythm (GRID's all share one) both reach it.
 - ``shape_z`` (:func:`shape_evidence`, with lyrics only): do the lips take the shapes the
-  lyrics' sounds ask for — shut on m/b/p and on the teeth on f/v rather than apart on
-  t/d/s/n, open on "ah", rounded and narrow on "oo"/"w"/"r", wide on "ee"
-  (:data:`SHAPE_TABLE_DEFAULT`, measured on the calibration half) — in the tracked opening
-  and width? Its targets are centred among consonants and among vowels separately
+  lyrics' sounds ask for — shut (and pulled wide) on m/b/p rather than apart on t/d/s/n,
+  open on "eh"/"ah", narrow on "oo"/"w"/"r" (:data:`SHAPE_TABLE_DEFAULT`, measured on the
+  calibration half) — in the tracked opening and width? Its targets are centred among consonants and among vowels separately
   (:func:`shape_targets`), so what the rhythm puts where cancels: only which sound is where
   counts, which is what another sentence of the same rhythm gets wrong.
 
@@ -100,9 +99,9 @@ LEAD_CLASSES = ("closure", "opening", "other")
 #: (:func:`shape_evidence`). Measured by ``benchmarks/take_accuracy.py`` (``fit_shape_table``)
 #: on the in-sync takes of its calibration half A: closed lips are shut and pulled wide,
 #: rounded sounds narrow, "eh" opens the jaw most.
-SHAPE_TABLE_DEFAULT = (("back", 0.72, -0.32), ("closed", -0.71, -0.53), ("lip_teeth", 0.01, -0.25),
-                       ("mid", 0.89, -0.56), ("open", 0.64, 0.12), ("rounded", -0.01, 0.72), ("spread", 0.16, 0.04),
-                       ("teeth", 0.41, -0.17), ("tongue_teeth", -0.06, 0.2))
+SHAPE_TABLE_DEFAULT = (("back", 0.74, -0.34), ("closed", -0.7, -0.52), ("lip_teeth", -0.05, -0.24),
+                       ("mid", 0.85, -0.53), ("open", 0.66, 0.03), ("rounded", 0.01, 0.76), ("spread", 0.2, 0.04),
+                       ("teeth", 0.38, -0.15), ("tongue_teeth", -0.09, 0.12))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -171,7 +170,9 @@ class SyncConfig:
     # Fitted on calibration half A of benchmarks/take_accuracy.py (2026-11-29; its JSON keeps
     # every candidate tried): vocal lead from the own-voice takes, class leads by coordinate
     # search on other-voice takes, word weight × viseme weight among (0: 2, 4, 8; 1: 2),
-    # in_sync_margin the smallest calling no calibration mismatch in sync.
+    # in_sync_margin, shape_weight, shape_margin, shape_out_margin and shape_table by
+    # fit_verdict / fit_shape_table on half A (2026-11-29, with that run's leads: 4.6 / 20 / 0 / 0 ms,
+    # viseme weight 2; /tmp/shape/run2/take_accuracy.json).
     vocal_lead_ms: float = 6.8
     lead_closure_ms: float = 30.0
     lead_opening_ms: float = 10.0
@@ -181,7 +182,7 @@ class SyncConfig:
     viseme_smooth: int = 5
     word_weight: float = 0.0
     z_margin: float = 1.15
-    in_sync_margin: float = 1.4
+    in_sync_margin: float = 1.31
     min_events: int = 16
     min_phonemes: int = 6
     max_lag_ms: float = MAX_LAG_MS
@@ -190,8 +191,8 @@ class SyncConfig:
     shape_table: tuple = ()  # () = SHAPE_TABLE_DEFAULT
     shape_width_weight: float = 1.0
     shape_weight: float = 1.0
-    shape_margin: float = 3.0
-    shape_out_margin: float = -1.5
+    shape_margin: float = 2.4
+    shape_out_margin: float = -0.19
     min_shapes: int = 12
 
     def __post_init__(self):
