@@ -327,3 +327,13 @@ def test_the_verdict_joins_the_rhythm_and_the_shapes(over_chance, shape_z, shape
                               shape_best_z=shape_best_z, n_shapes=40)
     assert est.has_shapes and est.verdict == expected
     assert (est.margin >= 0) is (expected == "in_sync")
+
+
+def test_a_silent_take_is_not_called_out_by_its_shapes_alone():
+    """Placed by its mouth over the whole song, a silent take at the wrong place reads like a
+    mismatch: weak shapes there withhold in_sync but do not call it not lip-syncing."""
+    base = S.SyncEstimate(offset_ms=0.0, peak=1.0, r=0.4, n_events=20, shape_z=-2.0, shape_best_z=0.0, n_shapes=40)
+    placed = dataclasses.replace(base, evidence_z=S.chance_best(1.0, 0.5) + 0.5)
+    searched = dataclasses.replace(placed, search_span_s=180.0, searched_song=True)
+    assert placed.verdict == "not_lip_syncing"
+    assert searched.verdict == "cant_confirm"

@@ -48,7 +48,9 @@ Because the best of many lags was taken, chance alone reaches, with probability 
   or vocal onsets without lyrics), ``evidence_z`` is under :attr:`SyncEstimate.out_bar` (no
   better than what chance typically reaches: the chance best at q = 0.5 for the
   ±``max_lag_ms`` window, not fitted; with shapes also ``combined_z`` under
-  ``config.shape_out_margin``, fitted under every calibration in-sync take with 0.5 to spare)
+  ``config.shape_out_margin``, fitted under every calibration in-sync take with 0.5 to spare,
+  except for a silent take placed by its mouth, which at the wrong place in the song matches
+  no better than a mismatch)
   and, with lyrics, no lag of the window shows the shapes better than chance's best at q = 0.9
   (``shape_best_z``, :attr:`SyncEstimate.shapes_absent`: an offset misread is not a mismatch).
   A best lag at the edge of the window is never ``in_sync``, but is not called out on its own
@@ -304,9 +306,12 @@ class SyncEstimate:
         (the median of the best of the ±``max_lag_ms`` window's lags; not fitted: a constant
         fitted to one half's in-sync takes called the other half's weaker in-sync takes out of
         sync); with shapes, also when :attr:`combined_z` is under ``config.shape_out_margin``
-        (fitted under every calibration in-sync take, with room to spare)."""
+        (fitted under every calibration in-sync take, with room to spare), unless the place was
+        searched from the mouth (a silent take)."""
         rhythm = chance_best(2.0 * self.config.max_lag_ms / 1000.0, 0.5)
-        if self.has_shapes:
+        # A silent take placed by its mouth at the wrong part of the song matches no better
+        # than a mismatch: there the shapes only withhold confirmation, they never call it out.
+        if self.has_shapes and not self.searched_song:
             w = self.config.shape_weight
             return max(rhythm, float(self._chance + self.config.shape_out_margin * np.hypot(1.0, w) - w * self.shape_z))
         return rhythm
