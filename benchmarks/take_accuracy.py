@@ -11,7 +11,8 @@ s1 sentences in both; HDTF: the Ocasio-Cortez and Menendez clips and face3 — l
 source as the Ocasio-Cortez clip — in A, face2 and face5 in B). Every song and take of a half
 is made from that half's clips only. Every tuning constant of sync (:class:`SyncConfig`: the
 vocal lead, the per-viseme-class leads (fitted on other-voice takes), the word weight, the
-viseme weight, the verdict's ``in_sync_margin``) is fitted on
+viseme weight, what each viseme class does to the lips (``shape_table``,
+:func:`fit_shape_table`), the verdict's weights and margins (:func:`fit_verdict`)) is fitted on
 half A; every figure printed under "held out" comes from half B with that config. The
 swapped fold (fit on B, report A) is printed too. The verdict has three states; every case
 reports how many takes got each (``in_sync`` / ``cant_confirm`` / ``not_lip_syncing``).
@@ -38,11 +39,14 @@ song, 0.4–4.6 s in):
 * ``silent``: no scratch sound (a phone on mute): placed from the mouth alone, anywhere in
   the song; own voice and other voice.
 * ``no_lyrics``: the other-voice takes scored against the song mapped without its lyrics.
-* ``mismatch`` / ``mismatch_silent``: the picture of one song, the song (and scratch sound)
-  of the half's other clips — GRID sentences share one rhythm.
+* ``mismatch`` / ``mismatch_silent`` / ``mismatch_no_lyrics``: the picture of one song
+  against songs made of the half's other clips (none of the picture's; :data:`MISMATCH_SONGS`
+  orders of them, each at :data:`MISMATCH_STARTS` take starts), with scratch sound, silent,
+  and against the song mapped without lyrics — GRID sentences share one rhythm.
 * HDTF (5–8 s, continuous speech, words = speech spans, no phonemes): scratch sound, the same
   shifts, error against the **true shift** (the clips carry their own AV offset as shipped;
-  it is not removed); ``hdtf_mismatch``: picture of one clip, song of the next.
+  it is not removed); ``hdtf_mismatch``: picture of one clip against every other HDTF clip of
+  the half as the song, silent and with scratch sound.
 
 Run: ``.venv/bin/python benchmarks/take_accuracy.py [--quick] [--json out.json]``
 """
@@ -68,6 +72,9 @@ FPS = 25.0
 SHIFTS_MS = [-300, -200, -130, -70, 0, 70, 130, 200, 300]
 VOICE_SHIFTS_MS = [-200, -70, 0, 130, 300]
 TAKE_S = 7.0
+#: Mismatch songs per GRID picture (orders of the half's other clips) and take starts per song.
+MISMATCH_SONGS = 3
+MISMATCH_STARTS = 2
 CLIPS_PER_SONG = 4
 HDTF_A = ("WDA_AlexandriaOcasioCortez_000", "WDA_BobMenendez_000", "videoretalking_face3")
 POSITIVE = ("own_room", "other_voice", "other_voice2", "other_mix", "other_voice_slot", "silent", "silent_other",
@@ -363,16 +370,7 @@ def make_takes(grid: list[Clip], hdtf: list[Clip], rng: np.random.Generator, tmp
                                   shift_ms=shift, end_s=end, audio=sc), sm))
         takes.append(Take("silent_other", song.tag, 0, start, make_track(song, start_s=start,
                                                                          shift_ms=0, end_s=end), sm_v1))
-        # Mismatch: this picture, the song (and its scratch sound) of the half's other clips.
-        other = concat([rest[i] for i in rng.permutation(len(rest))], f"{tag}g{k}x")
-        o_start = float(rng.uniform(0.0, max(0.0, other.duration - TAKE_S)))
-        sm_x = songmap(other.audio, other.words, tmp, other.tag)
-        sm_xn = songmap(other.audio, other.words, tmp, other.tag + "n", lyrics=False)
-        sc_x = room(other.audio, picked[0].audio, rng)[int(o_start * SR):int((o_start + TAKE_S) * SR)]
-        pic = make_track(song, start_s=start, shift_ms=0, end_s=end, audio=sc_x)
-        takes.append(Take("mismatch", song.tag, 0, o_start, pic, sm_x))
-        takes.append(Take("mismatch_no_lyrics", song.tag, 0, o_start, pic, sm_xn))
-        takes.append(Take("mismatch_silent", song.tag, 0, o_start, dataclasses.replace(pic, audio=None), sm_x))
+        takes += mismatches(song, picked, rest, rng, tmp)
     for k, c in enumerate(hdtf):
         song = concat([c], f"{tag}h{k}")
         sm = songmap(song.audio, song.words, tmp, song.tag, line_every_s=2.5)
@@ -382,12 +380,56 @@ def make_takes(grid: list[Clip], hdtf: list[Clip], rng: np.random.Generator, tmp
         for shift in SHIFTS_MS:
             takes.append(Take("hdtf_room", c.name, shift, 1.0, make_track(song, start_s=1.0,
                               shift_ms=shift, end_s=song.duration, audio=scratch), sm))
-        if other is not None:
-            so = concat([other], f"{tag}h{k}x")
+    takes += hdtf_mismatches(hdtf, rng, tmp, tag)
+    return takes
+
+
+def mismatches(song: Song, picked: list[Clip], rest: list[Clip], rng: np.random.Generator, tmp: Path) -> list[Take]:
+    """Takes of ``song``'s picture against songs made of the half's other clips (none of the picture's).
+
+    :data:`MISMATCH_SONGS` orders of the other clips, each at :data:`MISMATCH_STARTS` take
+    starts (picture and song both), each with scratch sound (the other song through the room),
+    silent, and scored against the other song mapped without lyrics. GRID sentences share one
+    rhythm, so these are the hard negatives.
+    """
+    takes: list[Take] = []
+    orders: list[tuple] = []
+    for _ in range(20 * MISMATCH_SONGS):
+        order = tuple(int(i) for i in rng.permutation(len(rest)))
+        if order not in orders:
+            orders.append(order)
+        if len(orders) == MISMATCH_SONGS:
+            break
+    for j, order in enumerate(orders):
+        other = concat([rest[i] for i in order], f"{song.tag}x{j}")
+        sm_x = songmap(other.audio, other.words, tmp, other.tag)
+        sm_xn = songmap(other.audio, other.words, tmp, other.tag + "n", lyrics=False)
+        for _ in range(MISMATCH_STARTS):
+            start = float(rng.uniform(0.4, song.duration - TAKE_S - 0.4))
+            o_start = float(rng.uniform(0.0, max(0.0, other.duration - TAKE_S)))
+            sc_x = room(other.audio, picked[0].audio, rng)[int(o_start * SR):int((o_start + TAKE_S) * SR)]
+            pic = make_track(song, start_s=start, shift_ms=0, end_s=start + TAKE_S, audio=sc_x)
+            takes.append(Take("mismatch", song.tag, 0, o_start, pic, sm_x))
+            takes.append(Take("mismatch_no_lyrics", song.tag, 0, o_start, pic, sm_xn))
+            takes.append(Take("mismatch_silent", song.tag, 0, o_start, dataclasses.replace(pic, audio=None), sm_x))
+    return takes
+
+
+def hdtf_mismatches(hdtf: list[Clip], rng: np.random.Generator, tmp: Path, tag: str) -> list[Take]:
+    """Each HDTF clip's picture against every other HDTF clip of the half as the song, silent and with scratch sound."""
+    takes: list[Take] = []
+    for k, c in enumerate(hdtf):
+        song = concat([c], f"{tag}h{k}")
+        for j, o in enumerate(hdtf):
+            if j == k:
+                continue
+            so = concat([o], f"{tag}h{k}x{j}")
             sm_o = songmap(so.audio, so.words, tmp, so.tag, line_every_s=2.5)
             end = min(song.duration, so.duration)
-            takes.append(Take("hdtf_mismatch", c.name, 0, 0.0, make_track(song, start_s=0.0,
-                              shift_ms=0, end_s=end), sm_o))
+            takes.append(Take("hdtf_mismatch", c.name, 0, 0.0, make_track(song, start_s=0.0, shift_ms=0, end_s=end), sm_o))
+            scratch = room(so.audio, c.audio, rng)[: int(end * SR)]
+            takes.append(Take("hdtf_mismatch", c.name, 0, 0.0, make_track(song, start_s=0.0, shift_ms=0, end_s=end,
+                                                                           audio=scratch), sm_o))
     return takes
 
 
@@ -413,7 +455,8 @@ def run(takes: list[Take], config) -> list[dict]:
         true_start = tk.start_s - (tk.shift_ms / 1000.0 if d["placement"]["method"] == "mouth" else 0.0)
         rows.append(dict(case=tk.case, song=tk.song, shift=tk.shift_ms, est=s["raw_offset_ms"], verdict=d["verdict"],
                          z=s["z"], zt=s["z_threshold"], r=s["r"], vz=s.get("viseme_z"), lz=s.get("level_z"),
-                         ez=s["evidence_z"], events=s["events"],
+                         ez=s["evidence_z"], events=s["events"], sz=s.get("shape_z"), shapes=s.get("shapes", 0),
+                         sa=s.get("shape_best_z"),
                          span=tk.songmap.duration if d["placement"]["method"] == "mouth" else None,
                          edge=bool(rep.series["grid"]["at_edge"]), method=d["placement"]["method"],
                          perr=1000 * (d["placement"]["song_start_s"] - true_start) if "mismatch" not in tk.case else None,
@@ -423,14 +466,20 @@ def run(takes: list[Take], config) -> list[dict]:
 
 def verdict_at(row: dict, config) -> str:
     """The verdict of a row had the config been ``config`` (the evidence is kept, the rule re-applied)."""
+    return estimate_of(row, config).verdict
+
+
+def estimate_of(row: dict, config):
+    """The row's evidence as a SyncEstimate under ``config``."""
     from lipcoach.take import sync as S
 
     nan = float("nan")
-    est = S.SyncEstimate(offset_ms=row["est"], peak=0.0, r=row["r"], at_edge=row["edge"], config=config,
+    return S.SyncEstimate(offset_ms=row["est"], peak=0.0, r=row["r"], at_edge=row["edge"], config=config,
                          evidence_z=nan if row["ez"] is None else row["ez"], n_events=row["events"],
                          search_span_s=nan if row["span"] is None else row["span"],
-                         searched_song=row["method"] == "mouth")
-    return est.verdict
+                         searched_song=row["method"] == "mouth",
+                         shape_z=nan if row.get("sz") is None else row["sz"], n_shapes=row.get("shapes", 0),
+                         shape_best_z=nan if row.get("sa") is None else row["sa"])
 
 
 def offset_errors(rows: list[dict], cases=("own_room", "other_voice", "other_voice2")) -> np.ndarray:
@@ -494,6 +543,43 @@ def lead_fit(takes: list[Take], base) -> dict:
                 lead_opening_ms=leads["opening"], lead_other_ms=leads["other"])
 
 
+def fit_shape_table(takes: list[Take], config, *, prior_count: float = 5.0) -> tuple:
+    """What the lips do on each viseme class, measured on the calibration half's in-sync pictures.
+
+    Over the own-voice takes at the true shift (each song's picture at its true place), the
+    take's log opening (:func:`lipcoach.take.sync.mouth_signal`) and its width's narrowing
+    beyond what the opening explains (as :func:`lipcoach.take.sync.shape_evidence` computes
+    them, in standard deviations of the take) are averaged over each phoneme, placed earlier
+    by its class lead; each class's mean is shrunk toward 0 as if ``prior_count`` phonemes
+    more had read 0 (f/v and th are rare in GRID). Returns ``SyncConfig.shape_table``.
+    """
+    from lipcoach.take import sync as S
+
+    sums: dict = {}
+    for tk in takes:
+        if tk.case != "own_room" or tk.shift_ms != 0 or not tk.songmap.words:
+            continue
+        fc = tk.track.faces[0]
+        n = int(tk.songmap.duration * S.GRID_RATE_HZ)
+        mouth, valid = S.mouth_signal(tk.track.t_s, fc.opening, start_s=-tk.start_s, n=n)
+        width = S.width_signal(tk.track.t_s, fc.width, start_s=-tk.start_s, n=n)
+        opening, narrowing = S.shape_channels(mouth, width, valid)
+        for w in tk.songmap.words:
+            for p in w.phonemes:
+                if S.config_kind(p.viseme) is None:
+                    continue
+                lead_s = config.lead_ms(p.viseme) / 1000.0
+                i0, i1 = int(round((p.start - lead_s) * S.GRID_RATE_HZ)), int(round((p.end - lead_s) * S.GRID_RATE_HZ))
+                if i0 < 0 or i1 <= i0 or i1 > n or not valid[i0:i1].all():
+                    continue
+                acc = sums.setdefault(p.viseme, [0.0, 0.0, 0])
+                acc[0] += float(opening[i0:i1].mean())
+                acc[1] += float(narrowing[i0:i1].mean()) if narrowing is not None else 0.0
+                acc[2] += 1
+    return tuple((v, round(o / (k + prior_count), 2), round(w / (k + prior_count), 2))
+                 for v, (o, w, k) in sorted(sums.items()))
+
+
 def calibrate(takes: list[Take], log) -> tuple[object, dict]:
     """Fit every constant of SyncConfig on one half's takes; returns the config and what was tried.
 
@@ -514,8 +600,9 @@ def calibrate(takes: list[Take], log) -> tuple[object, dict]:
         log(f"    word_weight {word_weight}: leads {leads}")
         for weight in weights:
             c = dataclasses.replace(base, viseme_weight=weight, **leads)
+            c = dataclasses.replace(c, shape_table=fit_shape_table(takes, c))
             rows = run(takes, c)
-            c = dataclasses.replace(c, in_sync_margin=fit_margin(rows, c))
+            c = fit_verdict(rows, c)
             pos = [r for r in rows if r["case"] in POSITIVE and r["est"] is not None]
             verdicts = [verdict_at(r, c) for r in pos]
             false = float(np.mean([v == "not_lip_syncing" for v in verdicts])) if pos else 0.0
@@ -525,6 +612,8 @@ def calibrate(takes: list[Take], log) -> tuple[object, dict]:
             within = float(np.mean(np.abs(err) <= 40.0))
             key = (-round(false, 4), round(within - abs(float(np.mean(other))) / 100.0, 3), round(called, 4))
             tried[f"word{word_weight}_viseme{weight}"] = dict(leads=leads, in_sync_margin=c.in_sync_margin,
+                                                              shape_weight=c.shape_weight, shape_margin=c.shape_margin,
+                                                              shape_out_margin=c.shape_out_margin,
                                                               within_40ms=round(within, 4),
                                                               other_voice_mean_error_ms=round(float(np.mean(other)), 1),
                                                               in_sync_called_not_lip_syncing=round(false, 4),
@@ -537,6 +626,60 @@ def calibrate(takes: list[Take], log) -> tuple[object, dict]:
     c = best[1]
     log(f"    kept: word_weight {c.word_weight}, viseme_weight {c.viseme_weight}, in_sync_margin {c.in_sync_margin}")
     return c, {"grid": tried}
+
+
+#: Shape weights tried by :func:`fit_verdict`.
+SHAPE_WEIGHTS = (0.5, 1.0, 2.0, 4.0)
+#: The in-sync bar on ``combined_z`` stands this many standard deviations of the calibration
+#: mismatches over their mean (at least 0.1 over the highest): a few dozen mismatches do not
+#: show the tail a bar set at their maximum would meet on other material.
+SHAPE_MISMATCH_SD = 3.0
+#: The not-lip-syncing bar on ``combined_z`` stays this far under the lowest calibration in-sync take.
+SHAPE_OUT_ROOM = 0.5
+
+
+def fit_verdict(rows: list[dict], config):
+    """The verdict's constants, fitted on one half's rows (scored with ``config``): returns the config with them.
+
+    Takes with shape evidence (lyrics with enough shapes, ``shape_z`` finite): for each
+    weight in :data:`SHAPE_WEIGHTS`, ``shape_margin`` is the calibration mismatches'
+    ``combined_z`` mean + :data:`SHAPE_MISMATCH_SD` sd (at least their highest + 0.1); the
+    weight kept calls the most calibration in-sync takes ``in_sync`` (ties: the smaller
+    weight). ``shape_out_margin`` is the lowest in-sync take's ``combined_z`` less
+    :data:`SHAPE_OUT_ROOM`. Takes without shapes: ``in_sync_margin`` is the
+    larger of :func:`fit_margin` and their mismatches' ``evidence_z`` over chance, mean +
+    :data:`SHAPE_MISMATCH_SD` sd.
+    """
+
+    def combined(r, c):
+        return estimate_of(r, c).combined_z
+
+    shaped_rows = [r for r in rows if r["est"] is not None and r.get("sz") is not None and r["ez"] is not None]
+    neg = [r for r in shaped_rows if r["case"] in NEGATIVE]
+    pos = [r for r in shaped_rows if r["case"] in POSITIVE]
+    best = None
+    if neg and pos:
+        for w in SHAPE_WEIGHTS:
+            c = dataclasses.replace(config, shape_weight=w)
+            zn = np.array([combined(r, c) for r in neg])
+            margin = round(float(max(zn.mean() + SHAPE_MISMATCH_SD * zn.std(), zn.max() + 0.1)), 2)
+            c = dataclasses.replace(c, shape_margin=margin)
+            called = sum(verdict_at(r, c) == "in_sync" for r in pos)
+            if best is None or called > best[0]:
+                best = (called, c)
+        c = best[1]
+        zp = np.array([combined(r, c) for r in pos])
+        config = dataclasses.replace(c, shape_out_margin=round(float(zp.min() - SHAPE_OUT_ROOM), 2))
+    elif not pos:
+        config = dataclasses.replace(config, shape_weight=0.0)
+    # Without shapes (no lyrics, too few shapes): the same pad over the mismatches' evidence above chance.
+    plain = [r for r in rows if r["case"] in NEGATIVE and r["est"] is not None and r["ez"] is not None
+             and not estimate_of(r, config).has_shapes]
+    margin = fit_margin(rows, config)
+    if len(plain) >= 2:
+        over = np.array([estimate_of(r, config).combined_z for r in plain])
+        margin = max(margin, round(float(over.mean() + SHAPE_MISMATCH_SD * over.std()), 2))
+    return dataclasses.replace(config, in_sync_margin=margin)
 
 
 def fit_margin(rows: list[dict], config) -> float:

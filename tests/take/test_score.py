@@ -49,13 +49,18 @@ def take(tmp_path_factory):
     breath1 = [b for b in sm.breaths if b.before_line == 1][0]
     follow = synth.envelope_from_level(level, rate_hz=S.GRID_RATE_HZ, shift_s=SHIFT_S, start_s=START_S)
 
+    # The mouth takes each sound's shape: shut on m/b/p, rounded on "oo", spread on "ee".
+    shaped = synth.shaped_envelope(follow, [(p.start, p.end, p.viseme) for w in sm.words for p in w.phonemes],
+                                   start_s=START_S, shift_s=SHIFT_S)
+
     def performer(t):
         song_t = t + START_S - SHIFT_S
         if line2[0] <= song_t <= line2[1]:
             return 0.0  # forgot line 2
         if breath1.start <= song_t <= breath1.end:
             return 0.6  # shows the breath before line 2
-        return 1.4 * follow(t)
+        opening, rounding = shaped(t)
+        return 1.4 * opening, rounding
 
     rng = np.random.default_rng(3)
     babble_times = np.cumsum(rng.uniform(0.1, 0.5, 200))

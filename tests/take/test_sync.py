@@ -196,3 +196,144 @@ def test_the_config_is_frozen_and_passed_not_patched():
     assert base.in_sync is True
     strict = dataclasses.replace(base, config=dataclasses.replace(cfg, in_sync_margin=1.0))
     assert strict.in_sync is False and strict.verdict == "cant_confirm"
+
+
+# ---------------------------------------------------------------------------------------
+# shape evidence: the lyrics' closures, openings and rounding, which a shared rhythm cannot fake
+
+CONSONANTS = ("closed", "lip_teeth", "teeth", "back")
+VOWELS = ("open", "mid", "spread", "rounded")
+#: A drawn mouth per viseme class: (opening, width) in eye-corner distances.
+DRAWN = {"closed": (0.0, 0.50), "lip_teeth": (0.03, 0.49), "teeth": (0.08, 0.47), "back": (0.16, 0.46),
+         "open": (0.34, 0.45), "mid": (0.26, 0.46), "spread": (0.13, 0.52), "rounded": (0.11, 0.37)}
+REST = (0.01, 0.47)
+
+
+def rhythm(duration_s: float, seed: int) -> list[tuple[float, float, float, float]]:
+    """Syllable times (onset consonant start, vowel start, coda start, end), s: one rhythm for many sentences."""
+    rng = np.random.default_rng(seed)
+    out, t = [], 0.5
+    while t < duration_s - 0.6:
+        d = rng.uniform(0.2, 0.4)
+        out.append((t, t + 0.25 * d, t + 0.75 * d, t + d))
+        t += d + rng.uniform(0.05, 0.3)
+    return out
+
+
+def sentence(syllables, seed: int) -> list[tuple[float, float, str]]:
+    """Phonemes on the given syllable times, with their sounds drawn by ``seed`` (consonant, vowel, consonant)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for a, b, c, d in syllables:
+        out += [(a, b, str(rng.choice(CONSONANTS))), (b, c, str(rng.choice(VOWELS))), (c, d, str(rng.choice(CONSONANTS)))]
+    return out
+
+
+def drawn_mouth(phonemes, duration_s: float, *, widths_of=None, seed: int = 0):
+    """Frames (25 fps) of a mouth taking each phoneme's shape (:data:`DRAWN`), eased over 80 ms.
+
+    ``widths_of``: other phonemes whose widths the mouth takes instead (same times)."""
+    rng = np.random.default_rng(seed)
+    n = int(duration_s * RATE)
+    op, wd = np.full(n, REST[0]), np.full(n, REST[1])
+    for (a, b, v), (_, _, vw) in zip(phonemes, widths_of or phonemes):
+        op[int(a * RATE):int(b * RATE)] = DRAWN[v][0]
+        wd[int(a * RATE):int(b * RATE)] = DRAWN[vw][1]
+    op, wd = S._smooth(op, 9), S._smooth(wd, 9)
+    t = np.arange(int(duration_s * 25)) / 25.0
+    grid_t = np.arange(n) / RATE
+    opening = np.maximum(np.interp(t, grid_t, op) + rng.normal(0, 0.004, t.size), 0.0)
+    width = np.interp(t, grid_t, wd) + rng.normal(0, 0.003, t.size)
+    return t, opening, width
+
+
+def shape_judged(phonemes, t, opening, width, *, duration_s: float, config=NO_LEAD):
+    """The take's verdict with its shape evidence, as score.sync_take computes it (lyrics = ``phonemes``)."""
+    n = int(duration_s * RATE)
+    level = np.zeros(n)
+    for i in range(0, len(phonemes), 3):
+        a, d = phonemes[i][0], phonemes[i + 2][1]
+        level[int(a * RATE):int(d * RATE)] = np.hanning(int(d * RATE) - int(a * RATE))
+    mouth, valid = S.mouth_signal(t, opening, start_s=0.0, n=n)
+    visemes = S.viseme_signal(phonemes, n=n, config=config)
+    est = S.estimate_offset(mouth, level, valid, visemes=visemes, config=config)
+    est = S.evidence(mouth, level, valid, est, visemes=visemes, n_events=len(phonemes) // 3)
+    o_t, r_t, n_shapes = S.shape_targets(phonemes, n=n, config=config)
+    w = None if width is None else S.width_signal(t, width, start_s=0.0, n=n)
+    return S.shape_evidence(mouth, w, valid, est, opening_target=o_t, rounding_target=r_t, n_shapes=n_shapes)
+
+
+def test_a_mouth_taking_the_lyrics_shapes_is_in_sync_and_the_same_rhythm_with_other_words_is_not():
+    """GRID-like: two sentences on one rhythm. The rhythm alone convinces the evidence_z of both;
+    the shapes (closed on m/b/p, rounded, open) tell them apart."""
+    syl = rhythm(20.0, seed=1)
+    lyrics, other = sentence(syl, seed=2), sentence(syl, seed=3)
+    t, op, wd = drawn_mouth(lyrics, 20.0)
+    right = shape_judged(lyrics, t, op, wd, duration_s=20.0)
+    t, op, wd = drawn_mouth(other, 20.0)
+    wrong = shape_judged(lyrics, t, op, wd, duration_s=20.0)
+    assert right.shape_z > 5.0 and right.verdict == "in_sync"
+    assert right.shape_best_z > 3.0
+    # The other words on the same rhythm follow the vocal well enough to fool the rhythm evidence...
+    assert wrong.evidence_z > S.chance_best(1.0, 0.99) + 1.0
+    # ...but not the shapes.
+    assert wrong.shape_z < 2.0 and wrong.verdict != "in_sync"
+    assert wrong.shape_z < right.shape_z - 4.0
+
+
+def test_a_mouth_that_only_keeps_the_rhythm_shows_no_shape_evidence():
+    """Opening the same on every vowel and shutting on every consonant is what any sentence of the
+    rhythm does: the shape statistic centres vowels and consonants each on their own, so it reads chance."""
+    syl = rhythm(20.0, seed=4)
+    lyrics = sentence(syl, seed=5)
+    plain = [(a, b, "mid" if v in VOWELS else "teeth") for a, b, v in lyrics]
+    t, op, wd = drawn_mouth(plain, 20.0)
+    est = shape_judged(lyrics, t, op, wd, duration_s=20.0)
+    assert abs(est.shape_z) < 2.0 and est.verdict != "in_sync"
+
+
+def test_the_mouth_width_carries_the_rounding():
+    """Right openings with another sentence's widths (rounded where it should spread) read weaker
+    than the full shapes; without a width the opening alone still counts."""
+    syl = rhythm(20.0, seed=6)
+    lyrics, other = sentence(syl, seed=7), sentence(syl, seed=8)
+    t, op, wd = drawn_mouth(lyrics, 20.0)
+    full = shape_judged(lyrics, t, op, wd, duration_s=20.0)
+    _, _, wd_other = drawn_mouth(lyrics, 20.0, widths_of=other)
+    crossed = shape_judged(lyrics, t, op, wd_other, duration_s=20.0)
+    no_width = shape_judged(lyrics, t, op, None, duration_s=20.0)
+    assert full.shape_z > crossed.shape_z + 1.0
+    assert no_width.shape_z > 3.0
+    o_t, r_t, _ = S.shape_targets(lyrics, n=2000, config=NO_LEAD)
+    assert np.any(r_t) and abs(float(np.sum(r_t))) < 1e-6  # centred: only differences between sounds count
+
+
+def test_without_lyrics_the_shapes_stay_out_of_the_verdict():
+    base = S.SyncEstimate(offset_ms=0.0, peak=1.0, r=0.4, n_events=20)
+    est = dataclasses.replace(base, evidence_z=base.in_bar + 0.1)
+    assert not est.has_shapes and est.verdict == "in_sync"
+    assert est.in_bar == pytest.approx(S.chance_best(1.0, 0.99) + S.DEFAULT_CONFIG.in_sync_margin)
+
+
+@pytest.mark.parametrize("over_chance, shape_z, shape_best_z, expected", [
+    (3.0, 6.0, 6.0, "in_sync"),            # the vocal's rhythm and the words' shapes
+    (3.0, -0.5, 0.0, "cant_confirm"),      # the rhythm, not the shapes: other words on the same rhythm
+    (-2.0, -3.0, -3.0, "not_lip_syncing"),  # neither, anywhere near
+    (-2.0, -3.0, 4.0, "cant_confirm"),     # the shapes are there at another lag: an offset misread, not a mismatch
+])
+def test_the_verdict_joins_the_rhythm_and_the_shapes(over_chance, shape_z, shape_best_z, expected):
+    base = S.SyncEstimate(offset_ms=0.0, peak=1.0, r=0.4, n_events=20)
+    est = dataclasses.replace(base, evidence_z=S.chance_best(1.0, 0.99) + over_chance, shape_z=shape_z,
+                              shape_best_z=shape_best_z, n_shapes=40)
+    assert est.has_shapes and est.verdict == expected
+    assert (est.margin >= 0) is (expected == "in_sync")
+
+
+def test_a_silent_take_is_not_called_out_by_its_shapes_alone():
+    """Placed by its mouth over the whole song, a silent take at the wrong place reads like a
+    mismatch: weak shapes there withhold in_sync but do not call it not lip-syncing."""
+    base = S.SyncEstimate(offset_ms=0.0, peak=1.0, r=0.4, n_events=20, shape_z=-2.0, shape_best_z=0.0, n_shapes=40)
+    placed = dataclasses.replace(base, evidence_z=S.chance_best(1.0, 0.5) + 0.5)
+    searched = dataclasses.replace(placed, search_span_s=180.0, searched_song=True)
+    assert placed.verdict == "not_lip_syncing"
+    assert searched.verdict == "cant_confirm"

@@ -256,6 +256,7 @@ def sync_take(track: MouthTrack, fc, placement: P.Placement, est: S.SyncEstimate
     est = S.evidence(mouth[lo_i:hi_i], vocal[lo_i:hi_i], valid[lo_i:hi_i], est,
                      visemes=None if sig.visemes is None else sig.visemes[lo_i:hi_i], region=_region(sig, lo_i, hi_i),
                      n_events=n_events, search_span_s=span, grid_rate_hz=rate)
+    est = shape_check(track, fc, placement, est, sig, lo_i, hi_i, config=config)
     take_span = (max(0.0, placement.song_start_s + float(track.t_s[0])),
                  min(songmap.duration, placement.song_start_s + track.duration_s))
 
@@ -289,6 +290,27 @@ def sync_take(track: MouthTrack, fc, placement: P.Placement, est: S.SyncEstimate
     return SyncResult(placement=placement, estimate=est, absolute=absolute, mouth=mouth, valid=valid, lo_i=lo_i,
                       hi_i=hi_i, take_span_s=take_span, line_offsets_ms=line_offsets, line_r=line_r,
                       line_raw_ms=line_raw, word_offsets_ms=word_offsets)
+
+
+def shape_check(track: MouthTrack, fc, placement: P.Placement, est: S.SyncEstimate, sig: SongSignals, lo_i: int,
+                hi_i: int, *, config: S.SyncConfig = S.DEFAULT_CONFIG) -> S.SyncEstimate:
+    """The lyrics' mouth shapes against the mouth's opening and width over the take (:func:`S.shape_evidence`).
+
+    Without lyrics there are no shapes to ask for and ``shape_z`` stays NaN.
+    """
+    rate = sig.rate_hz
+    if not sig.phonemes or hi_i - lo_i < 2:
+        return est
+    t0 = lo_i / rate
+    inside = [(a - t0, b - t0, v) for a, b, v in sig.phonemes if lo_i <= a * rate < hi_i]
+    n = hi_i - lo_i
+    opening_t, rounding_t, n_shapes = S.shape_targets(inside, n=n, grid_rate_hz=rate, config=config)
+    mouth, valid = S.mouth_signal(track.t_s, fc.opening, start_s=t0 - placement.song_start_s, n=n)
+    width = None
+    if fc.width is not None and np.isfinite(np.asarray(fc.width, dtype=float)).any():
+        width = S.width_signal(track.t_s, fc.width, start_s=t0 - placement.song_start_s, n=n, grid_rate_hz=rate)
+    return S.shape_evidence(mouth, width, valid, est, opening_target=opening_t, rounding_target=rounding_t,
+                            n_shapes=n_shapes, grid_rate_hz=rate)
 
 
 @dataclasses.dataclass
@@ -380,7 +402,9 @@ def assemble_report(take_path: Path, track: MouthTrack, fc, songmap: SongMap, si
                  "confidence": round(est.confidence, 3), "z": finite(est.z, 2),
                  "z_threshold": round(est.z_threshold, 2),
                  "viseme_z": finite(est.viseme_z, 2), "level_z": finite(est.level_z, 2),
-                 "evidence_z": finite(est.evidence_z, 2), "in_sync_bar": finite(est.in_bar, 2),
+                 "evidence_z": finite(est.evidence_z, 2), "shape_z": finite(est.shape_z, 2), "shape_best_z": finite(est.shape_best_z, 2),
+                 "shapes": est.n_shapes,
+                 "in_sync_bar": finite(est.in_bar, 2),
                  "not_lip_syncing_bar": finite(est.out_bar, 2), "events": est.n_events,
                  "line_spread_ms": round(float(np.median(np.abs(np.array(line_raw) - est.offset_ms))), 1) if line_raw else None,
                  "r": round(est.r, 3), "absolute": sync.absolute, "visual_lead_ms": config.vocal_lead_ms,

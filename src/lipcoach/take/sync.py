@@ -19,22 +19,42 @@ m/b/p/f/v, openings before vowels, other). That term does not depend on the sing
 which is not the performer's in a real lip-sync. Every tuning constant lives in one frozen
 :class:`SyncConfig`.
 
-Verdict (three states, :meth:`SyncEstimate.verdict`): the lag score itself (the sum of the
-correlations the offset was found with) at the found lag is compared with its null
-distribution, the same score at every circular shift of the take by ≥ 1 s (:func:`evidence`).
-``evidence_z`` is how many null standard deviations the found match stands above the null mean.
+Verdict (three states, :meth:`SyncEstimate.verdict`) from two pieces of evidence, each the
+observed statistic against its own null: the same statistic at every circular shift of the
+take by ≥ 1 s (0.5 s under 4 s), standard scores above the null mean.
+
+- ``evidence_z`` (:func:`evidence`): the lag score itself (the sum of the correlations the
+  offset was found with) at the found lag. It says the mouth moves with the vocal's
+  *rhythm*; two sentences on one rhythm (GRID's all share one) both reach it.
+- ``shape_z`` (:func:`shape_evidence`, with lyrics only): do the lips take the shapes the
+  lyrics' sounds ask for — shut (and pulled wide) on m/b/p rather than apart on t/d/s/n,
+  open on "eh"/"ah", narrow on "oo"/"w"/"r" (:data:`SHAPE_TABLE_DEFAULT`, measured on the
+  calibration half) — in the tracked opening and width? Its targets are centred among consonants and among vowels separately
+  (:func:`shape_targets`), so what the rhythm puts where cancels: only which sound is where
+  counts, which is what another sentence of the same rhythm gets wrong.
+
 Because the best of many lags was taken, chance alone reaches, with probability ``q``, the
 ``q``-quantile of the best of K standard normals, ``Φ⁻¹(q^(1/K))`` with K the search span over
-:data:`CORRELATION_LENGTH_S` (:func:`chance_best`):
+:data:`CORRELATION_LENGTH_S` (:func:`chance_best`). With shapes the two join as
+``combined_z = (evidence_z − chance_best(span, 0.99) + w · shape_z) / √(1 + w²)``
+(w = ``config.shape_weight``; :attr:`SyncEstimate.combined_z`):
 
-- ``in_sync`` when ``evidence_z`` clears the chance best at q = 0.99 plus ``config.in_sync_margin``
-  (the margin is fitted on the calibration half: the smallest that calls none of its mismatches,
-  sentences of the same rhythm, in sync) and the best lag is a real peak inside the window;
+- ``in_sync`` when ``combined_z ≥ config.shape_margin`` (with shapes) or ``evidence_z`` clears
+  the chance best at q = 0.99 plus ``config.in_sync_margin`` (without: no lyrics, or fewer than
+  ``config.min_shapes`` shapes in the take), and the best lag is a real peak inside the window.
+  Both margins are fitted on the calibration half: its mismatches' mean + 3 sd (at least
+  their highest + 0.1);
 - ``not_lip_syncing`` only when the take had enough to go on (``config.min_events`` word onsets,
-  or vocal onsets without lyrics) and the found match is no better than what chance typically
-  reaches (under the chance best at q = 0.5 for the ±``max_lag_ms`` window, not fitted:
-  :attr:`SyncEstimate.out_bar`). A best lag at the edge of the window is never ``in_sync``,
-  but is not called out on its own either (a wrong peak can win on an in-sync take);
+  or vocal onsets without lyrics), ``evidence_z`` is under :attr:`SyncEstimate.out_bar` (no
+  better than what chance typically reaches: the chance best at q = 0.5 for the
+  ±``max_lag_ms`` window, not fitted; with shapes also ``combined_z`` under
+  ``config.shape_out_margin``, fitted under every calibration in-sync take with 0.5 to spare,
+  except for a silent take placed by its mouth, which at the wrong place in the song matches
+  no better than a mismatch)
+  and, with lyrics, no lag of the window shows the shapes better than chance's best at q = 0.9
+  (``shape_best_z``, :attr:`SyncEstimate.shapes_absent`: an offset misread is not a mismatch).
+  A best lag at the edge of the window is never ``in_sync``, but is not called out on its own
+  either (a wrong peak can win on an in-sync take);
 - ``cant_confirm`` otherwise: too few words seen, or a match better than chance but not enough
   to rule out another song with the same rhythm. An in-sync take with too little evidence is
   never told it is not lip-syncing.
@@ -76,6 +96,16 @@ LEAD_CLASS = {"closed": "closure", "lip_teeth": "closure", "open": "opening", "m
 LEAD_CLASSES = ("closure", "opening", "other")
 
 
+#: What the lips do on each viseme class, (class, opening, narrowing) in standard deviations of
+#: the take's own log opening and of its width's narrowing beyond what the opening explains
+#: (:func:`shape_evidence`). Measured by ``benchmarks/take_accuracy.py`` (``fit_shape_table``)
+#: on the in-sync takes of its calibration half A: closed lips are shut and pulled wide,
+#: rounded sounds narrow, "eh" opens the jaw most.
+SHAPE_TABLE_DEFAULT = (("back", 0.74, -0.34), ("closed", -0.7, -0.52), ("lip_teeth", -0.05, -0.24),
+                       ("mid", 0.85, -0.53), ("open", 0.66, 0.03), ("rounded", 0.01, 0.76), ("spread", 0.2, 0.04),
+                       ("teeth", 0.38, -0.15), ("tongue_teeth", -0.09, 0.12))
+
+
 @dataclasses.dataclass(frozen=True)
 class SyncConfig:
     """Every tuning constant of performer sync, in one frozen object passed to the functions.
@@ -106,8 +136,9 @@ class SyncConfig:
     z_margin : float
         Added to sqrt(2 ln K) for the diagnostic ``z_threshold`` of the vocal-derivative z.
     in_sync_margin : float
-        ``evidence_z`` must clear :func:`chance_best` (q = 0.99) by this for ``in_sync``; fitted
-        on the calibration half as the smallest margin calling none of its mismatches in sync.
+        Without shapes, ``evidence_z`` must clear :func:`chance_best` (q = 0.99) by this for
+        ``in_sync``; fitted on the calibration half as the larger of the smallest margin
+        calling none of its mismatches in sync and their mean + 3 sd.
     min_events : int
         Fewest word onsets (vocal onsets without lyrics) in the take for a ``not_lip_syncing``
         call; with fewer the verdict is at most ``cant_confirm``. 16 (about two sung lines):
@@ -116,12 +147,34 @@ class SyncConfig:
         Fewest phonemes (or words without phonemes) in the take for the viseme evidence to count.
     max_lag_ms : float
         Largest performer offset searched, ms.
+    shape_table : tuple of (viseme, opening, narrowing)
+        What the lips do on each viseme class, in standard deviations of the take's log
+        opening and of its width's narrowing beyond what the opening explains
+        (:func:`shape_channels`); ``()`` means :data:`SHAPE_TABLE_DEFAULT`. Measured on the
+        calibration half's in-sync pictures (``fit_shape_table``).
+    shape_width_weight : float
+        Weight of the narrowing (rounding) correlation beside the opening one in ``shape_z``
+        (not fitted: 1, the two count alike).
+    shape_weight : float
+        Weight w of ``shape_z`` beside ``evidence_z`` in :attr:`SyncEstimate.combined_z`
+        (0: the verdict ignores shapes). Fitted among 0.5, 1, 2, 4.
+    shape_margin : float
+        ``combined_z`` needed for ``in_sync`` when the take has shapes: the calibration
+        mismatches' mean + 3 sd (at least their highest + 0.1).
+    shape_out_margin : float
+        Under this ``combined_z`` (and with no shapes anywhere in the window) a take with
+        enough words is ``not_lip_syncing``: 0.5 under the lowest calibration in-sync take.
+    min_shapes : int
+        Fewest phonemes asking for a shape (:data:`SHAPE_KIND`) in the take for ``shape_z``
+        to count; with fewer the verdict works as without lyrics.
     """
 
     # Fitted on calibration half A of benchmarks/take_accuracy.py (2026-11-29; its JSON keeps
     # every candidate tried): vocal lead from the own-voice takes, class leads by coordinate
     # search on other-voice takes, word weight × viseme weight among (0: 2, 4, 8; 1: 2),
-    # in_sync_margin the smallest calling no calibration mismatch in sync.
+    # in_sync_margin, shape_weight, shape_margin, shape_out_margin and shape_table by
+    # fit_verdict / fit_shape_table on half A (2026-11-29, with that run's leads: 4.6 / 20 / 0 / 0 ms,
+    # viseme weight 2; /tmp/shape/run2/take_accuracy.json).
     vocal_lead_ms: float = 6.8
     lead_closure_ms: float = 30.0
     lead_opening_ms: float = 10.0
@@ -131,10 +184,29 @@ class SyncConfig:
     viseme_smooth: int = 5
     word_weight: float = 0.0
     z_margin: float = 1.15
-    in_sync_margin: float = 1.4
+    in_sync_margin: float = 1.31
     min_events: int = 16
     min_phonemes: int = 6
     max_lag_ms: float = MAX_LAG_MS
+    # Shape evidence (:func:`shape_evidence`), fitted by ``fit_verdict`` in benchmarks/take_accuracy.py.
+    # Shape evidence: fitted by fit_shape_table and fit_verdict in take_accuracy.py on half A.
+    shape_table: tuple = ()  # () = SHAPE_TABLE_DEFAULT
+    shape_width_weight: float = 1.0
+    shape_weight: float = 1.0
+    shape_margin: float = 2.4
+    shape_out_margin: float = -0.19
+    min_shapes: int = 12
+
+    def __post_init__(self):
+        if not self.shape_table:
+            object.__setattr__(self, "shape_table", SHAPE_TABLE_DEFAULT)
+
+    def shape_of(self, viseme: str) -> Optional[tuple[float, float]]:
+        """(opening, narrowing) the lips take on this viseme class, or None (no shape asked)."""
+        for v, o, w in self.shape_table:
+            if v == viseme:
+                return o, w
+        return None
 
     def lead_ms(self, viseme: str) -> float:
         """Expected lead of the mouth over a phoneme of this viseme class, ms."""
@@ -191,20 +263,68 @@ class SyncEstimate:
     evidence_z: float = float("nan")  #: the lag score at the found lag above its circular-shift null (:func:`evidence`)
     search_span_s: float = float("nan")  #: how widely the offset (or place) was searched, s
     n_events: int = 0  #: word onsets (vocal onsets without lyrics) in the take
+    shape_z: float = float("nan")  #: the lyrics' mouth shapes against the mouth, above its circular-shift null (:func:`shape_evidence`)
+    n_shapes: int = 0  #: phonemes with an expected shape in the take
+    shape_best_z: float = float("nan")  #: the best shape match at any lag within ±max_lag_ms of the placement
+
+    @property
+    def has_shapes(self) -> bool:
+        """The lyrics asked the lips for enough shapes in the take (``shape_z`` counts in the verdict)."""
+        return bool(np.isfinite(self.shape_z) and self.config.shape_weight > 0)
+
+    @property
+    def _chance(self) -> float:
+        span = self.search_span_s if np.isfinite(self.search_span_s) else 2.0 * self.config.max_lag_ms / 1000.0
+        return chance_best(span, 0.99)
+
+    @property
+    def combined_z(self) -> float:
+        """``evidence_z`` over chance's best (q = 0.99), joined with ``shape_z``:
+        ``(evidence_z − chance + w · shape_z) / √(1 + w²)``, w = ``config.shape_weight``
+        (without shapes: ``evidence_z − chance``)."""
+        over = self.evidence_z - self._chance
+        if not self.has_shapes:
+            return float(over)
+        w = self.config.shape_weight
+        return float((over + w * self.shape_z) / np.hypot(1.0, w))
 
     @property
     def in_bar(self) -> float:
-        """``evidence_z`` needed for ``in_sync``: chance's best at q = 0.99 plus the fitted margin."""
-        span = self.search_span_s if np.isfinite(self.search_span_s) else 2.0 * self.config.max_lag_ms / 1000.0
-        return chance_best(span, 0.99) + self.config.in_sync_margin
+        """``evidence_z`` needed for ``in_sync``: chance's best at q = 0.99 plus the fitted margin.
+
+        With shapes, the margin is on :attr:`combined_z` (``config.shape_margin``), so the
+        ``evidence_z`` needed is lower the better the lips took the lyrics' shapes."""
+        if self.has_shapes:
+            w = self.config.shape_weight
+            return float(self._chance + self.config.shape_margin * np.hypot(1.0, w) - w * self.shape_z)
+        return self._chance + self.config.in_sync_margin
 
     @property
     def out_bar(self) -> float:
-        """Under this ``evidence_z`` (with enough events) the take is called ``not_lip_syncing``:
-        its match is no better than what chance typically reaches (the median of the best of
-        the ±``max_lag_ms`` window's lags). Not fitted: a constant fitted to one half's in-sync
-        takes called the other half's weaker in-sync takes out of sync."""
-        return chance_best(2.0 * self.config.max_lag_ms / 1000.0, 0.5)
+        """Under this ``evidence_z`` (with enough events, and :attr:`shapes_absent`) the take is
+        called ``not_lip_syncing``: its match is no better than what chance typically reaches
+        (the median of the best of the ±``max_lag_ms`` window's lags; not fitted: a constant
+        fitted to one half's in-sync takes called the other half's weaker in-sync takes out of
+        sync); with shapes, also when :attr:`combined_z` is under ``config.shape_out_margin``
+        (fitted under every calibration in-sync take, with room to spare), unless the place was
+        searched from the mouth (a silent take)."""
+        rhythm = chance_best(2.0 * self.config.max_lag_ms / 1000.0, 0.5)
+        # A silent take placed by its mouth at the wrong part of the song matches no better
+        # than a mismatch: there the shapes only withhold confirmation, they never call it out.
+        if self.has_shapes and not self.searched_song:
+            w = self.config.shape_weight
+            return max(rhythm, float(self._chance + self.config.shape_out_margin * np.hypot(1.0, w) - w * self.shape_z))
+        return rhythm
+
+    @property
+    def shapes_absent(self) -> bool:
+        """No lyrics' shapes to look for, or none taken at any lag within ±``max_lag_ms`` of the
+        placement better than chance usually reaches there (``shape_best_z`` under chance's best
+        at q = 0.9, not fitted): a take whose shapes are there at another lag had its offset
+        misread; it is not a mismatch."""
+        if not self.has_shapes:
+            return True
+        return bool(self.shape_best_z < chance_best(2.0 * self.config.max_lag_ms / 1000.0, 0.9))
 
     @property
     def margin(self) -> float:
@@ -218,7 +338,7 @@ class SyncEstimate:
             return "cant_confirm"
         if self.margin >= 0 and not self.at_edge:
             return "in_sync"
-        if self.n_events >= self.config.min_events and self.evidence_z < self.out_bar:
+        if self.n_events >= self.config.min_events and self.evidence_z < self.out_bar and self.shapes_absent:
             return "not_lip_syncing"
         return "cant_confirm"
 
@@ -227,14 +347,22 @@ class SyncEstimate:
         """One plain sentence behind the verdict."""
         v = self.verdict
         if v == "in_sync":
+            if self.has_shapes:
+                return "the mouth follows this song's vocal and takes the shapes of its words far better than chance"
             return "the mouth follows this song's vocal far better than chance"
         if v == "not_lip_syncing":
+            if self.has_shapes:
+                return ("the mouth does not take the shapes of this song's words (lips closed on m/b/p, rounded, "
+                        "open) any better than chance")
             return "the mouth follows this song's vocal no better than chance"
         if self.at_edge and self.margin >= 0:
             return "the mouth's best match with the vocal is half a second or more away"
         if self.n_events < self.config.min_events:
             return (f"too few words seen to tell ({self.n_events} in the take, {self.config.min_events} needed): "
                     "record a longer take")
+        if self.has_shapes:
+            return ("the mouth follows the vocal's rhythm, but its shapes (lips closed on m/b/p, rounded, open) do "
+                    "not match the words clearly enough to rule out other words on the same rhythm")
         return ("the mouth follows the vocal's rhythm, but not clearly enough to rule out other words on the "
                 "same rhythm")
 
@@ -737,3 +865,187 @@ def count_onsets(level: np.ndarray, *, grid_rate_hz: int = GRID_RATE_HZ, min_gap
         return 0
     peaks, _ = find_peaks(rise, height=rel_height * top, distance=max(1, int(min_gap_s * grid_rate_hz)))
     return int(peaks.size)
+
+
+# ---------------------------------------------------------------------------------------
+# shape evidence: what the lyrics' sounds ask of the lips, which a shared rhythm cannot fake
+
+#: Shapes are compared only with shapes of the same kind: consonants with consonants (closed
+#: lips on m/b/p, lip on teeth on f/v, against the teeth and tongue sounds, whose lips stay
+#: apart; k/g take the neighbouring vowel's shape) and vowels with vowels (open against
+#: half-open, spread and rounded). Whatever the rhythm puts where (a vowel here, a consonant
+#: there) is the same for every sentence of that rhythm and is taken out by centring each
+#: kind on its own.
+SHAPE_KIND = {"closed": "consonant", "lip_teeth": "consonant", "teeth": "consonant", "tongue_teeth": "consonant",
+              "back": "consonant", "open": "vowel", "mid": "vowel", "spread": "vowel", "rounded": "vowel"}
+
+def shape_targets(phonemes, *, n: int, grid_rate_hz: int = GRID_RATE_HZ,
+                  config: SyncConfig = DEFAULT_CONFIG) -> tuple[np.ndarray, np.ndarray, int]:
+    """What the lyrics ask of the lips, on the grid, with the rhythm taken out.
+
+    Each phoneme of a class in :data:`SHAPE_KIND` is placed ``config.lead_ms(viseme)`` earlier
+    (like :func:`viseme_signal`) and asks for the opening and narrowing of its class in
+    ``config.shape_table``. Each target is then centred within each kind
+    (consonant samples on their own, vowel samples on their own) and is 0 elsewhere, so that a
+    mouth that merely opens on every vowel and closes between words (any sentence of the same
+    rhythm) scores nothing: only *which* consonant closes the lips and *which* vowel opens or
+    rounds them counts.
+
+    Parameters
+    ----------
+    phonemes : iterable of (start_s, end_s, viseme)
+        Phoneme spans in song time, s.
+    n : int
+        Grid samples.
+
+    Returns
+    -------
+    opening, rounding : np.ndarray
+        Centred targets on the grid (0 where no shape is asked).
+    n_shapes : int
+        Phonemes that asked for a shape.
+    """
+    opening = np.zeros(n)
+    rounding = np.zeros(n)
+    kind = np.zeros(n, dtype=int)  # 0 none, 1 consonant, 2 vowel
+    n_shapes = 0
+    for a, b, v in phonemes:
+        k = SHAPE_KIND.get(v)
+        shape = config.shape_of(v)
+        if k is None or shape is None:
+            continue
+        lead_s = config.lead_ms(v) / 1000.0
+        i0 = max(0, int(round((a - lead_s) * grid_rate_hz)))
+        i1 = min(n, max(i0 + 1, int(round((b - lead_s) * grid_rate_hz))))
+        if i0 >= n:
+            continue
+        n_shapes += 1
+        opening[i0:i1], rounding[i0:i1] = shape
+        kind[i0:i1] = 1 if k == "consonant" else 2
+    for k in (1, 2):
+        sel = kind == k
+        if sel.any():
+            opening[sel] -= opening[sel].mean()
+            rounding[sel] -= rounding[sel].mean()
+    return opening, rounding, n_shapes
+
+
+def width_signal(t_s: np.ndarray, width: np.ndarray, *, start_s: float, n: int,
+                 grid_rate_hz: int = GRID_RATE_HZ) -> np.ndarray:
+    """``log(width)`` of the mouth on the analysis grid, minus its running mean over :data:`BASELINE_S`.
+
+    The running mean takes out what is not the lips' shape (distance to the camera, a head
+    turn); NaN frames (no face) are bridged and the result is 0 where there is no face at all.
+
+    Parameters
+    ----------
+    t_s : np.ndarray
+        Frame times, s.
+    width : np.ndarray
+        Inner mouth width per frame, eye-corner distances; NaN where no face was found.
+    start_s : float
+        Time of grid sample 0 on the ``t_s`` timeline, s.
+    n : int
+        Grid samples.
+    """
+    w = np.asarray(width, dtype=float)
+    ok = np.isfinite(w) & (w > 0)
+    if ok.sum() < 2:
+        return np.zeros(n)
+    t_grid = start_s + np.arange(n) / grid_rate_hz
+    sig = np.interp(t_grid, t_s[ok], np.log(w[ok]))
+    return sig - _smooth(sig, int(round(BASELINE_S * grid_rate_hz)) | 1)
+
+
+def config_kind(viseme: str) -> Optional[str]:
+    """``"consonant"`` or ``"vowel"``: which shapes this class is compared with (None: no shape asked)."""
+    return SHAPE_KIND.get(viseme)
+
+
+def _standard(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """``x`` in standard deviations about its mean over ``valid`` samples, 0 elsewhere."""
+    x = np.where(valid, x - (x[valid].mean() if valid.any() else 0.0), 0.0)
+    sd = float(np.sqrt(np.mean(x[valid] ** 2))) if valid.any() else 0.0
+    return x / sd if sd > 1e-9 else x * 0.0
+
+
+def shape_channels(mouth: np.ndarray, width: Optional[np.ndarray],
+                   valid: np.ndarray) -> tuple[np.ndarray, Optional[np.ndarray]]:
+    """The two shape measurements of a take, in standard deviations over its valid samples.
+
+    Returns
+    -------
+    opening : np.ndarray
+        :func:`mouth_signal` standardised.
+    narrowing : np.ndarray or None
+        Minus :func:`width_signal`, standardised, less what the opening explains of it (least
+        squares over the take: an open jaw also draws the corners in), standardised again.
+        None without a width.
+    """
+    m = _standard(mouth, valid)
+    if width is None or not np.any(width):
+        return m, None
+    wv = _standard(width, valid)
+    beta = float(np.dot(wv[valid], m[valid]) / max(float(np.dot(m[valid], m[valid])), 1e-9))
+    return m, _standard(-(wv - beta * m), valid)
+
+
+def shape_evidence(mouth: np.ndarray, width: Optional[np.ndarray], valid: np.ndarray, estimate: SyncEstimate, *,
+                   opening_target: np.ndarray, rounding_target: np.ndarray, n_shapes: int,
+                   grid_rate_hz: int = GRID_RATE_HZ) -> SyncEstimate:
+    """Add ``shape_z`` and ``shape_best_z``: do the lips take the shapes the lyrics ask for, at the found lag?
+
+    Two correlations, summed (the second weighted by ``config.shape_width_weight``):
+
+    - the mouth opening (:func:`mouth_signal`, log scale, so a closure weighs) against
+      :func:`shape_targets`' opening target: lips shut on m/b/p and on the teeth on f/v, not
+      on t/d/s/n; wide on "ah", less on "eh", "ee", "oo";
+    - the mouth's narrowing (minus :func:`width_signal`, with what the opening explains of
+      it removed by a least-squares fit over the take: an open jaw also draws the corners in)
+      against the rounding target: narrow on "oo"/"w"/"r", wide on "ee".
+
+    Both targets are centred within consonants and within vowels, so two sentences on one
+    rhythm (GRID's all share one) differ here where they differ in sounds. The sum at every
+    circular shift of the mouth by ≥ 1 s (0.5 s under 4 s) is the null, as in :func:`evidence`;
+    the observed value is the best within ±2 grid samples of ``estimate.offset_ms``.
+    ``shape_best_z`` is the best standard score at any lag within ±``max_lag_ms`` of the
+    placement (lag 0), for :attr:`SyncEstimate.shapes_absent`.
+
+    Parameters
+    ----------
+    mouth, valid : np.ndarray
+        :func:`mouth_signal` over the take only.
+    width : np.ndarray or None
+        :func:`width_signal` over the same samples (None: the tracker gave no width; the
+        opening is used alone).
+    estimate : SyncEstimate
+    opening_target, rounding_target : np.ndarray
+        :func:`shape_targets` over the same samples.
+    n_shapes : int
+        Phonemes asking for a shape in the take; under ``config.min_shapes`` ``shape_z`` is NaN.
+    """
+    config = estimate.config
+    n = mouth.size
+    out = dataclasses.replace(estimate, n_shapes=int(n_shapes), shape_z=float("nan"))
+    min_shift = int(round(1.0 * grid_rate_hz)) if n >= 4 * grid_rate_hz else int(round(0.5 * grid_rate_hz))
+    if n_shapes < config.min_shapes or n < 4 * min_shift or valid.sum() < 2 * min_shift:
+        return out
+
+    m, narrow = shape_channels(mouth, width, valid)
+    score = _circular_corr(m, opening_target) if np.any(opening_target) else np.zeros(n)
+    if narrow is not None and config.shape_width_weight > 0 and np.any(rounding_target) and np.any(narrow):
+        score = score + config.shape_width_weight * _circular_corr(narrow, rounding_target)
+    if not np.any(score):
+        return out
+    lags = np.arange(n)
+    lags = np.minimum(lags, n - lags)
+    null = score[lags >= min_shift]
+    lag0 = int(round(estimate.offset_ms * grid_rate_hz / 1000.0))
+    obs = float(np.max(score[np.arange(lag0 - 2, lag0 + 3) % n]))
+    out = dataclasses.replace(out, shape_z=float((obs - np.mean(null)) / max(float(np.std(null)), 1e-9)))
+    # Anywhere in the searched window (±max_lag_ms of the placement): the best lag's z, for
+    # "not lip-syncing" (an offset misread must not hide shapes taken at the true lag).
+    k = int(round(config.max_lag_ms * grid_rate_hz / 1000.0))
+    z_all = (score - float(np.mean(null))) / max(float(np.std(null)), 1e-9)
+    out = dataclasses.replace(out, shape_best_z=float(np.max(z_all[np.arange(-k, k + 1) % n])))
+    return dataclasses.replace(out, confidence=_confidence(out))

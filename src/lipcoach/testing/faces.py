@@ -17,8 +17,10 @@ from lipcoach.media.encode import mux_audio
 SR = 16000
 
 
-def draw_face(img: np.ndarray, cx: int, cy: int, open_frac: float, *, scale: float = 1.0) -> None:
-    """Draw a frontal face centred at (cx, cy) whose mouth is ``open_frac`` (0 closed .. 1 wide) open."""
+def draw_face(img: np.ndarray, cx: int, cy: int, open_frac: float, *, scale: float = 1.0,
+              round_frac: float = 0.0) -> None:
+    """Draw a frontal face centred at (cx, cy) whose mouth is ``open_frac`` (0 closed .. 1 wide) open
+    and ``round_frac`` rounded (1: "oo", 30 % narrower; 0: neutral; −1: spread "ee", 15 % wider)."""
     import cv2
 
     s = scale
@@ -30,15 +32,18 @@ def draw_face(img: np.ndarray, cx: int, cy: int, open_frac: float, *, scale: flo
         cv2.line(img, (ex - int(25 * s), cy - int(70 * s)), (ex + int(25 * s), cy - int(72 * s)), (80, 50, 40), max(1, int(5 * s)))
     cv2.line(img, (cx, cy - int(30 * s)), (cx - int(10 * s), cy + int(25 * s)), (170, 130, 115), max(1, int(3 * s)))
     o = float(np.clip(open_frac, 0.0, 1.0))
-    cv2.ellipse(img, (cx, cy + int(70 * s)), (int(45 * s), int((4 + 30 * o) * s)), 0, 0, 360, (150, 60, 70), -1)
-    cv2.ellipse(img, (cx, cy + int(70 * s)), (int(38 * s), max(1, int((1 + 26 * o) * s))), 0, 0, 360, (40, 20, 25), -1)
+    r = float(np.clip(round_frac, -1.0, 1.0))
+    narrow = 1.0 - (0.3 * r if r > 0 else 0.15 * r)
+    cv2.ellipse(img, (cx, cy + int(70 * s)), (int(45 * narrow * s), int((4 + 30 * o) * s)), 0, 0, 360, (150, 60, 70), -1)
+    cv2.ellipse(img, (cx, cy + int(70 * s)), (int(38 * narrow * s), max(1, int((1 + 26 * o) * s))), 0, 0, 360,
+                (40, 20, 25), -1)
 
 
 def write_take(path: Path, *, duration_s: float, mouths: Sequence[Callable[[float], float]], fps: float = 25.0,
                audio: Optional[np.ndarray] = None, size: tuple[int, int] = (480, 480), vfr_jitter: float = 0.0,
                rotate_pixels: int = 0, face_scale: float = 1.0, seed: int = 0) -> list[float]:
     """Encode an H.264 mp4 with one drawn face per entry of ``mouths`` (each maps take time s → opening 0..1,
-    or None while that face is turned away).
+    or ``(opening, rounding)`` (see :func:`draw_face`), or None while that face is turned away).
 
     Parameters
     ----------
@@ -80,7 +85,8 @@ def write_take(path: Path, *, duration_s: float, mouths: Sequence[Callable[[floa
             cx = int(w * (j + 1) / (len(mouths) + 1))
             opening = mouth(t)
             if opening is not None:  # None: the face is turned away (not drawn)
-                draw_face(img, cx, h // 2, opening, scale=face_scale)
+                opening, rounding = opening if isinstance(opening, tuple) else (opening, 0.0)
+                draw_face(img, cx, h // 2, opening, scale=face_scale, round_frac=rounding)
         img = cv2.GaussianBlur(img, (5, 5), 0)
         if k:
             img = np.ascontiguousarray(np.rot90(img, k))
@@ -106,5 +112,37 @@ def envelope_from_level(level: np.ndarray, *, rate_hz: float, shift_s: float = 0
         if i < 0 or i >= level.size - 1:
             return 0.0
         return float(level[int(i)])
+
+    return mouth
+
+
+#: How a drawn performer shapes each viseme class: (share of the vocal-driven opening, rounding
+#: as :func:`draw_face` takes it). Lips shut on m/b/p, nearly on f/v; "oo"/"w" rounded and
+#: less open, "ee" spread, "ah" widest.
+VISEME_SHAPES = {"closed": (0.0, 0.0), "lip_teeth": (0.15, 0.0), "rounded": (0.6, 1.0), "spread": (0.7, -1.0),
+                 "mid": (0.9, -0.3), "open": (1.2, 0.0), "teeth": (0.5, -0.2), "back": (0.8, 0.0)}
+
+
+def shaped_envelope(follow: Callable[[float], float], phonemes, *, start_s: float = 0.0, shift_s: float = 0.0):
+    """A mouth (take time s → ``(opening, rounding)``) that opens with ``follow`` and takes each sound's shape.
+
+    Parameters
+    ----------
+    follow : callable
+        Opening 0..1 of take time (:func:`envelope_from_level`).
+    phonemes : iterable of (start_s, end_s, viseme)
+        The song's sounds, song time, s.
+    start_s, shift_s : float
+        Song time of take time 0, s; the picture is late by ``shift_s``.
+    """
+    ph = sorted(phonemes)
+    starts = np.array([p[0] for p in ph])
+
+    def mouth(t: float):
+        song_t = t + start_s - shift_s
+        k = int(np.searchsorted(starts, song_t, side="right")) - 1
+        viseme = ph[k][2] if k >= 0 and song_t < ph[k][1] else "rest"
+        opening, rounding = VISEME_SHAPES.get(viseme, (1.0, 0.0))
+        return follow(t) * opening, rounding
 
     return mouth
