@@ -337,3 +337,32 @@ def test_a_silent_take_is_not_called_out_by_its_shapes_alone():
     searched = dataclasses.replace(placed, search_span_s=180.0, searched_song=True)
     assert placed.verdict == "not_lip_syncing"
     assert searched.verdict == "cant_confirm"
+
+
+def test_the_joint_lag_follows_the_shapes_between_two_rhythm_peaks():
+    # An even syllable pace gives the rhythm two near-equal peaks 300 ms apart; the lips take the
+    # lyrics' shapes only at one of them: the offset goes there, and the window still bounds it.
+    n = 700
+    lags = np.arange(n)
+    signed = np.where(lags > n // 2, lags - n, lags)
+    rhythm = 4.0 * np.exp(-0.5 * ((signed + 30) / 3.0) ** 2) + 3.8 * np.exp(-0.5 * ((signed - 0) / 3.0) ** 2)
+    shapes = 3.0 * np.exp(-0.5 * (signed / 4.0) ** 2)
+    config = S.SyncConfig(shape_weight=1.0)
+    assert S.joint_lag_ms(rhythm, np.zeros(n), config=config) == pytest.approx(-300.0)
+    assert S.joint_lag_ms(rhythm, shapes, config=config) == pytest.approx(0.0)
+    far = 5.0 * np.exp(-0.5 * ((signed - 60) / 3.0) ** 2)  # a peak beyond ±500 ms is never chosen
+    assert S.joint_lag_ms(rhythm + far, shapes, config=config) == pytest.approx(0.0)
+
+
+def test_rhythm_z_at_the_found_lag_is_the_evidence():
+    rng = np.random.default_rng(3)
+    n = 800
+    vocal = np.clip(np.convolve(rng.random(n), np.ones(15) / 15, mode="same") - 0.45, 0, None)
+    mouth = np.roll(vocal, 4) + 0.01 * rng.standard_normal(n)
+    valid = np.ones(n, dtype=bool)
+    est = S.estimate_offset(mouth, vocal, valid)
+    assert est.offset_ms == pytest.approx(40.0, abs=10.0)
+    z = S.circular_z(S.rhythm_scores(mouth, vocal, valid), min_shift=100)
+    ev = S.evidence(mouth, vocal, valid, est, n_events=20)
+    assert ev.evidence_z == pytest.approx(float(np.max(z[np.arange(2, 7)])), abs=1e-9)
+    assert ev.evidence_z > 5.0

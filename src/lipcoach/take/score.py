@@ -34,6 +34,9 @@ MIN_SOUND_CONFIDENCE = 0.15
 LINE_MARGIN_S = 1.0
 #: Search range around the take offset for a line's own offset, ms.
 LINE_LAG_MS = 300.0
+#: The offset moves to where rhythm and shapes together match best when that is farther than
+#: this from the rhythm's own best (ms), and is then found again within this of it.
+JOINT_MOVE_MS = 60.0
 
 
 @dataclasses.dataclass
@@ -239,6 +242,19 @@ def sync_take(track: MouthTrack, fc, placement: P.Placement, est: S.SyncEstimate
     # The null test runs over the part of the song the take covers.
     cover = np.flatnonzero(valid)
     lo_i, hi_i = (int(cover[0]), int(cover[-1]) + 1) if cover.size else (0, 0)
+    joint_ms = joint_offset_ms(track, fc, placement, sig, lo_i, hi_i, config=config)
+    if joint_ms is not None and abs(joint_ms - est.offset_ms) > JOINT_MOVE_MS:
+        # The rhythm's best lag is not where the lips take the lyrics' shapes: the offset is
+        # found again near the joint best (the rhythm's own peak there, for its sub-sample fit).
+        near = S.estimate_offset(mouth, vocal, valid, region=sig.sung, visemes=sig.visemes, config=config,
+                                 center_ms=joint_ms, max_lag_ms=JOINT_MOVE_MS)
+        est = dataclasses.replace(near, at_edge=abs(near.offset_ms) >= config.max_lag_ms - 1000.0 / rate)
+        if not absolute:
+            placement = dataclasses.replace(placement, song_start_s=placement.song_start_s + est.offset_ms / 1000.0)
+            mouth, valid = S.mouth_signal(track.t_s, fc.opening, start_s=-placement.song_start_s, n=vocal.size)
+            est = S.estimate_offset(mouth, vocal, valid, region=sig.sung, visemes=sig.visemes, config=config)
+            cover = np.flatnonzero(valid)
+            lo_i, hi_i = (int(cover[0]), int(cover[-1]) + 1) if cover.size else (0, 0)
     # A silent take's offset was effectively searched over the whole song.
     span = songmap.duration if not absolute else None
     est = S.sync_verdict(mouth[lo_i:hi_i], vocal[lo_i:hi_i], valid[lo_i:hi_i], est, search_span_s=span,
@@ -298,9 +314,20 @@ def shape_check(track: MouthTrack, fc, placement: P.Placement, est: S.SyncEstima
 
     Without lyrics there are no shapes to ask for and ``shape_z`` stays NaN.
     """
+    inputs = _shape_inputs(track, fc, placement, sig, lo_i, hi_i, config=config)
+    if inputs is None:
+        return est
+    mouth, width, valid, opening_t, rounding_t, n_shapes = inputs
+    return S.shape_evidence(mouth, width, valid, est, opening_target=opening_t, rounding_target=rounding_t,
+                            n_shapes=n_shapes, grid_rate_hz=sig.rate_hz)
+
+
+def _shape_inputs(track: MouthTrack, fc, placement: P.Placement, sig: SongSignals, lo_i: int, hi_i: int, *,
+                  config: S.SyncConfig = S.DEFAULT_CONFIG):
+    """Mouth, width, validity and the lyrics' shape targets over grid samples ``lo_i:hi_i`` (None without lyrics)."""
     rate = sig.rate_hz
     if not sig.phonemes or hi_i - lo_i < 2:
-        return est
+        return None
     t0 = lo_i / rate
     inside = [(a - t0, b - t0, v) for a, b, v in sig.phonemes if lo_i <= a * rate < hi_i]
     n = hi_i - lo_i
@@ -309,8 +336,31 @@ def shape_check(track: MouthTrack, fc, placement: P.Placement, est: S.SyncEstima
     width = None
     if fc.width is not None and np.isfinite(np.asarray(fc.width, dtype=float)).any():
         width = S.width_signal(track.t_s, fc.width, start_s=t0 - placement.song_start_s, n=n, grid_rate_hz=rate)
-    return S.shape_evidence(mouth, width, valid, est, opening_target=opening_t, rounding_target=rounding_t,
-                            n_shapes=n_shapes, grid_rate_hz=rate)
+    return mouth, width, valid, opening_t, rounding_t, n_shapes
+
+
+def joint_offset_ms(track: MouthTrack, fc, placement: P.Placement, sig: SongSignals, lo_i: int, hi_i: int, *,
+                    config: S.SyncConfig = S.DEFAULT_CONFIG) -> Optional[float]:
+    """The offset (ms) where the rhythm and the lyrics' shapes together match best (:func:`S.joint_lag_ms`).
+
+    None without enough shapes in the take (no lyrics, too few phonemes, a short take).
+    """
+    inputs = _shape_inputs(track, fc, placement, sig, lo_i, hi_i, config=config)
+    if inputs is None or config.shape_weight <= 0:
+        return None
+    mouth, width, valid, opening_t, rounding_t, n_shapes = inputs
+    n = mouth.size
+    min_shift = int(round(1.0 * sig.rate_hz)) if n >= 4 * sig.rate_hz else int(round(0.5 * sig.rate_hz))
+    if n_shapes < config.min_shapes or n < 4 * min_shift or valid.sum() < 2 * min_shift:
+        return None
+    shapes = S.shape_scores(mouth, width, valid, opening_target=opening_t, rounding_target=rounding_t, config=config)
+    if not np.any(shapes):
+        return None
+    visemes = None if sig.visemes is None else sig.visemes[lo_i:hi_i]
+    rhythm = S.rhythm_scores(mouth, sig.vocal[lo_i:hi_i], valid, visemes=visemes, region=_region(sig, lo_i, hi_i),
+                             config=config)
+    return S.joint_lag_ms(S.circular_z(rhythm, min_shift=min_shift), S.circular_z(shapes, min_shift=min_shift),
+                          config=config, grid_rate_hz=sig.rate_hz)
 
 
 @dataclasses.dataclass

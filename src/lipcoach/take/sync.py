@@ -829,8 +829,22 @@ def evidence(mouth: np.ndarray, vocal: np.ndarray, valid: np.ndarray, estimate: 
     out = dataclasses.replace(estimate, n_events=int(n_events), search_span_s=float(span))
     if n < 4 * min_shift or valid.sum() < 2 * min_shift:
         return dataclasses.replace(out, evidence_z=float("nan"), confidence=0.0)
+    z = circular_z(rhythm_scores(mouth, vocal, valid, visemes=visemes, region=region, config=config),
+                   min_shift=min_shift)
+    lag0 = int(round(estimate.offset_ms * grid_rate_hz / 1000.0))
+    ez = float(np.max(z[np.arange(lag0 - 2, lag0 + 3) % n]))
+    out = dataclasses.replace(out, evidence_z=ez)
+    return dataclasses.replace(out, confidence=_confidence(out))
+
+
+def rhythm_scores(mouth: np.ndarray, vocal: np.ndarray, valid: np.ndarray, *, visemes: Optional[np.ndarray] = None,
+                  region: Optional[np.ndarray] = None, config: SyncConfig = DEFAULT_CONFIG) -> np.ndarray:
+    """The lag score (:func:`lag_scores`' terms) at every circular shift of the mouth against the song (FFT).
+
+    Sample ``k`` is the score at a lag of ``k`` grid samples (mouth late), ``n - k`` at ``-k``.
+    """
     w = valid.astype(float)
-    reg = np.ones(n) if region is None else region.astype(float)
+    reg = np.ones(mouth.size) if region is None else region.astype(float)
     m = np.where(valid, mouth - mouth[valid].mean(), 0.0)
     score = _circular_corr(m, (vocal - vocal.mean()) * reg)
     score = score + _circular_corr(np.gradient(_smooth(m, config.deriv_smooth)) * w,
@@ -838,14 +852,31 @@ def evidence(mouth: np.ndarray, vocal: np.ndarray, valid: np.ndarray, estimate: 
     if visemes is not None and config.viseme_weight > 0:
         score = score + config.viseme_weight * _circular_corr(np.gradient(_smooth(m, config.viseme_smooth)) * w,
                                                               np.gradient(_smooth(visemes, config.viseme_smooth)))
+    return score
+
+
+def circular_z(score: np.ndarray, *, min_shift: int) -> np.ndarray:
+    """Standard scores of a circular lag score against its own null: every shift of at least ``min_shift`` samples."""
+    n = score.size
     lags = np.arange(n)
-    lags = np.minimum(lags, n - lags)
-    null = score[lags >= min_shift]
-    lag0 = int(round(estimate.offset_ms * grid_rate_hz / 1000.0))
-    obs = float(np.max(score[np.arange(lag0 - 2, lag0 + 3) % n]))
-    ez = (obs - float(np.mean(null))) / max(float(np.std(null)), 1e-9)
-    out = dataclasses.replace(out, evidence_z=float(ez))
-    return dataclasses.replace(out, confidence=_confidence(out))
+    null = score[np.minimum(lags, n - lags) >= min_shift]
+    return (score - float(np.mean(null))) / max(float(np.std(null)), 1e-9)
+
+
+def joint_lag_ms(rhythm_z: np.ndarray, shape_z: np.ndarray, *, config: SyncConfig = DEFAULT_CONFIG,
+                 grid_rate_hz: int = GRID_RATE_HZ) -> float:
+    """The lag (ms, mouth late > 0) within ±``config.max_lag_ms`` where rhythm and shapes together match best.
+
+    ``(rhythm_z + w · shape_z) / √(1 + w²)`` with w = ``config.shape_weight``, the same joint
+    score as :attr:`SyncEstimate.combined_z`: on a song whose syllables come at an even pace
+    the rhythm alone can prefer a lag one syllable away, where the lips' closures and
+    openings do not fall on the lyrics' m/b/p and vowels.
+    """
+    k = int(round(config.max_lag_ms * grid_rate_hz / 1000.0))
+    lags = np.arange(-k, k + 1)
+    joint = (rhythm_z[lags % rhythm_z.size] + config.shape_weight * shape_z[lags % shape_z.size]) \
+        / np.sqrt(1.0 + config.shape_weight ** 2)
+    return float(lags[int(np.argmax(joint))] * 1000.0 / grid_rate_hz)
 
 
 def count_onsets(level: np.ndarray, *, grid_rate_hz: int = GRID_RATE_HZ, min_gap_s: float = 0.15,
@@ -1031,21 +1062,25 @@ def shape_evidence(mouth: np.ndarray, width: Optional[np.ndarray], valid: np.nda
     if n_shapes < config.min_shapes or n < 4 * min_shift or valid.sum() < 2 * min_shift:
         return out
 
-    m, narrow = shape_channels(mouth, width, valid)
-    score = _circular_corr(m, opening_target) if np.any(opening_target) else np.zeros(n)
-    if narrow is not None and config.shape_width_weight > 0 and np.any(rounding_target) and np.any(narrow):
-        score = score + config.shape_width_weight * _circular_corr(narrow, rounding_target)
+    score = shape_scores(mouth, width, valid, opening_target=opening_target, rounding_target=rounding_target,
+                         config=config)
     if not np.any(score):
         return out
-    lags = np.arange(n)
-    lags = np.minimum(lags, n - lags)
-    null = score[lags >= min_shift]
+    z_all = circular_z(score, min_shift=min_shift)
     lag0 = int(round(estimate.offset_ms * grid_rate_hz / 1000.0))
-    obs = float(np.max(score[np.arange(lag0 - 2, lag0 + 3) % n]))
-    out = dataclasses.replace(out, shape_z=float((obs - np.mean(null)) / max(float(np.std(null)), 1e-9)))
+    out = dataclasses.replace(out, shape_z=float(np.max(z_all[np.arange(lag0 - 2, lag0 + 3) % n])))
     # Anywhere in the searched window (±max_lag_ms of the placement): the best lag's z, for
     # "not lip-syncing" (an offset misread must not hide shapes taken at the true lag).
     k = int(round(config.max_lag_ms * grid_rate_hz / 1000.0))
-    z_all = (score - float(np.mean(null))) / max(float(np.std(null)), 1e-9)
     out = dataclasses.replace(out, shape_best_z=float(np.max(z_all[np.arange(-k, k + 1) % n])))
     return dataclasses.replace(out, confidence=_confidence(out))
+
+
+def shape_scores(mouth: np.ndarray, width: Optional[np.ndarray], valid: np.ndarray, *, opening_target: np.ndarray,
+                 rounding_target: np.ndarray, config: SyncConfig = DEFAULT_CONFIG) -> np.ndarray:
+    """The shape score of :func:`shape_evidence` at every circular shift of the mouth (FFT; all zeros when no shape is asked)."""
+    m, narrow = shape_channels(mouth, width, valid)
+    score = _circular_corr(m, opening_target) if np.any(opening_target) else np.zeros(mouth.size)
+    if narrow is not None and config.shape_width_weight > 0 and np.any(rounding_target) and np.any(narrow):
+        score = score + config.shape_width_weight * _circular_corr(narrow, rounding_target)
+    return score
