@@ -101,9 +101,9 @@ LEAD_CLASSES = ("closure", "opening", "other")
 #: (:func:`shape_evidence`). Measured by ``benchmarks/take_accuracy.py`` (``fit_shape_table``)
 #: on the in-sync takes of its calibration half A: closed lips are shut and pulled wide,
 #: rounded sounds narrow, "eh" opens the jaw most.
-SHAPE_TABLE_DEFAULT = (("back", 0.74, -0.34), ("closed", -0.7, -0.52), ("lip_teeth", -0.05, -0.24),
-                       ("mid", 0.85, -0.53), ("open", 0.66, 0.03), ("rounded", 0.01, 0.76), ("spread", 0.2, 0.04),
-                       ("teeth", 0.38, -0.15), ("tongue_teeth", -0.09, 0.12))
+SHAPE_TABLE_DEFAULT = (("back", 0.85, -0.47), ("closed", -0.6, -0.7), ("lip_teeth", 0.16, -0.35),
+                       ("mid", 1.0, -0.45), ("open", 0.66, 0.06), ("rounded", -0.1, 0.48), ("spread", 0.27, 0.13),
+                       ("teeth", 0.52, -0.24), ("tongue_teeth", -0.19, 0.06))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -169,32 +169,30 @@ class SyncConfig:
         to count; with fewer the verdict works as without lyrics.
     """
 
-    # Fitted on calibration half A of benchmarks/take_accuracy.py (2026-11-29; its JSON keeps
-    # every candidate tried): vocal lead from the own-voice takes, class leads by coordinate
-    # search on other-voice takes, word weight × viseme weight among (0: 2, 4, 8; 1: 2),
-    # in_sync_margin, shape_weight, shape_margin, shape_out_margin and shape_table by
-    # fit_verdict / fit_shape_table on half A (2026-11-29, with that run's leads: 4.6 / 20 / 0 / 0 ms,
-    # viseme weight 2; /tmp/shape/run2/take_accuracy.json).
-    vocal_lead_ms: float = 6.8
-    lead_closure_ms: float = 30.0
-    lead_opening_ms: float = 10.0
-    lead_other_ms: float = 10.0
-    viseme_weight: float = 4.0
+    # Fitted on calibration half A of benchmarks/take_accuracy.py (2026-11-29, third round of
+    # issue 11; benchmarks/results/take_accuracy.json, fold fit_A_report_B, keeps every candidate
+    # tried): vocal lead from the own-voice takes, class leads by coordinate search on
+    # other-voice takes, viseme weight among 2, 4, 8; shape_table, shape_weight, shape_margin,
+    # shape_out_margin and in_sync_margin by fit_shape_table / fit_verdict with those leads.
+    vocal_lead_ms: float = 4.6
+    lead_closure_ms: float = 40.0
+    lead_opening_ms: float = 0.0
+    lead_other_ms: float = 0.0
+    viseme_weight: float = 8.0
     deriv_smooth: int = 9
     viseme_smooth: int = 5
     word_weight: float = 0.0
     z_margin: float = 1.15
-    in_sync_margin: float = 1.31
+    in_sync_margin: float = 1.53
     min_events: int = 16
     min_phonemes: int = 6
     max_lag_ms: float = MAX_LAG_MS
-    # Shape evidence (:func:`shape_evidence`), fitted by ``fit_verdict`` in benchmarks/take_accuracy.py.
-    # Shape evidence: fitted by fit_shape_table and fit_verdict in take_accuracy.py on half A.
+    # Shape evidence (:func:`shape_evidence`), fitted as above.
     shape_table: tuple = ()  # () = SHAPE_TABLE_DEFAULT
     shape_width_weight: float = 1.0
-    shape_weight: float = 1.0
-    shape_margin: float = 2.4
-    shape_out_margin: float = -0.19
+    shape_weight: float = 2.0
+    shape_margin: float = 3.42
+    shape_out_margin: float = -0.85
     min_shapes: int = 12
 
     def __post_init__(self):
