@@ -197,6 +197,11 @@ def choose_face(track: MouthTrack, sig: SongSignals, placement: Optional[P.Place
     return max(by_face, key=lambda x: x[2].peak)
 
 
+def take_span_s(track: MouthTrack, song_start_s: float, *, song_duration_s: float) -> tuple[float, float]:
+    """The song times (s) a take covers, when take time 0 is song time ``song_start_s``."""
+    return (max(0.0, song_start_s + float(track.t_s[0])), min(song_duration_s, song_start_s + track.duration_s))
+
+
 @dataclasses.dataclass
 class SyncResult:
     """Step 3's answer: the take's offset and verdict, and the offsets of lines and words."""
@@ -252,8 +257,7 @@ def sync_take(track: MouthTrack, fc, placement: P.Placement, est: S.SyncEstimate
     est = S.evidence(mouth[lo_i:hi_i], vocal[lo_i:hi_i], valid[lo_i:hi_i], est,
                      visemes=None if sig.visemes is None else sig.visemes[lo_i:hi_i], region=_region(sig, lo_i, hi_i),
                      n_events=n_events, search_span_s=span, grid_rate_hz=rate)
-    take_span = (max(0.0, placement.song_start_s + float(track.t_s[0])),
-                 min(songmap.duration, placement.song_start_s + track.duration_s))
+    take_span = take_span_s(track, placement.song_start_s, song_duration_s=songmap.duration)
 
     def window_offset(lo_s, hi_s, *, max_lag_ms, center_ms):
         region = np.zeros(vocal.size, dtype=bool)
@@ -470,11 +474,22 @@ def score_take(
     sig = song_signals(songmap, config=config, use_region=use_region)
     report(0.75, "placing the take in the song")
     placement = place_take(track, songmap, song_audio=song_audio, song_start_s=song_start_s)
+    # The shoulders around each breath (MediaPipe Pose) are looked at in a second thread as soon
+    # as the take's place in the song is final: by sound or given, and with one candidate place
+    # (the mouth picks among a repeated chorus's places). A silent take is placed by sync itself.
+    want_body = body is not False and bool(songmap.breaths) and take_path.is_file()
+    body_job = None
+    if want_body and placement is not None and not placement.alternatives:
+        body_job = _body_in_background(take_path, track, songmap, placement.song_start_s, report)
     fc, placement, est = choose_face(track, sig, placement, face=face, config=config)
+    if want_body and body_job is None and placement.method != "mouth":
+        body_job = _body_in_background(take_path, track, songmap, placement.song_start_s, report)
     report(0.8, "measuring sync")
     sync = sync_take(track, fc, placement, est, sig, songmap, config=config)
     shown_by_body = None
-    if body is not False and songmap.breaths and take_path.is_file():
+    if body_job is not None:
+        shown_by_body = body_job.result()
+    elif want_body:
         from lipcoach.take.body import shoulder_rise
 
         shown_by_body = shoulder_rise(take_path, songmap.breaths, song_start_s=sync.placement.song_start_s,
@@ -484,6 +499,54 @@ def score_take(
     out = assemble_report(take_path, track, fc, songmap, sig, sync, grades, config=config)
     report(1.0, "done")
     return out
+
+
+class _Background:
+    """``fn(report=...)`` run in a thread; its progress reaches ``report`` from the caller's thread.
+
+    Progress callbacks (a rich bar, the web job table) are called from the thread that scores;
+    the worker only leaves its latest ``(fraction, label)`` for :meth:`result` to pass on.
+    """
+
+    def __init__(self, fn, report: ProgressCallback, **kwargs) -> None:
+        import threading
+
+        self._report = report
+        self._latest: Optional[tuple[float, str]] = None
+        self._out: Any = None
+        self._error: Optional[BaseException] = None
+
+        def relay(fraction: float, label: str) -> None:
+            self._latest = (fraction, label)
+
+        def run() -> None:
+            try:
+                self._out = fn(report=relay, **kwargs)
+            except BaseException as exc:  # re-raised in the caller by result()
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+
+    def result(self) -> Any:
+        """Wait for the worker (passing its progress on), then return its answer or raise its error."""
+        while self._thread.is_alive():
+            self._thread.join(0.1)
+            if self._latest is not None:
+                self._report(*self._latest)
+        if self._error is not None:
+            raise self._error
+        return self._out
+
+
+def _body_in_background(take_path: Path, track: MouthTrack, songmap: SongMap, song_start_s: float,
+                        report: ProgressCallback) -> _Background:
+    """Start :func:`lipcoach.take.body.shoulder_rise` for a take placed at ``song_start_s``."""
+    from lipcoach.take.body import shoulder_rise
+
+    return _Background(shoulder_rise, subrange(report, 0.85, 0.95), take_path=take_path, breaths=songmap.breaths,
+                       song_start_s=song_start_s,
+                       take_span_s=take_span_s(track, song_start_s, song_duration_s=songmap.duration))
 
 
 def _clean(d: dict) -> dict:
