@@ -106,7 +106,7 @@ def main() -> int:
     load_start = os.getloadavg()
     folder = Path(tempfile.mkdtemp(prefix="takespeed."))
     print(f"load average at start: {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f} (1, 5, 15 min)")
-    print(f"{'take':>6} {'frames':>6}  {'decode-only':>12} {'scoring':>10} {'score/decode':>12}  {'max RSS':>8}  {'load':>9}  verdict")
+    print(f"{'take':>6} {'frames':>6}  {'decode-only':>12} {'scoring':>10} {'score/decode':>12} {'CPU s/s':>8}  {'max RSS':>8}  {'load':>9}  verdict")
     rows = []
     summary = []
     for length in args.lengths:
@@ -118,7 +118,7 @@ def main() -> int:
             r = json.loads(out.stdout.strip().splitlines()[-1])
             runs.append(r)
             print(f"{r['take_s']:5.1f}s {r['frames']:6d}  {r['take_s'] / r['decode_s']:10.1f}x {r['take_s'] / r['score_s']:9.1f}x "
-                  f"{r['score_per_decode']:11.2f}x  {r['max_rss_mb']:6.0f}MB  {r['load_avg_1min_before']:4.1f}-{r['load_avg_1min_after']:<4.1f}"
+                  f"{r['score_per_decode']:11.2f}x {r['cpu_score_per_decode']:7.2f}x  {r['max_rss_mb']:6.0f}MB  {r['load_avg_1min_before']:4.1f}-{r['load_avg_1min_after']:<4.1f}"
                   f"  {r['verdict']} (offset {r['offset_ms']} ms, {r['size']} @ {r['fps']:.0f} fps)", flush=True)
         rows.extend(runs)
         ratios = [r["score_per_decode"] for r in runs]
@@ -127,11 +127,14 @@ def main() -> int:
                         "median_cpu_score_per_decode": float(np.median([r["cpu_score_per_decode"] for r in runs])),
                         "median_max_rss_mb": float(np.median([r["max_rss_mb"] for r in runs]))})
         if len(runs) > 1:
-            print(f"{runs[0]['take_s']:5.1f}s median score/decode over {len(runs)} runs: {np.median(ratios):.2f}x", flush=True)
+            print(f"{runs[0]['take_s']:5.1f}s median over {len(runs)} runs: score/decode {np.median(ratios):.2f}x, "
+                  f"CPU {summary[-1]['median_cpu_score_per_decode']:.2f}x", flush=True)
     load_end = os.getloadavg()
     print(f"load average at end: {load_end[0]:.2f} {load_end[1]:.2f} {load_end[2]:.2f} (1, 5, 15 min)")
     print("ratios are seconds of video per second of wall time (decode-only: PyAV decode + scale to 640 px; "
-          "scoring: score_take end to end incl. MediaPipe start-up and Pose around the breaths)")
+          "scoring: score_take end to end incl. MediaPipe start-up and Pose around the breaths); CPU s/s: CPU "
+          "seconds of scoring per CPU second of decoding (all threads). Under load (other jobs) decoding, which "
+          "uses several threads, slows more than scoring: wall ratios then read low; compare on a quiet machine")
     if args.json is not None:
         from lipcoach.fileio import write_json_atomic
 
