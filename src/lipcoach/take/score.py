@@ -534,6 +534,8 @@ class _Background:
             self._thread.join(0.1)
             if self._latest is not None:
                 self._report(*self._latest)
+        if self._latest is not None:  # the worker's last word, also when it finished before we waited
+            self._report(*self._latest)
         if self._error is not None:
             raise self._error
         return self._out
