@@ -478,14 +478,19 @@ def score_take(
     # as the take's place in the song is final: by sound or given, and with one candidate place
     # (the mouth picks among a repeated chorus's places). A silent take is placed by sync itself.
     want_body = body is not False and bool(songmap.breaths) and take_path.is_file()
-    body_job = None
-    if want_body and placement is not None and not placement.alternatives:
-        body_job = _body_in_background(take_path, track, songmap, placement.song_start_s, report)
-    fc, placement, est = choose_face(track, sig, placement, face=face, config=config)
-    if want_body and body_job is None and placement.method != "mouth":
-        body_job = _body_in_background(take_path, track, songmap, placement.song_start_s, report)
-    report(0.8, "measuring sync")
-    sync = sync_take(track, fc, placement, est, sig, songmap, config=config)
+    body_job: Optional[_Background] = None
+    try:
+        if want_body and placement is not None and not placement.alternatives:
+            body_job = _body_in_background(take_path, track, songmap, placement.song_start_s, report)
+        fc, placement, est = choose_face(track, sig, placement, face=face, config=config)
+        if want_body and body_job is None and placement.method != "mouth":
+            body_job = _body_in_background(take_path, track, songmap, placement.song_start_s, report)
+        report(0.8, "measuring sync")
+        sync = sync_take(track, fc, placement, est, sig, songmap, config=config)
+    except BaseException:
+        if body_job is not None:
+            body_job.join(progress=False)  # never leave Pose running behind the caller's back
+        raise
     shown_by_body = None
     if body_job is not None:
         shown_by_body = body_job.result()
@@ -528,12 +533,16 @@ class _Background:
         self._thread = threading.Thread(target=run, daemon=True)
         self._thread.start()
 
-    def result(self) -> Any:
-        """Wait for the worker (passing its progress on), then return its answer or raise its error."""
+    def join(self, *, progress: bool = True) -> None:
+        """Wait for the worker, passing its progress on while waiting unless ``progress`` is False."""
         while self._thread.is_alive():
             self._thread.join(0.1)
-            if self._latest is not None:
+            if progress and self._latest is not None:
                 self._report(*self._latest)
+
+    def result(self) -> Any:
+        """Wait for the worker (passing its progress on), then return its answer or raise its error."""
+        self.join()
         if self._latest is not None:  # the worker's last word, also when it finished before we waited
             self._report(*self._latest)
         if self._error is not None:
