@@ -77,22 +77,43 @@ def breath_windows(breaths, *, song_start_s: float, take_span_s: tuple[float, fl
     return out
 
 
-def shoulder_rise(take_path: str | os.PathLike, breaths: Sequence, *, song_start_s: float,
-                  take_span_s: tuple[float, float], report: Optional[ProgressCallback] = None
-                  ) -> list[Optional[str]]:
-    """Per breath of the song map: ``"shown"`` / ``"not_shown"`` by the shoulders, or None; see :func:`_shoulder_rise`.
+def new_pose():
+    """A MediaPipe Pose graph as :func:`shoulder_rise` uses it, already run once on a blank frame.
 
-    MediaPipe Pose's native log lines are kept off the user's terminal, as the face tracker's are.
+    The first frame a TF-Lite model sees pays its start-up (tens of ms); a scorer that makes
+    the graph while other work runs does not wait for it later. A blank frame shows no body,
+    so the graph starts the take by looking for one, exactly as a fresh graph does.
+    Close it (``.close()``) when done.
     """
     from lipcoach.take.mouth import native_logs_silenced
 
     with native_logs_silenced():
-        return _shoulder_rise(take_path, breaths, song_start_s=song_start_s, take_span_s=take_span_s, report=report)
+        import mediapipe as mp
+
+        pose = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1, smooth_landmarks=False,
+                                      enable_segmentation=False, min_detection_confidence=0.5)
+        pose.process(np.zeros((SIZE_PX * 9 // 16, SIZE_PX, 3), dtype=np.uint8))
+    return pose
+
+
+def shoulder_rise(take_path: str | os.PathLike, breaths: Sequence, *, song_start_s: float,
+                  take_span_s: tuple[float, float], report: Optional[ProgressCallback] = None,
+                  pose=None) -> list[Optional[str]]:
+    """Per breath of the song map: ``"shown"`` / ``"not_shown"`` by the shoulders, or None; see :func:`_shoulder_rise`.
+
+    MediaPipe Pose's native log lines are kept off the user's terminal, as the face tracker's are.
+    ``pose``: a graph from :func:`new_pose` to use (the caller closes it); default a new one.
+    """
+    from lipcoach.take.mouth import native_logs_silenced
+
+    with native_logs_silenced():
+        return _shoulder_rise(take_path, breaths, song_start_s=song_start_s, take_span_s=take_span_s, report=report,
+                              pose=pose)
 
 
 def _shoulder_rise(take_path: str | os.PathLike, breaths: Sequence, *, song_start_s: float,
-                   take_span_s: tuple[float, float], report: Optional[ProgressCallback] = None
-                   ) -> list[Optional[str]]:
+                   take_span_s: tuple[float, float], report: Optional[ProgressCallback] = None,
+                   pose=None) -> list[Optional[str]]:
     """Per breath of the song map: ``"shown"`` / ``"not_shown"`` by the shoulders, or None (not seen, not in the take).
 
     The windows are decoded in a second thread (:func:`_window_frames`) while Pose runs on the
@@ -109,8 +130,6 @@ def _shoulder_rise(take_path: str | os.PathLike, breaths: Sequence, *, song_star
     take_span_s : (float, float)
         Song times the take covers, s.
     """
-    import mediapipe as mp
-
     from lipcoach.take.mouth import _threaded
 
     report = report or silent
@@ -119,8 +138,12 @@ def _shoulder_rise(take_path: str | os.PathLike, breaths: Sequence, *, song_star
     todo = [i for i, w in enumerate(windows) if w is not None]
     if not todo:
         return out
-    pose = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1, smooth_landmarks=False,
-                                  enable_segmentation=False, min_detection_confidence=0.5)
+    own_pose = pose is None
+    if own_pose:
+        import mediapipe as mp
+
+        pose = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1, smooth_landmarks=False,
+                                      enable_segmentation=False, min_detection_confidence=0.5)
     try:
         ts: list[float] = []
         ys: list[float] = []
@@ -149,7 +172,8 @@ def _shoulder_rise(take_path: str | os.PathLike, breaths: Sequence, *, song_star
                 report(n_done / len(todo), "looking at the shoulders on each breath")
             ts, ys, ws, lost = [], [], [], False
     finally:
-        pose.close()
+        if own_pose:
+            pose.close()
     return out
 
 

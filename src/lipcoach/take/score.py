@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -148,20 +148,43 @@ def _level_spans(level: np.ndarray, *, rate_hz: int, threshold: float = 0.3) -> 
     return [(a / rate_hz, b / rate_hz) for a, b in zip(on[::2], on[1::2])]
 
 
-def place_take(track: MouthTrack, songmap: SongMap, *, song_audio: Optional[str | os.PathLike] = None,
-               song_start_s: Optional[float] = None) -> Optional[P.Placement]:
-    """Step 1: where the take starts in the song, by the scratch sound (None for a silent take)."""
-    if song_start_s is not None:
-        return P.Placement(song_start_s=float(song_start_s), confidence=1.0, method="given")
-    if _rms_dbfs(track.audio) <= SILENT_DBFS:
-        return None
+@dataclasses.dataclass
+class SongSound:
+    """The song's audio as placement hears it: mono at :data:`placement.PLACEMENT_SR` and its onset envelope."""
+
+    path: Path
+    audio: np.ndarray
+    envelope: np.ndarray
+
+
+def song_sound(songmap: SongMap, *, song_audio: Optional[str | os.PathLike] = None) -> Optional[SongSound]:
+    """Read the song's audio for placement by scratch sound (None when no song file is at hand)."""
     path = _song_audio_path(songmap, song_audio)
     if path is None:
         return None
     from lipcoach.media.decode import load_audio
 
-    song, _ = load_audio(path, sr=P.PLACEMENT_SR)
-    cand = P.place_by_sound(track.audio, song, sr=P.PLACEMENT_SR, take_audio_start_s=track.audio_start_s)
+    audio, _ = load_audio(path, sr=P.PLACEMENT_SR)
+    return SongSound(path=path, audio=audio, envelope=P.placement_envelope(audio, sr=P.PLACEMENT_SR))
+
+
+def place_take(track: MouthTrack, songmap: SongMap, *, song_audio: Optional[str | os.PathLike] = None,
+               song_start_s: Optional[float] = None,
+               song: Optional[Callable[[], Optional[SongSound]]] = None) -> Optional[P.Placement]:
+    """Step 1: where the take starts in the song, by the scratch sound (None for a silent take).
+
+    ``song``: gives the song's :class:`SongSound` when asked (read ahead while the take was
+    tracked); default :func:`song_sound` reads it now.
+    """
+    if song_start_s is not None:
+        return P.Placement(song_start_s=float(song_start_s), confidence=1.0, method="given")
+    if _rms_dbfs(track.audio) <= SILENT_DBFS:
+        return None
+    sound = song() if song is not None else song_sound(songmap, song_audio=song_audio)
+    if sound is None:
+        return None
+    cand = P.place_by_sound(track.audio, sound.audio, sr=P.PLACEMENT_SR, take_audio_start_s=track.audio_start_s,
+                            song_envelope=sound.envelope)
     if cand.confidence >= MIN_SOUND_CONFIDENCE or cand.alternatives:
         return cand
     return None
@@ -463,8 +486,27 @@ def score_take(
     """
     report = report or silent
     take_path = Path(take_path)
+    want_body = body is not False and bool(songmap.breaths) and take_path.is_file()
+    ahead = None
     if track is None:
-        track = track_mouth(take_path, report=subrange(report, 0.0, 0.75))
+        # While the mouth is tracked (Face Mesh keeps one core busy, decoding the other part
+        # of the time), a second thread reads the song for placement and starts MediaPipe Pose.
+        ahead = _ReadAhead(songmap, song_audio=song_audio, song=song_start_s is None, pose=want_body)
+    try:
+        if track is None:
+            track = track_mouth(take_path, report=subrange(report, 0.0, 0.75))
+        return _score_steps(take_path, track, songmap, face=face, report=report, song_audio=song_audio,
+                            song_start_s=song_start_s, config=config, use_region=use_region, want_body=want_body,
+                            ahead=ahead)
+    finally:
+        if ahead is not None:
+            ahead.close()
+
+
+def _score_steps(take_path: Path, track: MouthTrack, songmap: SongMap, *, face: Optional[int],
+                 report: ProgressCallback, song_audio, song_start_s: Optional[float], config: S.SyncConfig,
+                 use_region: bool, want_body: bool, ahead: Optional["_ReadAhead"]) -> TakeReport:
+    """:func:`score_take` once the take is tracked."""
     check_faces(track)
     if track.duration_s > songmap.duration + TAKE_OVERRUN_S:
         raise LipcoachError(take_path, f"the take is {track.duration_s:.1f} s long but the song is only "
@@ -473,18 +515,19 @@ def score_take(
         track.face(face)  # raises with the list of faces
     sig = song_signals(songmap, config=config, use_region=use_region)
     report(0.75, "placing the take in the song")
-    placement = place_take(track, songmap, song_audio=song_audio, song_start_s=song_start_s)
+    placement = place_take(track, songmap, song_audio=song_audio, song_start_s=song_start_s,
+                           song=ahead.song if ahead is not None else None)
     # The shoulders around each breath (MediaPipe Pose) are looked at in a second thread as soon
     # as the take's place in the song is final: by sound or given, and with one candidate place
     # (the mouth picks among a repeated chorus's places). A silent take is placed by sync itself.
-    want_body = body is not False and bool(songmap.breaths) and take_path.is_file()
+    pose = ahead.pose() if ahead is not None and want_body else None
     body_job: Optional[_Background] = None
     try:
         if want_body and placement is not None and not placement.alternatives:
-            body_job = _body_in_background(take_path, track, songmap, placement.song_start_s, report)
+            body_job = _body_in_background(take_path, track, songmap, placement.song_start_s, report, pose=pose)
         fc, placement, est = choose_face(track, sig, placement, face=face, config=config)
         if want_body and body_job is None and placement.method != "mouth":
-            body_job = _body_in_background(take_path, track, songmap, placement.song_start_s, report)
+            body_job = _body_in_background(take_path, track, songmap, placement.song_start_s, report, pose=pose)
         report(0.8, "measuring sync")
         sync = sync_take(track, fc, placement, est, sig, songmap, config=config)
     except BaseException:
@@ -498,7 +541,7 @@ def score_take(
         from lipcoach.take.body import shoulder_rise
 
         shown_by_body = shoulder_rise(take_path, songmap.breaths, song_start_s=sync.placement.song_start_s,
-                                      take_span_s=sync.take_span_s, report=subrange(report, 0.85, 0.95))
+                                      take_span_s=sync.take_span_s, report=subrange(report, 0.85, 0.95), pose=pose)
     report(0.95, "grading words")
     grades = grade_take(track, fc, sync, sig, songmap, body=shown_by_body)
     out = assemble_report(take_path, track, fc, songmap, sig, sync, grades, config=config)
@@ -513,10 +556,10 @@ class _Background:
     the worker only leaves its latest ``(fraction, label)`` for :meth:`result` to pass on.
     """
 
-    def __init__(self, fn, report: ProgressCallback, **kwargs) -> None:
+    def __init__(self, fn, report: Optional[ProgressCallback], **kwargs) -> None:
         import threading
 
-        self._report = report
+        self._report = report or silent
         self._latest: Optional[tuple[float, str]] = None
         self._out: Any = None
         self._error: Optional[BaseException] = None
@@ -526,7 +569,7 @@ class _Background:
 
         def run() -> None:
             try:
-                self._out = fn(report=relay, **kwargs)
+                self._out = fn(report=relay, **kwargs) if report is not None else fn(**kwargs)
             except BaseException as exc:  # re-raised in the caller by result()
                 self._error = exc
 
@@ -551,13 +594,53 @@ class _Background:
 
 
 def _body_in_background(take_path: Path, track: MouthTrack, songmap: SongMap, song_start_s: float,
-                        report: ProgressCallback) -> _Background:
+                        report: ProgressCallback, *, pose=None) -> _Background:
     """Start :func:`lipcoach.take.body.shoulder_rise` for a take placed at ``song_start_s``."""
     from lipcoach.take.body import shoulder_rise
 
     return _Background(shoulder_rise, subrange(report, 0.85, 0.95), take_path=take_path, breaths=songmap.breaths,
                        song_start_s=song_start_s,
-                       take_span_s=take_span_s(track, song_start_s, song_duration_s=songmap.duration))
+                       take_span_s=take_span_s(track, song_start_s, song_duration_s=songmap.duration), pose=pose)
+
+
+class _ReadAhead:
+    """The song's sound (:func:`song_sound`) and a Pose graph (:func:`lipcoach.take.body.new_pose`), made in a
+    second thread while the take is tracked. A song that cannot be read raises only when
+    placement asks for it, as it would without reading ahead; :meth:`close` closes the graph."""
+
+    def __init__(self, songmap: SongMap, *, song_audio, song: bool, pose: bool) -> None:
+        def make() -> dict:
+            out: dict = {"pose": None, "song": None, "song_error": None}
+            if pose:
+                from lipcoach.take.body import new_pose
+
+                out["pose"] = new_pose()
+            if song:
+                try:
+                    out["song"] = song_sound(songmap, song_audio=song_audio)
+                except Exception as exc:  # raised by song() if placement needs the song
+                    out["song_error"] = exc
+            return out
+
+        self._job = _Background(make, None)
+
+    def song(self) -> Optional[SongSound]:
+        made = self._job.result()
+        if made["song_error"] is not None:
+            raise made["song_error"]
+        return made["song"]
+
+    def pose(self):
+        return self._job.result()["pose"]
+
+    def close(self) -> None:
+        self._job.join(progress=False)
+        try:
+            made = self._job.result()
+        except Exception:  # a Pose graph that could not be made leaves nothing to close
+            return
+        if made["pose"] is not None:
+            made["pose"].close()
 
 
 def _clean(d: dict) -> dict:
