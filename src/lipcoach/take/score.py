@@ -21,7 +21,7 @@ from lipcoach.song.songmap import SongMap
 from lipcoach.take import grade as G
 from lipcoach.take import placement as P
 from lipcoach.take import sync as S
-from lipcoach.take.mouth import MouthTrack, check_faces, track_mouth
+from lipcoach.take.mouth import MouthTrack, check_faces, check_take_file, track_mouth
 
 NAME = "lipcoach.takereport"
 #: A take may run this much longer than the song (pre-roll, a held last frame), s.
@@ -489,6 +489,7 @@ def score_take(
     want_body = body is not False and bool(songmap.breaths) and take_path.is_file()
     ahead = None
     if track is None:
+        check_take_file(take_path)  # a file that is not a video is said at once, before any thread starts
         # While the mouth is tracked (Face Mesh keeps one core busy, decoding the other part
         # of the time), a second thread reads the song for placement and starts MediaPipe Pose.
         ahead = _ReadAhead(songmap, song_audio=song_audio, song=song_start_s is None, pose=want_body)
