@@ -492,10 +492,18 @@ def score_take(
         check_take_file(take_path)  # a file that is not a video is said at once, before any thread starts
         # While the mouth is tracked (Face Mesh keeps one core busy, decoding the other part
         # of the time), a second thread reads the song for placement and starts MediaPipe Pose.
+        # It starts with the tracker's first progress report, i.e. once Face Mesh runs: before
+        # that (MediaPipe's import, the face count) both threads would only take turns.
         ahead = _ReadAhead(songmap, song_audio=song_audio, song=song_start_s is None, pose=want_body)
     try:
         if track is None:
-            track = track_mouth(take_path, report=subrange(report, 0.0, 0.75))
+            tracking = subrange(report, 0.0, 0.75)
+
+            def tracking_report(fraction: float, label: str) -> None:
+                ahead.start()
+                tracking(fraction, label)
+
+            track = track_mouth(take_path, report=tracking_report)
         return _score_steps(take_path, track, songmap, face=face, report=report, song_audio=song_audio,
                             song_start_s=song_start_s, config=config, use_region=use_region, want_body=want_body,
                             ahead=ahead)
@@ -623,18 +631,28 @@ class _ReadAhead:
                     out["song_error"] = exc
             return out
 
-        self._job = _Background(make, None)
+        self._make = make
+        self._job: Optional[_Background] = None
+
+    def start(self) -> None:
+        """Start the second thread (once; later calls do nothing)."""
+        if self._job is None:
+            self._job = _Background(self._make, None)
 
     def song(self) -> Optional[SongSound]:
+        self.start()
         made = self._job.result()
         if made["song_error"] is not None:
             raise made["song_error"]
         return made["song"]
 
     def pose(self):
+        self.start()
         return self._job.result()["pose"]
 
     def close(self) -> None:
+        if self._job is None:
+            return
         self._job.join(progress=False)
         try:
             made = self._job.result()
