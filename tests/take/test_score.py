@@ -125,6 +125,20 @@ def test_report_files_validate_and_work_offline(scored, take):
     assert "<td>shown by mouth</td>" in page  # the breath before line 2, in the line table
 
 
+def test_progress_comes_from_the_scoring_thread_and_never_goes_back(take):
+    """The shoulders are looked at in a second thread while sync runs; the progress bar (or the
+    web job's row) is still driven from the thread that scores, and never moves backwards."""
+    import threading
+
+    calls = []
+    score_take(take["path"], take["sm"], track=take["track"],
+               report=lambda fraction, label: calls.append((fraction, label, threading.get_ident())))
+    assert {thread for _, _, thread in calls} == {threading.get_ident()}
+    fractions = [fraction for fraction, _, _ in calls]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert "looking at the shoulders on each breath" in [label for _, label, _ in calls]
+
+
 def test_a_silent_take_is_placed_by_the_mouth(take):
     import dataclasses
 

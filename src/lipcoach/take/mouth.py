@@ -417,7 +417,13 @@ def _threaded(gen, maxsize: int = 8):
 
 
 def sample_frames(path: str | os.PathLike, times_s: list[float], *, max_side_px: int = ANALYSIS_SIZE_PX) -> list[np.ndarray]:
-    """RGB frames (rotated for display) shown at the given take times, found by seeking."""
+    """RGB frames (rotated for display) shown at the given take times, found by seeking.
+
+    A seek decodes from the key frame before the time asked for; when the next time (times in
+    increasing order) lies no further ahead than the longest such decode seen so far, decoding
+    simply goes on instead (a take with key frames seconds apart, or only one, is not decoded
+    from its start again for every sample). The frames are the same either way.
+    """
     import av
 
     from lipcoach.media.decode import _rotation, video_stream
@@ -436,16 +442,32 @@ def sample_frames(path: str | os.PathLike, times_s: list[float], *, max_side_px:
         w0, h0 = vs.codec_context.width or 2, vs.codec_context.height or 2
         scale = min(1.0, max_side_px / max(w0, h0))
         size = (max(2, int(round(w0 * scale / 2)) * 2), max(2, int(round(h0 * scale / 2)) * 2))
+        frames = None  # the decoder, positioned just after the frame last sampled (at last_t)
+        last_t: Optional[float] = None
+        longest_seek_s = 0.0  # longest decode from a key frame to a sampled time so far, s
         for t in times_s:
             try:
                 target = t + start
-                container.seek(int(max(0.0, target - 0.5) / vs.time_base), stream=vs, backward=True)
-                for frame in container.decode(vs):
+                seek = (frames is None or last_t is None or not last_t + 1e-3 < target
+                        or target - last_t > longest_seek_s)
+                if seek:
+                    container.seek(int(max(0.0, target - 0.5) / vs.time_base), stream=vs, backward=True)
+                    frames = container.decode(vs)
+                key_t = None  # time of the first frame decoded after the seek (its key frame)
+                for frame in frames:
+                    if seek and key_t is None and frame.time is not None:
+                        key_t = float(frame.time)
                     if frame.time is None or frame.time + 1e-3 >= target:
                         img = frame.to_ndarray(format="rgb24", width=size[0], height=size[1])
                         out.append(np.ascontiguousarray(np.rot90(img, k_rot)) if k_rot else img)
+                        last_t = None if frame.time is None else float(frame.time)
+                        if key_t is not None:
+                            longest_seek_s = max(longest_seek_s, target - key_t)
                         break
+                else:
+                    frames = None  # past the end
             except Exception:  # a frame we cannot reach is simply not sampled
+                frames = None
                 continue
     return out
 

@@ -103,6 +103,11 @@ def onset_envelope(audio: np.ndarray, *, sr: int = PLACEMENT_SR, hop_length: int
     return np.maximum(np.diff(logm, axis=1, prepend=logm[:, :1]), 0.0)
 
 
+def placement_envelope(audio: np.ndarray, *, sr: int = PLACEMENT_SR) -> np.ndarray:
+    """The onset envelope :func:`place_by_sound` matches (10 ms hop), shape (n_bands, n_frames)."""
+    return onset_envelope(audio, sr=sr, hop_length=ENVELOPE_HOP * sr // PLACEMENT_SR)
+
+
 def gcc_phat(a: np.ndarray, b: np.ndarray, *, n_fft: Optional[int] = None) -> np.ndarray:
     """Generalised cross-correlation with phase transform of two 1-D or band×time signals.
 
@@ -120,7 +125,8 @@ def gcc_phat(a: np.ndarray, b: np.ndarray, *, n_fft: Optional[int] = None) -> np
 
 
 def place_by_sound(take_audio: np.ndarray, song_audio: np.ndarray, *, sr: int = PLACEMENT_SR,
-                   take_audio_start_s: float = 0.0, n_alternatives: int = 4) -> Placement:
+                   take_audio_start_s: float = 0.0, n_alternatives: int = 4,
+                   song_envelope: Optional[np.ndarray] = None) -> Placement:
     """Find the take's scratch sound in the song audio.
 
     Parameters
@@ -132,14 +138,17 @@ def place_by_sound(take_audio: np.ndarray, song_audio: np.ndarray, *, sr: int = 
     n_alternatives : int
         Most runner-up placements returned (peaks ≥ 80 % of the best, ≥ 0.5 s apart) when
         the best is not unique: repeated choruses, or the same words said the same way.
+    song_envelope : np.ndarray, optional
+        ``placement_envelope(song_audio, sr=sr)`` when already computed (it depends on the
+        song alone, so a scorer can make it while the take is still being tracked).
 
     Returns
     -------
     Placement
     """
     hop = ENVELOPE_HOP * sr // PLACEMENT_SR
-    et = onset_envelope(take_audio, sr=sr, hop_length=hop)
-    es = onset_envelope(song_audio, sr=sr, hop_length=hop)
+    et = placement_envelope(take_audio, sr=sr)
+    es = placement_envelope(song_audio, sr=sr) if song_envelope is None else song_envelope
     n = int(2 ** np.ceil(np.log2(es.shape[1] + et.shape[1])))
     c = gcc_phat(es, et, n_fft=n)  # c[k]: song[t + k] ~ take[t]
     lags = np.arange(n)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from lipcoach.song.songmap import SongMap
 from lipcoach.take import grade as G
 from lipcoach.take import placement as P
 from lipcoach.take import sync as S
-from lipcoach.take.mouth import MouthTrack, check_faces, track_mouth
+from lipcoach.take.mouth import MouthTrack, check_faces, check_take_file, track_mouth
 
 NAME = "lipcoach.takereport"
 #: A take may run this much longer than the song (pre-roll, a held last frame), s.
@@ -155,20 +155,43 @@ def _level_spans(level: np.ndarray, *, rate_hz: int, threshold: float = 0.3) -> 
     return [(a / rate_hz, b / rate_hz) for a, b in zip(on[::2], on[1::2])]
 
 
-def place_take(track: MouthTrack, songmap: SongMap, *, song_audio: Optional[str | os.PathLike] = None,
-               song_start_s: Optional[float] = None) -> Optional[P.Placement]:
-    """Step 1: where the take starts in the song, by the scratch sound (None for a silent take)."""
-    if song_start_s is not None:
-        return P.Placement(song_start_s=float(song_start_s), confidence=1.0, method="given")
-    if _rms_dbfs(track.audio) <= SILENT_DBFS:
-        return None
+@dataclasses.dataclass
+class SongSound:
+    """The song's audio as placement hears it: mono at :data:`placement.PLACEMENT_SR` and its onset envelope."""
+
+    path: Path
+    audio: np.ndarray
+    envelope: np.ndarray
+
+
+def song_sound(songmap: SongMap, *, song_audio: Optional[str | os.PathLike] = None) -> Optional[SongSound]:
+    """Read the song's audio for placement by scratch sound (None when no song file is at hand)."""
     path = _song_audio_path(songmap, song_audio)
     if path is None:
         return None
     from lipcoach.media.decode import load_audio
 
-    song, _ = load_audio(path, sr=P.PLACEMENT_SR)
-    cand = P.place_by_sound(track.audio, song, sr=P.PLACEMENT_SR, take_audio_start_s=track.audio_start_s)
+    audio, _ = load_audio(path, sr=P.PLACEMENT_SR)
+    return SongSound(path=path, audio=audio, envelope=P.placement_envelope(audio, sr=P.PLACEMENT_SR))
+
+
+def place_take(track: MouthTrack, songmap: SongMap, *, song_audio: Optional[str | os.PathLike] = None,
+               song_start_s: Optional[float] = None,
+               song: Optional[Callable[[], Optional[SongSound]]] = None) -> Optional[P.Placement]:
+    """Step 1: where the take starts in the song, by the scratch sound (None for a silent take).
+
+    ``song``: gives the song's :class:`SongSound` when asked (read ahead while the take was
+    tracked); default :func:`song_sound` reads it now.
+    """
+    if song_start_s is not None:
+        return P.Placement(song_start_s=float(song_start_s), confidence=1.0, method="given")
+    if _rms_dbfs(track.audio) <= SILENT_DBFS:
+        return None
+    sound = song() if song is not None else song_sound(songmap, song_audio=song_audio)
+    if sound is None:
+        return None
+    cand = P.place_by_sound(track.audio, sound.audio, sr=P.PLACEMENT_SR, take_audio_start_s=track.audio_start_s,
+                            song_envelope=sound.envelope)
     if cand.confidence >= MIN_SOUND_CONFIDENCE or cand.alternatives:
         return cand
     return None
@@ -202,6 +225,11 @@ def choose_face(track: MouthTrack, sig: SongSignals, placement: Optional[P.Place
             by_face.append((fc, pl, S.estimate_offset(m, sig.vocal, valid, region=sig.sung, visemes=sig.visemes,
                                                       config=config)))
     return max(by_face, key=lambda x: x[2].peak)
+
+
+def take_span_s(track: MouthTrack, song_start_s: float, *, song_duration_s: float) -> tuple[float, float]:
+    """The song times (s) a take covers, when take time 0 is song time ``song_start_s``."""
+    return (max(0.0, song_start_s + float(track.t_s[0])), min(song_duration_s, song_start_s + track.duration_s))
 
 
 @dataclasses.dataclass
@@ -273,8 +301,7 @@ def sync_take(track: MouthTrack, fc, placement: P.Placement, est: S.SyncEstimate
                      visemes=None if sig.visemes is None else sig.visemes[lo_i:hi_i], region=_region(sig, lo_i, hi_i),
                      n_events=n_events, search_span_s=span, grid_rate_hz=rate)
     est = shape_check(track, fc, placement, est, sig, lo_i, hi_i, config=config)
-    take_span = (max(0.0, placement.song_start_s + float(track.t_s[0])),
-                 min(songmap.duration, placement.song_start_s + track.duration_s))
+    take_span = take_span_s(track, placement.song_start_s, song_duration_s=songmap.duration)
 
     def window_offset(lo_s, hi_s, *, max_lag_ms, center_ms):
         region = np.zeros(vocal.size, dtype=bool)
@@ -537,8 +564,36 @@ def score_take(
     """
     report = report or silent
     take_path = Path(take_path)
+    want_body = body is not False and bool(songmap.breaths) and take_path.is_file()
+    ahead = None
     if track is None:
-        track = track_mouth(take_path, report=subrange(report, 0.0, 0.75))
+        check_take_file(take_path)  # a file that is not a video is said at once, before any thread starts
+        # While the mouth is tracked (Face Mesh keeps one core busy, decoding the other part
+        # of the time), a second thread reads the song for placement and starts MediaPipe Pose.
+        # It starts with the tracker's first progress report, i.e. once Face Mesh runs: before
+        # that (MediaPipe's import, the face count) both threads would only take turns.
+        ahead = _ReadAhead(songmap, song_audio=song_audio, song=song_start_s is None, pose=want_body)
+    try:
+        if track is None:
+            tracking = subrange(report, 0.0, 0.75)
+
+            def tracking_report(fraction: float, label: str) -> None:
+                ahead.start()
+                tracking(fraction, label)
+
+            track = track_mouth(take_path, report=tracking_report)
+        return _score_steps(take_path, track, songmap, face=face, report=report, song_audio=song_audio,
+                            song_start_s=song_start_s, config=config, use_region=use_region, want_body=want_body,
+                            ahead=ahead)
+    finally:
+        if ahead is not None:
+            ahead.close()
+
+
+def _score_steps(take_path: Path, track: MouthTrack, songmap: SongMap, *, face: Optional[int],
+                 report: ProgressCallback, song_audio, song_start_s: Optional[float], config: S.SyncConfig,
+                 use_region: bool, want_body: bool, ahead: Optional["_ReadAhead"]) -> TakeReport:
+    """:func:`score_take` once the take is tracked."""
     check_faces(track)
     if track.duration_s > songmap.duration + TAKE_OVERRUN_S:
         raise LipcoachError(take_path, f"the take is {track.duration_s:.1f} s long but the song is only "
@@ -547,21 +602,142 @@ def score_take(
         track.face(face)  # raises with the list of faces
     sig = song_signals(songmap, config=config, use_region=use_region)
     report(0.75, "placing the take in the song")
-    placement = place_take(track, songmap, song_audio=song_audio, song_start_s=song_start_s)
-    fc, placement, est = choose_face(track, sig, placement, face=face, config=config)
-    report(0.8, "measuring sync")
-    sync = sync_take(track, fc, placement, est, sig, songmap, config=config)
+    placement = place_take(track, songmap, song_audio=song_audio, song_start_s=song_start_s,
+                           song=ahead.song if ahead is not None else None)
+    # The shoulders around each breath (MediaPipe Pose) are looked at in a second thread as soon
+    # as the take's place in the song is final: by sound or given, and with one candidate place
+    # (the mouth picks among a repeated chorus's places). A silent take is placed by sync itself.
+    pose = ahead.pose() if ahead is not None and want_body else None
+    body_job: Optional[_Background] = None
+    try:
+        if want_body and placement is not None and not placement.alternatives:
+            body_job = _body_in_background(take_path, track, songmap, placement.song_start_s, report, pose=pose)
+        fc, placement, est = choose_face(track, sig, placement, face=face, config=config)
+        if want_body and body_job is None and placement.method != "mouth":
+            body_job = _body_in_background(take_path, track, songmap, placement.song_start_s, report, pose=pose)
+        report(0.8, "measuring sync")
+        sync = sync_take(track, fc, placement, est, sig, songmap, config=config)
+    except BaseException:
+        if body_job is not None:
+            body_job.join(progress=False)  # never leave Pose running behind the caller's back
+        raise
     shown_by_body = None
-    if body is not False and songmap.breaths and take_path.is_file():
+    if body_job is not None:
+        shown_by_body = body_job.result()
+    elif want_body:
         from lipcoach.take.body import shoulder_rise
 
         shown_by_body = shoulder_rise(take_path, songmap.breaths, song_start_s=sync.placement.song_start_s,
-                                      take_span_s=sync.take_span_s, report=subrange(report, 0.85, 0.95))
+                                      take_span_s=sync.take_span_s, report=subrange(report, 0.85, 0.95), pose=pose)
     report(0.95, "grading words")
     grades = grade_take(track, fc, sync, sig, songmap, body=shown_by_body)
     out = assemble_report(take_path, track, fc, songmap, sig, sync, grades, config=config)
     report(1.0, "done")
     return out
+
+
+class _Background:
+    """``fn(report=...)`` run in a thread; its progress reaches ``report`` from the caller's thread.
+
+    Progress callbacks (a rich bar, the web job table) are called from the thread that scores;
+    the worker only leaves its latest ``(fraction, label)`` for :meth:`result` to pass on.
+    """
+
+    def __init__(self, fn, report: Optional[ProgressCallback], **kwargs) -> None:
+        import threading
+
+        self._report = report or silent
+        self._latest: Optional[tuple[float, str]] = None
+        self._out: Any = None
+        self._error: Optional[BaseException] = None
+
+        def relay(fraction: float, label: str) -> None:
+            self._latest = (fraction, label)
+
+        def run() -> None:
+            try:
+                self._out = fn(report=relay, **kwargs) if report is not None else fn(**kwargs)
+            except BaseException as exc:  # re-raised in the caller by result()
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+
+    def join(self, *, progress: bool = True) -> None:
+        """Wait for the worker, passing its progress on while waiting unless ``progress`` is False."""
+        while self._thread.is_alive():
+            self._thread.join(0.1)
+            if progress and self._latest is not None:
+                self._report(*self._latest)
+
+    def result(self) -> Any:
+        """Wait for the worker (passing its progress on), then return its answer or raise its error."""
+        self.join()
+        if self._latest is not None:  # the worker's last word, also when it finished before we waited
+            self._report(*self._latest)
+        if self._error is not None:
+            raise self._error
+        return self._out
+
+
+def _body_in_background(take_path: Path, track: MouthTrack, songmap: SongMap, song_start_s: float,
+                        report: ProgressCallback, *, pose=None) -> _Background:
+    """Start :func:`lipcoach.take.body.shoulder_rise` for a take placed at ``song_start_s``."""
+    from lipcoach.take.body import shoulder_rise
+
+    return _Background(shoulder_rise, subrange(report, 0.85, 0.95), take_path=take_path, breaths=songmap.breaths,
+                       song_start_s=song_start_s,
+                       take_span_s=take_span_s(track, song_start_s, song_duration_s=songmap.duration), pose=pose)
+
+
+class _ReadAhead:
+    """The song's sound (:func:`song_sound`) and a Pose graph (:func:`lipcoach.take.body.new_pose`), made in a
+    second thread while the take is tracked. A song that cannot be read raises only when
+    placement asks for it, as it would without reading ahead; :meth:`close` closes the graph."""
+
+    def __init__(self, songmap: SongMap, *, song_audio, song: bool, pose: bool) -> None:
+        def make() -> dict:
+            out: dict = {"pose": None, "song": None, "song_error": None}
+            if pose:
+                from lipcoach.take.body import new_pose
+
+                out["pose"] = new_pose()
+            if song:
+                try:
+                    out["song"] = song_sound(songmap, song_audio=song_audio)
+                except Exception as exc:  # raised by song() if placement needs the song
+                    out["song_error"] = exc
+            return out
+
+        self._make = make
+        self._job: Optional[_Background] = None
+
+    def start(self) -> None:
+        """Start the second thread (once; later calls do nothing)."""
+        if self._job is None:
+            self._job = _Background(self._make, None)
+
+    def song(self) -> Optional[SongSound]:
+        self.start()
+        made = self._job.result()
+        if made["song_error"] is not None:
+            raise made["song_error"]
+        return made["song"]
+
+    def pose(self):
+        self.start()
+        return self._job.result()["pose"]
+
+    def close(self) -> None:
+        if self._job is None:
+            return
+        self._job.join(progress=False)
+        try:
+            made = self._job.result()
+        except Exception:  # a Pose graph that could not be made leaves nothing to close
+            return
+        if made["pose"] is not None:
+            made["pose"].close()
 
 
 def _clean(d: dict) -> dict:
