@@ -865,15 +865,14 @@ def joint_lag_ms(rhythm_z: np.ndarray, shape_z: np.ndarray, *, config: SyncConfi
                  grid_rate_hz: int = GRID_RATE_HZ) -> float:
     """The lag (ms, mouth late > 0) within ±``config.max_lag_ms`` where rhythm and shapes together match best.
 
-    ``(rhythm_z + w · shape_z) / √(1 + w²)`` with w = ``config.shape_weight``, the same joint
-    score as :attr:`SyncEstimate.combined_z`: on a song whose syllables come at an even pace
-    the rhythm alone can prefer a lag one syllable away, where the lips' closures and
-    openings do not fall on the lyrics' m/b/p and vowels.
+    The sum of the two standard scores: on a song whose syllables come at an even pace the
+    rhythm alone can prefer a lag one syllable away, where the lips' closures and openings do
+    not fall on the lyrics' m/b/p and vowels. The two count alike here (not fitted, so the
+    offsets the verdict's constants are fitted on do not depend on those constants).
     """
     k = int(round(config.max_lag_ms * grid_rate_hz / 1000.0))
     lags = np.arange(-k, k + 1)
-    joint = (rhythm_z[lags % rhythm_z.size] + config.shape_weight * shape_z[lags % shape_z.size]) \
-        / np.sqrt(1.0 + config.shape_weight ** 2)
+    joint = rhythm_z[lags % rhythm_z.size] + shape_z[lags % shape_z.size]
     return float(lags[int(np.argmax(joint))] * 1000.0 / grid_rate_hz)
 
 
