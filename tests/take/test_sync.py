@@ -348,10 +348,10 @@ def test_the_joint_lag_follows_the_shapes_between_two_rhythm_peaks():
     rhythm = 4.0 * np.exp(-0.5 * ((signed + 30) / 3.0) ** 2) + 3.8 * np.exp(-0.5 * ((signed - 0) / 3.0) ** 2)
     shapes = 3.0 * np.exp(-0.5 * (signed / 4.0) ** 2)
     config = S.SyncConfig(shape_weight=1.0)
-    assert S.joint_lag_ms(rhythm, np.zeros(n), config=config) == pytest.approx(-300.0)
-    assert S.joint_lag_ms(rhythm, shapes, config=config) == pytest.approx(0.0)
+    assert S.joint_best(rhythm, np.zeros(n), config=config)[0] == pytest.approx(-300.0)
+    assert S.joint_best(rhythm, shapes, config=config) == pytest.approx((0.0, 3.8 + 3.0), abs=0.01)
     far = 5.0 * np.exp(-0.5 * ((signed - 60) / 3.0) ** 2)  # a peak beyond ±500 ms is never chosen
-    assert S.joint_lag_ms(rhythm + far, shapes, config=config) == pytest.approx(0.0)
+    assert S.joint_best(rhythm + far, shapes, config=config)[0] == pytest.approx(0.0)
 
 
 def test_rhythm_z_at_the_found_lag_is_the_evidence():

@@ -224,6 +224,16 @@ def choose_face(track: MouthTrack, sig: SongSignals, placement: Optional[P.Place
             m, valid = S.mouth_signal(track.t_s, fc.opening, start_s=-pl.song_start_s, n=sig.vocal.size)
             by_face.append((fc, pl, S.estimate_offset(m, sig.vocal, valid, region=sig.sung, visemes=sig.visemes,
                                                       config=config)))
+    if len(by_face) > 1:
+        # Places whose sound repeats (a chorus, a line sung twice) or several faces: with lyrics,
+        # the one where the lips also take this line's shapes; a rhythm alone repeats too.
+        joint = []
+        for fc, pl, _ in by_face:
+            cover = np.flatnonzero(S.mouth_signal(track.t_s, fc.opening, start_s=-pl.song_start_s, n=sig.vocal.size)[1])
+            joint.append(joint_match(track, fc, pl, sig, int(cover[0]), int(cover[-1]) + 1, config=config)
+                         if cover.size else None)
+        if all(j is not None for j in joint):
+            return by_face[int(np.argmax([j[1] for j in joint]))]
     return max(by_face, key=lambda x: x[2].peak)
 
 
@@ -270,7 +280,8 @@ def sync_take(track: MouthTrack, fc, placement: P.Placement, est: S.SyncEstimate
     # The null test runs over the part of the song the take covers.
     cover = np.flatnonzero(valid)
     lo_i, hi_i = (int(cover[0]), int(cover[-1]) + 1) if cover.size else (0, 0)
-    joint_ms = joint_offset_ms(track, fc, placement, sig, lo_i, hi_i, config=config)
+    joint = joint_match(track, fc, placement, sig, lo_i, hi_i, config=config)
+    joint_ms = None if joint is None else joint[0]
     if joint_ms is not None and abs(joint_ms - est.offset_ms) > JOINT_MOVE_MS:
         # The rhythm's best lag is not where the lips take the lyrics' shapes: the offset is
         # found again near the joint best (the rhythm's own peak there, for its sub-sample fit).
@@ -366,9 +377,9 @@ def _shape_inputs(track: MouthTrack, fc, placement: P.Placement, sig: SongSignal
     return mouth, width, valid, opening_t, rounding_t, n_shapes
 
 
-def joint_offset_ms(track: MouthTrack, fc, placement: P.Placement, sig: SongSignals, lo_i: int, hi_i: int, *,
-                    config: S.SyncConfig = S.DEFAULT_CONFIG) -> Optional[float]:
-    """The offset (ms) where the rhythm and the lyrics' shapes together match best (:func:`S.joint_lag_ms`).
+def joint_match(track: MouthTrack, fc, placement: P.Placement, sig: SongSignals, lo_i: int, hi_i: int, *,
+                config: S.SyncConfig = S.DEFAULT_CONFIG) -> Optional[tuple[float, float]]:
+    """The offset (ms) where the rhythm and the lyrics' shapes together match best, and that match (:func:`S.joint_best`).
 
     None without enough shapes in the take (no lyrics, too few phonemes, a short take).
     """
@@ -386,8 +397,8 @@ def joint_offset_ms(track: MouthTrack, fc, placement: P.Placement, sig: SongSign
     visemes = None if sig.visemes is None else sig.visemes[lo_i:hi_i]
     rhythm = S.rhythm_scores(mouth, sig.vocal[lo_i:hi_i], valid, visemes=visemes, region=_region(sig, lo_i, hi_i),
                              config=config)
-    return S.joint_lag_ms(S.circular_z(rhythm, min_shift=min_shift), S.circular_z(shapes, min_shift=min_shift),
-                          config=config, grid_rate_hz=sig.rate_hz)
+    return S.joint_best(S.circular_z(rhythm, min_shift=min_shift), S.circular_z(shapes, min_shift=min_shift),
+                        config=config, grid_rate_hz=sig.rate_hz)
 
 
 @dataclasses.dataclass

@@ -861,9 +861,9 @@ def circular_z(score: np.ndarray, *, min_shift: int) -> np.ndarray:
     return (score - float(np.mean(null))) / max(float(np.std(null)), 1e-9)
 
 
-def joint_lag_ms(rhythm_z: np.ndarray, shape_z: np.ndarray, *, config: SyncConfig = DEFAULT_CONFIG,
-                 grid_rate_hz: int = GRID_RATE_HZ) -> float:
-    """The lag (ms, mouth late > 0) within ±``config.max_lag_ms`` where rhythm and shapes together match best.
+def joint_best(rhythm_z: np.ndarray, shape_z: np.ndarray, *, config: SyncConfig = DEFAULT_CONFIG,
+               grid_rate_hz: int = GRID_RATE_HZ) -> tuple[float, float]:
+    """The lag (ms, mouth late > 0) within ±``config.max_lag_ms`` where rhythm and shapes together match best, and that match.
 
     The sum of the two standard scores: on a song whose syllables come at an even pace the
     rhythm alone can prefer a lag one syllable away, where the lips' closures and openings do
@@ -873,7 +873,8 @@ def joint_lag_ms(rhythm_z: np.ndarray, shape_z: np.ndarray, *, config: SyncConfi
     k = int(round(config.max_lag_ms * grid_rate_hz / 1000.0))
     lags = np.arange(-k, k + 1)
     joint = rhythm_z[lags % rhythm_z.size] + shape_z[lags % shape_z.size]
-    return float(lags[int(np.argmax(joint))] * 1000.0 / grid_rate_hz)
+    k = int(np.argmax(joint))
+    return float(lags[k] * 1000.0 / grid_rate_hz), float(joint[k])
 
 
 def count_onsets(level: np.ndarray, *, grid_rate_hz: int = GRID_RATE_HZ, min_gap_s: float = 0.15,
