@@ -16,8 +16,11 @@ sound it shapes, so the vocal is compared with the mouth ``vocal_lead_ms`` earli
 joins the lag score: the mouth against the opening the lyrics' phonemes ask for
 (:func:`viseme_signal`), each phoneme placed earlier by its class's lead (closures before
 m/b/p/f/v, openings before vowels, other). That term does not depend on the singer's voice,
-which is not the performer's in a real lip-sync. Every tuning constant lives in one frozen
-:class:`SyncConfig`.
+which is not the performer's in a real lip-sync. With enough of the lyrics' shapes in the
+take, the whole-take offset goes where rhythm (:func:`rhythm_scores`) and shapes
+(:func:`shape_scores`) together match best (:func:`joint_best`): on an even syllable pace
+the rhythm alone can prefer a lag one syllable away. Every tuning constant lives in one
+frozen :class:`SyncConfig`.
 
 Verdict (three states, :meth:`SyncEstimate.verdict`) from two pieces of evidence, each the
 observed statistic against its own null: the same statistic at every circular shift of the
