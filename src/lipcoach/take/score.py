@@ -229,12 +229,17 @@ def choose_face(track: MouthTrack, sig: SongSignals, placement: Optional[P.Place
         # the one where the lips also take this line's shapes; a rhythm alone repeats too.
         joint = []
         for fc, pl, _ in by_face:
-            cover = np.flatnonzero(S.mouth_signal(track.t_s, fc.opening, start_s=-pl.song_start_s, n=sig.vocal.size)[1])
-            joint.append(joint_match(track, fc, pl, sig, int(cover[0]), int(cover[-1]) + 1, config=config)
-                         if cover.size else None)
+            lo_i, hi_i = _covered(S.mouth_signal(track.t_s, fc.opening, start_s=-pl.song_start_s, n=sig.vocal.size)[1])
+            joint.append(joint_match(track, fc, pl, sig, lo_i, hi_i, config=config))
         if all(j is not None for j in joint):
             return by_face[int(np.argmax([j[1] for j in joint]))]
     return max(by_face, key=lambda x: x[2].peak)
+
+
+def _covered(valid: np.ndarray) -> tuple[int, int]:
+    """First and last-plus-one grid sample where the mouth is measured ((0, 0) when nowhere)."""
+    cover = np.flatnonzero(valid)
+    return (int(cover[0]), int(cover[-1]) + 1) if cover.size else (0, 0)
 
 
 def take_span_s(track: MouthTrack, song_start_s: float, *, song_duration_s: float) -> tuple[float, float]:
@@ -271,29 +276,29 @@ def sync_take(track: MouthTrack, fc, placement: P.Placement, est: S.SyncEstimate
     vocal = sig.vocal
     mouth, valid = S.mouth_signal(track.t_s, fc.opening, start_s=-placement.song_start_s, n=vocal.size)
     absolute = placement.method != "mouth"
-    if not absolute:
+
+    def into_placement(placement, est):
         # A silent take's start is found from the mouth itself: a constant offset cannot be
         # told apart from where the take starts, so it goes into the placement.
         placement = dataclasses.replace(placement, song_start_s=placement.song_start_s + est.offset_ms / 1000.0)
         mouth, valid = S.mouth_signal(track.t_s, fc.opening, start_s=-placement.song_start_s, n=vocal.size)
-        est = S.estimate_offset(mouth, vocal, valid, region=sig.sung, visemes=sig.visemes, config=config)
+        return placement, mouth, valid, S.estimate_offset(mouth, vocal, valid, region=sig.sung, visemes=sig.visemes,
+                                                          config=config)
+
+    if not absolute:
+        placement, mouth, valid, est = into_placement(placement, est)
     # The null test runs over the part of the song the take covers.
-    cover = np.flatnonzero(valid)
-    lo_i, hi_i = (int(cover[0]), int(cover[-1]) + 1) if cover.size else (0, 0)
+    lo_i, hi_i = _covered(valid)
     joint = joint_match(track, fc, placement, sig, lo_i, hi_i, config=config)
-    joint_ms = None if joint is None else joint[0]
-    if joint_ms is not None and abs(joint_ms - est.offset_ms) > JOINT_MOVE_MS:
+    if joint is not None and abs(joint[0] - est.offset_ms) > JOINT_MOVE_MS:
         # The rhythm's best lag is not where the lips take the lyrics' shapes: the offset is
         # found again near the joint best (the rhythm's own peak there, for its sub-sample fit).
         near = S.estimate_offset(mouth, vocal, valid, region=sig.sung, visemes=sig.visemes, config=config,
-                                 center_ms=joint_ms, max_lag_ms=JOINT_MOVE_MS)
+                                 center_ms=joint[0], max_lag_ms=JOINT_MOVE_MS)
         est = dataclasses.replace(near, at_edge=abs(near.offset_ms) >= config.max_lag_ms - 1000.0 / rate)
         if not absolute:
-            placement = dataclasses.replace(placement, song_start_s=placement.song_start_s + est.offset_ms / 1000.0)
-            mouth, valid = S.mouth_signal(track.t_s, fc.opening, start_s=-placement.song_start_s, n=vocal.size)
-            est = S.estimate_offset(mouth, vocal, valid, region=sig.sung, visemes=sig.visemes, config=config)
-            cover = np.flatnonzero(valid)
-            lo_i, hi_i = (int(cover[0]), int(cover[-1]) + 1) if cover.size else (0, 0)
+            placement, mouth, valid, est = into_placement(placement, est)
+            lo_i, hi_i = _covered(valid)
     # A silent take's offset was effectively searched over the whole song.
     span = songmap.duration if not absolute else None
     est = S.sync_verdict(mouth[lo_i:hi_i], vocal[lo_i:hi_i], valid[lo_i:hi_i], est, search_span_s=span,
