@@ -30,20 +30,22 @@ if not CHROMIUM.exists():
 playwright_sync = pytest.importorskip("playwright.sync_api", reason="pip playwright not installed")
 
 
+def _face_frames(seconds: float) -> list:
+    """The first ``seconds`` of the shared talking-face clip as PyAV frames (25 fps); empty without the shared data."""
+    if not FACE.exists():
+        return []
+    import av
+
+    with av.open(str(FACE)) as c:
+        return [f for _, f in zip(range(int(seconds * 25)), c.decode(video=0))]
+
+
 def write_y4m(path: Path, *, seconds: float = 4.0, size: int = 256) -> bool:
     """A fake-camera clip: a real talking face when the shared data is there, else grey frames.
 
     Returns True when the clip shows a face.
     """
-    frames = []
-    if FACE.exists():
-        import av
-
-        with av.open(str(FACE)) as c:
-            for i, f in enumerate(c.decode(video=0)):
-                if i >= seconds * 25:
-                    break
-                frames.append(f.reformat(width=size, height=size, format="yuv420p").to_ndarray())
+    frames = [f.reformat(width=size, height=size, format="yuv420p").to_ndarray() for f in _face_frames(seconds)]
     if not frames:
         plane = np.full((size * 3 // 2, size), 128, np.uint8)
         plane[: size // 2] = 90
@@ -397,13 +399,7 @@ def _take_from_set(path: Path, song_files: dict, *, song_start_s: float, seconds
 
     audio, sr = sf.read(str(song_files["mix.wav"]), dtype="float32", always_2d=True)
     audio = audio[int(song_start_s * sr): int((song_start_s + seconds) * sr)].mean(axis=1)
-    frames = []
-    if FACE.exists():
-        with av.open(str(FACE)) as c:
-            for i, f in enumerate(c.decode(video=0)):
-                if i >= seconds * 25:
-                    break
-                frames.append(f.to_ndarray(format="rgb24"))
+    frames = [f.to_ndarray(format="rgb24") for f in _face_frames(seconds)]
     if not frames:
         frames = [np.full((120, 160, 3), 90, np.uint8)] * int(seconds * 25)
     with av.open(str(path), "w") as c:

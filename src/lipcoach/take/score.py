@@ -212,6 +212,7 @@ def choose_face(track: MouthTrack, sig: SongSignals, placement: Optional[P.Place
     candidates = candidates or [max(track.faces, key=lambda f: f.found_share)]
     n_take = int(np.ceil((track.duration_s + 0.5) * rate))
     by_face: list[tuple[Any, P.Placement, S.SyncEstimate]] = []
+    covered: list[tuple[int, int]] = []  # per entry of by_face: the grid samples its mouth covers
     for fc in candidates:
         if placement is None:
             m, v = S.mouth_signal(track.t_s, fc.opening, start_s=0.0, n=n_take)
@@ -224,13 +225,12 @@ def choose_face(track: MouthTrack, sig: SongSignals, placement: Optional[P.Place
             m, valid = S.mouth_signal(track.t_s, fc.opening, start_s=-pl.song_start_s, n=sig.vocal.size)
             by_face.append((fc, pl, S.estimate_offset(m, sig.vocal, valid, region=sig.sung, visemes=sig.visemes,
                                                       config=config)))
+            covered.append(_covered(valid))
     if len(by_face) > 1:
         # Places whose sound repeats (a chorus, a line sung twice) or several faces: with lyrics,
         # the one where the lips also take this line's shapes; a rhythm alone repeats too.
-        joint = []
-        for fc, pl, _ in by_face:
-            lo_i, hi_i = _covered(S.mouth_signal(track.t_s, fc.opening, start_s=-pl.song_start_s, n=sig.vocal.size)[1])
-            joint.append(joint_match(track, fc, pl, sig, lo_i, hi_i, config=config))
+        joint = [joint_match(track, fc, pl, sig, lo_i, hi_i, config=config)
+                 for (fc, pl, _), (lo_i, hi_i) in zip(by_face, covered)]
         if all(j is not None for j in joint):
             return by_face[int(np.argmax([j[1] for j in joint]))]
     return max(by_face, key=lambda x: x[2].peak)
