@@ -444,7 +444,7 @@ def long_live(tmp_path_factory):
     """A studio holding an eight-line number (the lyrics box must scroll)."""
     from lipcoach.testing.synthetic_song import make_song
     from lipcoach.web.app import create_app
-    from lipcoach.testing.studio import make_studio
+    from lipcoach.production.sample_studio import make_studio
 
     song = make_song(n_lines=10, seed=5)
     files = song.write(tmp_path_factory.mktemp("long_song"))
@@ -478,7 +478,7 @@ def hidden_breaths_live(tmp_path_factory):
     """A studio with one scored take of a three-line number: the head turns away on three words
     of line 2, the breath before line 1 is shown by the mouth, before line 2 by the shoulders
     only, before line 3 not at all, and one word of line 3 is not mouthed."""
-    from lipcoach.testing.studio import add_scored_take, make_studio, performer_track, truth_songmap, write_performer_video
+    from lipcoach.production.sample_studio import add_scored_take, make_studio, performer_track, truth_songmap, write_performer_video
     from lipcoach.testing.synthetic_song import make_song
     from lipcoach.web.app import create_app
 
