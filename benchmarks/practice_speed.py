@@ -73,7 +73,7 @@ def bench_page(n_loads: int = 5) -> list[float]:
     import uvicorn
     from playwright.sync_api import sync_playwright
 
-    from lipcoach.testing.studio import make_studio
+    from lipcoach.production.sample_studio import make_studio
     from lipcoach.testing.synthetic_song import make_song
     from lipcoach.web.app import create_app
 

@@ -225,12 +225,6 @@ def test_bad_input_gets_one_clear_line_and_loses_nothing(workspace, capsys, monk
     assert snapshot(workspace) == before  # inputs and other files byte-identical, nothing left behind
 
 
-def test_the_table_is_large_enough():
-    commands = [c[1][0] for c in CASES]
-    assert len(CASES) >= 40
-    assert {"analyze", "export", "score", "practice-track"} <= set(commands)
-
-
 # -- data loss: each of these lost a user's file before ---------------------------------------
 
 

@@ -10,7 +10,7 @@ import pytest
 from lipcoach.errors import LipcoachError
 from lipcoach.practice import (count_in_times, parse_loop, parse_ramp, parse_time, pass_speeds,
                                render_practice_track)
-from lipcoach.testing.studio import truth_songmap
+from lipcoach.production.sample_studio import truth_songmap
 
 
 @pytest.fixture(scope="module")

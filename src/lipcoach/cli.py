@@ -75,12 +75,12 @@ def analyze(
     force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """Map a song: words, phonemes, mouth shapes, breaths, beats, entrances, loudness."""
-    from lipcoach.checks import check_analyze
+    from lipcoach.figures.songmap_plot import PLOT_SUFFIXES
     from lipcoach.fileio import staged_outputs
     from lipcoach.progress import rich_bar
-    from lipcoach.song.analyze import analyze_song
+    from lipcoach.song.analyze import analyze_song, check_analyze
 
-    check_analyze(song, output=output, plot=plot, lyrics=lyrics, vocals=vocals, force=force)
+    check_analyze(song, output=output, lyrics=lyrics, vocals=vocals, also_written=[(plot, PLOT_SUFFIXES, "plot")], force=force)
     with rich_bar(f"Mapping {song.name}") as report:
         songmap = analyze_song(
             song, lyrics_path=lyrics, vocals_path=vocals, language=language, separation=separation, aligner=aligner, model_dir=model, report=report
@@ -115,11 +115,10 @@ def export(
     force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """Export a song map as karaoke lyrics (enhanced LRC, ASS, WebVTT, UltraStar)."""
-    from lipcoach.formats.karaoke import FORMATS, write_export
+    from lipcoach.formats.karaoke import FORMATS, check_export, write_export
 
     if fmt not in FORMATS:
         raise LipcoachError(None, f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    from lipcoach.checks import check_export
     from lipcoach.song.songmap import SongMap
 
     songmap = SongMap.load(songmap_path)
@@ -157,15 +156,15 @@ def score(
     force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """Score a lip-sync take: timing per word and line, missed words, m/b/p closures, breaths."""
-    from lipcoach.checks import check_score, check_studio
+    from lipcoach.production.catalogue import open_for_take
     from lipcoach.fileio import staged_outputs
     from lipcoach.progress import rich_bar
     from lipcoach.song.songmap import SongMap
-    from lipcoach.take.score import save_json, score_take, write_report_html
+    from lipcoach.take.score import check_score, save_json, score_take, write_report_html
 
     songmap = SongMap.load(song)
     check_score(take, song, songmap, output=output, json_path=json_path, song_audio=song_audio, force=force)
-    catalogue = check_studio(data, number, songmap)  # a wrong number fails now, not after scoring
+    catalogue = open_for_take(data, number, songmap)  # a wrong number fails now, not after scoring
     with rich_bar(f"Scoring {take.name}") as report:
         result = score_take(take, songmap, face=face, song_audio=song_audio, report=report)
     # The page and its JSON replace earlier ones together, or not at all.
@@ -202,8 +201,7 @@ def practice_track(
     force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """Render a practice track for the phone: slowed, looped, counted in, with breath cues."""
-    from lipcoach.checks import check_practice_track
-    from lipcoach.practice import parse_loop, parse_ramp, pass_speeds, render_practice_track
+    from lipcoach.practice import check_practice_track, parse_loop, parse_ramp, pass_speeds, render_practice_track
     from lipcoach.progress import rich_bar
 
     pass_speeds(speed=speed, repeat=repeat, ramp=parse_ramp(ramp) if ramp else None)  # --speed with --ramp: refused now

@@ -257,3 +257,24 @@ def file_sha256(path: str | os.PathLike, *, chunk: int = 1 << 20) -> str:
         for block in iter(lambda: handle.read(chunk), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def source_files(source: dict, beside: str | os.PathLike) -> list[Path]:
+    """The files a document says it was made from (``source`` keys ``path``, ``vocals``,
+    ``lyrics``, as a song map has them), where they are now.
+
+    Relative names are looked up beside the document (``beside`` is its path) and in the
+    current folder. They are inputs of any command that reads the document, so a check of
+    its outputs (:func:`check_outputs`) never lets one of them be overwritten.
+    """
+    found: list[Path] = []
+    folder = Path(beside).parent
+    for key in ("path", "vocals", "lyrics"):
+        value = (source or {}).get(key)
+        if not isinstance(value, str) or not value:
+            continue
+        p = Path(value)
+        for candidate in ([p] if p.is_absolute() else [folder / p, p]):
+            if candidate.exists():
+                found.append(candidate)
+    return found

@@ -141,6 +141,14 @@ def resolve_inputs(song_or_songmap: str | os.PathLike):
     return p, None
 
 
+
+def check_practice_track(song_or_songmap: Path, *, output: Path, force: bool = False) -> None:
+    """Pre-flight of ``lipcoach practice-track``: the track can be written and replaces neither the song nor its map."""
+    from lipcoach.fileio import check_outputs
+
+    song_path, _songmap = resolve_inputs(song_or_songmap)
+    check_outputs([(output, OUTPUT_SUFFIXES, "practice track")], inputs=[song_or_songmap, song_path], force=force)
+
 def beats_per_bar(beats: Sequence[float], downbeats: Sequence[float], *, default: int = 4) -> int:
     """Median count of beats between consecutive downbeats (``default`` when unknown)."""
     b = np.asarray(beats, dtype=float)

@@ -2,14 +2,14 @@
 
 Every document carries ``"schema": "<name>/<version>"`` (as OpenTimelineIO's
 ``OTIO_SCHEMA``). :func:`load_document` reads a file, upgrades older versions with small
-registered functions, validates it against the JSON Schema shipped beside this module and
+functions registered by the modules that own each document (:func:`register_upgrade`, run
+when that module is imported: this module imports none of them), validates it against the JSON Schema shipped beside this module and
 returns plain dicts; typed wrappers live with each stage (e.g. :mod:`lipcoach.song.songmap`).
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
 import json
 import os
 from importlib import resources
@@ -20,8 +20,6 @@ from lipcoach.errors import LipcoachError
 
 #: upgraders[(name, from_version)] turns a version-N document into version N+1.
 _UPGRADERS: dict[tuple[str, int], Callable[[dict], dict]] = {}
-#: Module registering the upgraders of a schema name, imported before an upgrade is needed.
-_UPGRADER_MODULES: dict[str, str] = {"lipcoach.songmap": "lipcoach.song.songmap_json"}
 #: The version this code writes, per schema name.
 CURRENT: dict[str, int] = {"lipcoach.songmap": 2, "lipcoach.mouthtrack": 1, "lipcoach.takereport": 1}
 
@@ -70,12 +68,11 @@ def validate(doc: Any, name: str, *, source: str | os.PathLike | None = None) ->
         raise LipcoachError(source, f"unreadable schema version {version_text!r}") from None
     if version > CURRENT[name]:
         raise LipcoachError(source, f"{name}/{version} is newer than this lipcoach reads ({tag(name)}); upgrade lipcoach")
-    if version < CURRENT[name] and name in _UPGRADER_MODULES:
-        importlib.import_module(_UPGRADER_MODULES[name])
     while version < CURRENT[name]:
         upgrade = _UPGRADERS.get((name, version))
         if upgrade is None:
-            raise LipcoachError(source, f"no upgrade from {name}/{version}")
+            # The owner's module registers its upgraders on import (e.g. lipcoach.song.songmap).
+            raise LipcoachError(source, f"no upgrade from {name}/{version} is loaded")
         doc = upgrade(doc)
         version += 1
         doc["schema"] = f"{name}/{version}"

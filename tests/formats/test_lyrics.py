@@ -117,3 +117,8 @@ def test_utf16_with_bom(tmp_path):
     path = tmp_path / "u16.txt"
     path.write_bytes("la vie en rose\n".encode("utf-16"))
     assert read_lyrics(path).lines[0].words == ["la", "vie", "en", "rose"]
+
+
+def test_a_cue_that_ends_before_it_starts_is_refused_with_its_times():
+    with pytest.raises(LipcoachError, match=r"cue ends before it starts: 0:00:05.000 --> 0:00:03.500"):
+        parse_lyrics_text("1\n00:00:05,000 --> 00:00:03,500\nhello\n", source="cues.srt")

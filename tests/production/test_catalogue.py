@@ -12,7 +12,7 @@ from lipcoach.errors import LipcoachError
 from lipcoach.production import jobs as J
 from lipcoach.production import storage
 from lipcoach.production.catalogue import Catalogue, Job, Number, Song
-from lipcoach.testing.studio import make_studio, truth_songmap
+from lipcoach.production.sample_studio import make_studio, truth_songmap
 
 
 def _files(cat: Catalogue) -> list[Path]:

@@ -100,9 +100,9 @@ def test_lyrics_that_do_not_match_never_crash():
     assert len(words) == lyrics.n_words and len(lines) == 2
     starts = [w.start for w in words]
     assert starts == sorted(starts) and 0.0 <= starts[0] and words[-1].end <= 3.0 + 1e-6
-    for line in lines:
-        if not line.aligned:
-            assert line.confidence <= 0.1
+    # Nothing was sung: every line is interpolated, not aligned, and flagged for the user to check.
+    assert [(line.aligned, line.flagged) for line in lines] == [(False, True), (False, True)]
+    assert all(line.confidence <= 0.1 for line in lines)
 
 
 def test_bad_arguments():

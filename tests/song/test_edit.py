@@ -7,7 +7,7 @@ import pytest
 from lipcoach.errors import LipcoachError
 from lipcoach.song.edit import WordTime, retime_words
 from lipcoach.song.rhythm import line_entrances, place_entrance
-from lipcoach.testing.studio import truth_songmap
+from lipcoach.production.sample_studio import truth_songmap
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Vocal features: loudness contour, vocal activity, onsets and per-word pitch on generated signals."""
 
 import numpy as np
+import scipy.stats
 import pytest
 
 from lipcoach.errors import LipcoachError
@@ -84,9 +85,17 @@ def test_word_pitches_are_the_sung_notes_in_midi_without_octave_errors():
 
 
 def test_word_pitches_follow_the_synthetic_singers_melody(short_song):
+    """Each word is sung on a known note of the melody (eSpeak pitch units): the measured pitches
+    rank the words as the melody does, words on one note agree, and every step up is heard."""
     words = [Word(text=w.text, start=w.start, end=w.end, line=w.line) for w in short_song.words]
     pitches = vocal.word_pitches(short_song.vocals, sr=short_song.sr, words=words)
-    voiced = [p for p in pitches if p is not None]
-    assert len(voiced) >= 0.8 * len(words)
-    # eSpeak's male voice sings between roughly C2 and C4.
-    assert all(36 <= p <= 64 for p in voiced)
+    sung = [(w.espeak_pitch, p) for w, p in zip(short_song.words, pitches) if p is not None]
+    assert len(sung) >= 0.8 * len(words)
+    notes = np.array([n for n, _ in sung], float)
+    midi = np.array([p for _, p in sung], float)
+    assert scipy.stats.spearmanr(notes, midi).statistic >= 0.95
+    by_note = {n: midi[notes == n] for n in sorted(set(notes))}
+    assert all(np.ptp(values) <= 0.3 for values in by_note.values())  # one note, one pitch (semitones)
+    means = [float(np.mean(v)) for v in by_note.values()]
+    assert all(b - a >= 0.2 for a, b in zip(means, means[1:]))  # a higher note is measured higher
+    assert all(36 <= p <= 64 for p in midi)  # eSpeak's male voice sings between roughly C2 and C4

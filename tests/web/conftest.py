@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from lipcoach.testing.studio import make_studio  # noqa: E402
+from lipcoach.production.sample_studio import make_studio  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """The studio's test harness: a live server on a free loopback port.
 
-The data folder with a mapped synthetic number is made by :mod:`lipcoach.testing.studio`.
+The data folder with a mapped synthetic number is made by :mod:`lipcoach.production.sample_studio`.
 """
 
 from __future__ import annotations

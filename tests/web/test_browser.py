@@ -332,14 +332,18 @@ def test_loop_line_while_playing_just_after_a_line_starts_at_pass_one(page, live
 def test_word_and_line_highlight_agree_and_sung_words_dim(page, live, short_song):
     open_practice(page, live)
     words = short_song.words
-    # sample the whole number, boundaries included: a lit word always belongs to the current line
-    times = sorted({round(x, 2) for w in words for x in (w.start + 0.01, w.end - 0.01, w.end + 0.05)})
-    for t in times:
+    # Sample the whole number, boundaries included: inside a word that word alone is lit, in the
+    # current line; just after a word, whatever is lit still belongs to the current line.
+    inside = {round(x, 2): i for i, w in enumerate(words) for x in (w.start + 0.01, w.end - 0.01)}
+    after = {round(w.end + 0.05, 2) for w in words} - set(inside)
+    for t in sorted(set(inside) | after):
         page.evaluate(f"lcPractice.seek({t})")
         page.wait_for_timeout(60)
         lit = page.locator(".word.lit")
-        if lit.count():
-            assert lit.evaluate("e => e.closest('.line').classList.contains('current')"), t
+        if t in inside:
+            assert lit.count() == 1 and lit.get_attribute("data-word") == str(inside[t]), t
+        for span in lit.all():
+            assert span.evaluate("e => e.closest('.line').classList.contains('current')"), t
     w = [x for x in words if x.line == 1][2]  # "the" of line 2
     page.evaluate(f"lcPractice.seek({(w.start + w.end) / 2})")
     wait_until(page, "document.querySelectorAll('.word.past').length === 7", 5)
@@ -440,7 +444,7 @@ def long_live(tmp_path_factory):
     """A studio holding an eight-line number (the lyrics box must scroll)."""
     from lipcoach.testing.synthetic_song import make_song
     from lipcoach.web.app import create_app
-    from lipcoach.testing.studio import make_studio
+    from lipcoach.production.sample_studio import make_studio
 
     song = make_song(n_lines=10, seed=5)
     files = song.write(tmp_path_factory.mktemp("long_song"))
@@ -474,7 +478,7 @@ def hidden_breaths_live(tmp_path_factory):
     """A studio with one scored take of a three-line number: the head turns away on three words
     of line 2, the breath before line 1 is shown by the mouth, before line 2 by the shoulders
     only, before line 3 not at all, and one word of line 3 is not mouthed."""
-    from lipcoach.testing.studio import add_scored_take, make_studio, performer_track, truth_songmap, write_performer_video
+    from lipcoach.production.sample_studio import add_scored_take, make_studio, performer_track, truth_songmap, write_performer_video
     from lipcoach.testing.synthetic_song import make_song
     from lipcoach.web.app import create_app
 

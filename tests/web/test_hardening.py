@@ -87,7 +87,7 @@ def test_concurrent_edits_of_the_same_version_one_wins_the_rest_are_told(client,
 def test_an_analysis_finishing_during_an_edit_does_not_bury_the_edit(client, short_song, monkeypatch):
     """The analysis started on version 1; the actor saved an edit (v2) meanwhile: v2 stays the current map."""
     from lipcoach.song import analyze as analyze_module
-    from lipcoach.testing.studio import truth_songmap
+    from lipcoach.production.sample_studio import truth_songmap
 
     sid = client.song_id
     w = short_song.words[0]

@@ -38,13 +38,45 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Optional, Protocol, Sequence
 
 import numpy as np
 
 from lipcoach.errors import LipcoachError
 from lipcoach.fileio import write_text_atomic
-from lipcoach.song.songmap import SongMap, Word
+
+
+# What the writers read of a song map. They are typed by shape, not by the song stage's
+# classes, so this room stays below ``lipcoach.song`` (which reads lyrics through it);
+# :class:`lipcoach.song.songmap.SongMap` has all of these.
+class Word(Protocol):
+    text: str
+    start: float  #: s
+    end: float  #: s
+    line: int  #: index into the map's lines
+    pitch_midi: Optional[float]
+
+
+class Line(Protocol):
+    text: str
+    start: float  #: s
+    section: int  #: lines of one section share it
+
+
+class Breath(Protocol):
+    start: float  #: s
+    end: float  #: s
+    kind: str  #: "catch" | "full"
+
+
+class SongMap(Protocol):
+    words: Sequence[Word]
+    lines: Sequence[Line]
+    breaths: Sequence[Breath]
+    beats: Sequence[float]  #: s
+    tempo_bpm: float
+    language: str
+    source: dict[str, Any]
 
 #: Default file suffix per format, added to the song map's name (``song.json`` →
 #: ``song.lrc``, ``song.ultrastar.txt``). UltraStar's own ``.txt`` would collide with the
@@ -95,6 +127,26 @@ def write_export(songmap: SongMap, fmt: str, out_path: str | os.PathLike) -> Pat
     out = Path(out_path)
     write_text_atomic(out, text)
     return out
+
+
+def default_export_path(songmap_path: str | os.PathLike, fmt: str) -> Path:
+    """Where ``lipcoach export`` writes without ``-o``: beside the map, named after it.
+
+    ``song.json`` → ``song.lrc``, ``song.ass``, ``song.vtt``, ``song.ultrastar.txt`` (:data:`SUFFIXES`).
+    """
+    p = Path(songmap_path)
+    stem = p.stem if p.suffix.lower() == ".json" else p.name
+    return p.with_name(stem + SUFFIXES[fmt])
+
+
+def check_export(songmap_path: Path, songmap: SongMap, fmt: str, output: Optional[Path], *, force: bool = False) -> Path:
+    """Pre-flight of ``lipcoach export``: the output path (default :func:`default_export_path`),
+    checked to replace neither the map nor the files it was made from."""
+    from lipcoach.fileio import check_outputs, source_files
+
+    output = output if output is not None else default_export_path(songmap_path, fmt)
+    check_outputs([(output, None, f"{fmt} export")], inputs=[songmap_path, *source_files(songmap.source, songmap_path)], force=force)
+    return output
 
 
 # -- shared helpers --------------------------------------------------------------------------

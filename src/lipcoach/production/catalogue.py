@@ -24,19 +24,13 @@ from pathlib import Path
 from typing import Any, BinaryIO, Optional, Union
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, create_engine, event, select, text
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, sessionmaker
 
 from lipcoach.errors import LipcoachError
+from lipcoach.production.db import Base, utcnow
+from lipcoach.production.tables import migrate as migrate_desk_tables
 
 log = logging.getLogger("lipcoach.catalogue")
-
-
-def utcnow() -> _dt.datetime:
-    return _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)
-
-
-class Base(DeclarativeBase):
-    pass
 
 
 class Performer(Base):
@@ -179,9 +173,7 @@ class Catalogue:
         event.listen(self.engine, "connect", _sqlite_pragmas)
         Base.metadata.create_all(self.engine)
         _add_unique_version_index(self.engine)
-        from lipcoach.production.tables import migrate  # the production desk's tables (seasons, dailies)
-
-        migrate(self.engine)
+        migrate_desk_tables(self.engine)  # the production desk's tables (seasons, dailies)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def session(self) -> Session:
@@ -460,3 +452,30 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+
+
+def open_for_take(data_dir: Optional[Path], number: Optional[int], songmap) -> Optional["Catalogue"]:
+    """Pre-flight of ``lipcoach score --data DIR --number N``: the studio and the number the take will join.
+
+    Returns the :class:`Catalogue` (None without ``--data``), opened beside a possibly running
+    studio without touching its files.
+
+    Raises
+    ------
+    LipcoachError
+        Only one of the two options, DIR not a studio folder, or number N unable to take
+        this take (no such number, another song, no map yet, other lines), naming DIR.
+    """
+    if (data_dir is None) != (number is None):
+        raise LipcoachError(None, "--data and --number go together: the studio folder and the number the take joins")
+    if data_dir is None:
+        return None
+    if not (Path(data_dir) / "catalogue.sqlite").is_file():
+        raise LipcoachError(data_dir, "is not a studio folder (no catalogue.sqlite); start one with `lipcoach serve --data FOLDER`")
+    catalogue = Catalogue(data_dir, start_up=False)
+    try:
+        with catalogue.session() as s:
+            catalogue.take_target(s, number, songmap)
+    except LipcoachError as exc:
+        raise LipcoachError(data_dir, exc.problem) from None
+    return catalogue

@@ -15,7 +15,7 @@ from typing import Any, Optional
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, inspect, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lipcoach.production.catalogue import Base, utcnow
+from lipcoach.production.db import Base, utcnow
 
 #: Version of the desk's tables; :func:`migrate` brings an older catalogue up to it.
 DESK_SCHEMA_VERSION = 1

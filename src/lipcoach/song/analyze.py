@@ -16,7 +16,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Optional, Sequence
 
 import numpy as np
 
@@ -176,6 +176,19 @@ def _music_features(song_path: Path, mix: np.ndarray, vocal: np.ndarray, *, sr: 
         features=features,
     )
 
+
+
+def check_analyze(song: Path, *, output: Path, lyrics: Optional[Path], vocals: Optional[Path],
+                  also_written: Sequence[tuple[Optional[Path], Optional[Sequence[str]], str]] = (),
+                  force: bool = False) -> None:
+    """Pre-flight of ``lipcoach analyze``: the map (and ``also_written``: ``(path, suffixes,
+    label)`` of the other outputs, such as the plot) can be written and replace none of the inputs.
+
+    Raises :class:`~lipcoach.errors.LipcoachError` (one line naming the file) before any decoding.
+    """
+    from lipcoach.fileio import check_outputs
+
+    check_outputs([(output, None, "song map"), *also_written], inputs=[song, lyrics, vocals], force=force)
 
 def analyze_song(
     song_path: str | os.PathLike,

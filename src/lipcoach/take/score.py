@@ -63,6 +63,23 @@ class TakeReport:
         return self.doc
 
 
+#: Suffixes of the take report's JSON and of its page.
+JSON_SUFFIXES = (".json",)
+HTML_SUFFIXES = (".html", ".htm")
+
+
+def check_score(take: Path, songmap_path: Path, songmap: SongMap, *, output: Path, json_path: Optional[Path],
+                song_audio: Optional[Path], force: bool = False) -> None:
+    """Pre-flight of ``lipcoach score``: the take exists and is a video; the report and JSON
+    can be written and replace none of the inputs (the take, the map, the files it names)."""
+    from lipcoach.fileio import check_outputs, source_files
+
+    check_take_file(take)
+    if song_audio is not None and not Path(song_audio).exists():
+        raise LipcoachError(song_audio, "no such file")
+    check_outputs([(output, HTML_SUFFIXES, "report"), (json_path, JSON_SUFFIXES, "JSON report")],
+                  inputs=[take, songmap_path, song_audio, *source_files(songmap.source, songmap_path)], force=force)
+
 def save_json(report: TakeReport, path: str | os.PathLike) -> None:
     """Write the report as ``lipcoach.takereport/1`` JSON, atomically (validated first)."""
     from lipcoach.fileio import write_json_atomic

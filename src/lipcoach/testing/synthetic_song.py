@@ -48,6 +48,7 @@ class TrueWord:
     start: float  #: s, first sample above -40 dB of the word's peak
     end: float  #: s
     line: int
+    espeak_pitch: Optional[int] = None  #: the melody's note for this word, eSpeak pitch units (0..99, higher is higher)
 
 
 @dataclasses.dataclass
@@ -243,11 +244,12 @@ def make_song(
         onset = line_beat + offsets[index] / 1000.0
         cursor = onset
         for k, word in enumerate(line.split()):
-            voice = sung_word(word, language, pitch=int(rng.choice(melody)), rate_wpm=rate_wpm, sr=sr)
+            note = int(rng.choice(melody))
+            voice = sung_word(word, language, pitch=note, rate_wpm=rate_wpm, sr=sr)
             start = cursor if k == 0 else line_beat + np.ceil((cursor - line_beat + 0.03) / eighth_s - 1e-9) * eighth_s
             placed.append((voice, start, word, index))
             end = start + len(voice) / sr
-            words.append(TrueWord(text=word, start=float(start), end=float(end), line=index))
+            words.append(TrueWord(text=word, start=float(start), end=float(end), line=index, espeak_pitch=note))
             cursor = end
         line_end = cursor
         # Next line: the first downbeat that leaves ≥ 1.2 s of rest for a breath.
