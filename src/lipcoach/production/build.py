@@ -100,9 +100,17 @@ def section_window(songmap: SongMap, first_line: int, last_line: int) -> tuple[f
 
 
 def plan_cuts(sections, maps: dict[str, SongMap], *, titles: dict[str, str], keys: dict[str, Optional[str]],
-              tempo_bpm: float, key: Optional[str]) -> list[SectionCut]:
-    """Place every section of a number on its timeline (see module docstring)."""
-    from lipcoach.production.season import semitones_between
+              tempo_bpm: float, key: Optional[str], song_tempo_bpm: Optional[dict[str, float]] = None,
+              stretch_confirmed: bool = False) -> list[SectionCut]:
+    """Place every section of a number on its timeline (see module docstring).
+
+    A song's tempo is ``song_tempo_bpm[song]`` when the season gives one, else its map's.
+    Tempo and key changes are checked by :func:`lipcoach.production.season.stretch_problem`
+    (the import checked them already; this catches a map made since, with another tempo).
+    """
+    from lipcoach.production.season import semitones_between, stretch_problem
+
+    song_tempo_bpm = song_tempo_bpm or {}
 
     cuts: list[SectionCut] = []
     t = 0.0
@@ -119,12 +127,15 @@ def plan_cuts(sections, maps: dict[str, SongMap], *, titles: dict[str, str], key
             a, b = 0.0, sm.duration  # a whole song sung as it is
         else:
             a, b = section_window(sm, first, last)
-        speed = 1.0 if sm.tempo_bpm <= 0 else tempo_bpm / sm.tempo_bpm
-        if not (0.5 <= speed <= 2.0):
-            raise LipcoachError(None, f"song {sec.song!r} is at {sm.tempo_bpm:.0f} BPM; bringing it to {tempo_bpm:.0f} BPM "
-                                      f"would stretch it by {speed:.2f}x (0.5 to 2 allowed)")
+        song_bpm = song_tempo_bpm.get(sec.song) or sm.tempo_bpm
+        speed = 1.0 if song_bpm <= 0 or tempo_bpm <= 0 else tempo_bpm / song_bpm
+        semitones = semitones_between(keys.get(sec.song), key)
+        problem = stretch_problem(song_bpm, tempo_bpm, semitones, confirmed=stretch_confirmed)
+        if problem is not None:
+            raise LipcoachError(None, f"section {k + 1} (song {sec.song!r}): {problem}, tempo from its song map; "
+                                      "import the season again with --allow-stretch to confirm, or give the song's tempo_bpm")
         cut = SectionCut(song=sec.song, title=titles.get(sec.song, sec.song), source_start_s=a, source_end_s=b, start_s=t,
-                         speed=speed, semitones=semitones_between(keys.get(sec.song), key), first_line=first,
+                         speed=speed, semitones=semitones, first_line=first,
                          last_line=last, singers=list(sec.singers))
         cuts.append(cut)
         t = cut.end_s
@@ -339,9 +350,10 @@ def build_number(cat, ref: str, *, force: bool = False, quality: str = "high",
         number_id, slug = row.number_id, spec.slug
 
     first_song = spec.sections[0].song
-    tempo_bpm = spec.tempo_bpm or maps[first_song].tempo_bpm
+    tempo_bpm = spec.tempo_bpm or spec.song_tempo_bpm.get(first_song) or maps[first_song].tempo_bpm
     key = spec.key or keys.get(first_song)
-    cuts = plan_cuts(spec.sections, maps, titles=titles, keys=keys, tempo_bpm=tempo_bpm, key=key)
+    cuts = plan_cuts(spec.sections, maps, titles=titles, keys=keys, tempo_bpm=tempo_bpm, key=key,
+                     song_tempo_bpm=spec.song_tempo_bpm, stretch_confirmed=spec.stretch_confirmed)
     for cut in cuts:
         cut.singers = cut.singers or list(spec.singers)
 
@@ -366,6 +378,30 @@ def build_number(cat, ref: str, *, force: bool = False, quality: str = "high",
     _store(cat, number_id, result, built_from=built_from)
     report(1.0, "done")
     return result
+
+
+def built_files(cat, ref: str) -> dict[str, Path]:
+    """Where the number ``ref``'s current build is: ``track``, ``vocals`` (when built), ``lyrics``
+    and ``song map`` (its latest map version) in the catalogue; empty before the first build."""
+    from sqlalchemy import select
+
+    from lipcoach.production.catalogue import Song
+    from lipcoach.production.season import find_number
+
+    with cat.session() as s:
+        row = find_number(cat, s, ref)
+        song = s.scalar(select(Song).where(Song.number_id == row.number_id).order_by(Song.id.desc()).limit(1))
+        if song is None:
+            return {}
+        out = {"track": cat.path("files", song.audio_file)}
+        if song.stem_file:
+            out["vocals"] = cat.path("files", song.stem_file)
+        if song.lyrics_file:
+            out["lyrics"] = cat.path("files", song.lyrics_file)
+        version = cat.latest_map(s, song.id)
+        if version is not None:
+            out["song map"] = cat.path("maps", version.file)
+        return out
 
 
 def _store(cat, number_id: int, result: BuildResult, *, built_from: str) -> None:
