@@ -130,9 +130,10 @@ def plan_cuts(sections, maps: dict[str, SongMap], *, titles: dict[str, str], key
         song_bpm = song_tempo_bpm.get(sec.song) or sm.tempo_bpm
         speed = 1.0 if song_bpm <= 0 or tempo_bpm <= 0 else tempo_bpm / song_bpm
         semitones = semitones_between(keys.get(sec.song), key)
-        problem = stretch_problem(song_bpm, tempo_bpm, semitones, confirmed=stretch_confirmed)
+        problem = stretch_problem(song_bpm, tempo_bpm, semitones, confirmed=stretch_confirmed,
+                                  tempo_from="the season" if sec.song in song_tempo_bpm else "its song map")
         if problem is not None:
-            raise LipcoachError(None, f"section {k + 1} (song {sec.song!r}): {problem}, tempo from its song map; "
+            raise LipcoachError(None, f"section {k + 1} (song {sec.song!r}): {problem}; "
                                       "import the season again with --allow-stretch to confirm, or give the song's tempo_bpm")
         cut = SectionCut(song=sec.song, title=titles.get(sec.song, sec.song), source_start_s=a, source_end_s=b, start_s=t,
                          speed=speed, semitones=semitones, first_line=first,

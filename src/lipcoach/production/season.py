@@ -38,6 +38,9 @@ _PITCH = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
 MAX_SPEED_CHANGE = 0.25
 #: ...and shift its key by at most this many semitones.
 MAX_SEMITONES = 5
+#: A tempo beyond range is explained as a likely tempo octave when the song at double or half
+#: its tempo is within this fraction of the number's.
+OCTAVE_HINT_CHANGE = 0.2
 #: Even with ``--allow-stretch``, speeds outside this range are refused (Rubber Band's usable range).
 SPEED_LIMITS = (0.5, 2.0)
 #: A number's line map may name lines up to this (a guard against ``1-99999999``).
@@ -54,8 +57,10 @@ MAX_ALIASES = 100
 #: ...and the whole document, aliases expanded, at most this many values (an alias bomb
 #: of a kilobyte expands to billions).
 MAX_VALUES = 100_000
-#: Mappings and lists nest at most this deep (a season needs seven levels).
+#: Mappings and lists nest at most this deep (a season needs seven levels)...
 MAX_DEPTH = 24
+#: ...and its lines are indented at most this many columns (it needs about 14).
+MAX_INDENT = 120
 #: The YAML tags a season file may hold (the plain ones the format uses).
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq")}
 
@@ -99,7 +104,8 @@ class _Converter:
         if node.tag == "tag:yaml.org,2002:merge":
             raise _Problem(line, "merge keys ('<<') are not supported in a season file; write the fields out")
         if node.tag not in _PLAIN_TAGS:
-            raise _Problem(line, f"the YAML tag {node.tag!r} is not allowed in a season file (plain values, lists and mappings only)")
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            raise _Problem(line, f"the YAML tag {tag!r} is not allowed in a season file (plain values, lists and mappings only)")
         if isinstance(node, yaml.ScalarNode):
             return _scalar(node, line)
         if id(node) in self.open:
@@ -139,6 +145,22 @@ def _scalar(node, line: int) -> Any:
         loader.dispose()
 
 
+def _check_nesting(text: str, path: Path) -> None:
+    """Refuse nesting deeper than the format needs before the YAML scanner sees it: its cost
+    grows with the square of the nesting (15,000 ``[`` or ``- - - …`` take it a minute).
+    Brackets nest at most :data:`MAX_DEPTH` deep, lines start at most :data:`MAX_INDENT`
+    columns in (counting ``- ``, ``? `` and ``: `` before the first value)."""
+    for m in re.finditer(r"^[ \t?:-]*", text, flags=re.M):
+        if len(m.group()) > MAX_INDENT:
+            raise LipcoachError(f"{path}:{text.count(chr(10), 0, m.start()) + 1}",
+                                f"indented more than {MAX_INDENT} columns (a season file nests a few levels deep)")
+    depth = 0
+    for m in re.finditer(r"[\[\]{}]", text):
+        depth = depth + 1 if m.group() in "[{" else max(0, depth - 1)  # a stray closer (in a string) never hides depth
+        if depth > MAX_DEPTH:
+            raise LipcoachError(f"{path}:{text.count(chr(10), 0, m.start()) + 1}", f"lists and mappings nest more than {MAX_DEPTH} deep")
+
+
 def _count_aliases(text: str, path: Path) -> None:
     """Refuse a file with more than :data:`MAX_ALIASES` aliases, counted on the token stream (cheap)."""
     import yaml
@@ -174,6 +196,7 @@ def _read_yaml(path: Path) -> Any:
         raise LipcoachError(path, f"cannot be read ({exc.strerror or exc})") from None
     if text.startswith("\ufeff"):
         text = text[1:]
+    _check_nesting(text, path)
     try:
         _count_aliases(text, path)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -538,25 +561,27 @@ def _read_number(c: _Checker, raw, line: int, episode: str, characters: dict[str
 
 
 # -- checking the numbers against their songs --------------------------------------------
-def stretch_problem(song_bpm: float, number_bpm: float, semitones: float, *, confirmed: bool) -> Optional[str]:
+def stretch_problem(song_bpm: float, number_bpm: float, semitones: float, *, confirmed: bool,
+                    tempo_from: str = "") -> Optional[str]:
     """What is wrong with playing a song at ``song_bpm`` as a number at ``number_bpm``, shifted by
     ``semitones``; None when nothing is.
 
     Changes beyond ±:data:`MAX_SPEED_CHANGE` of the speed or ±:data:`MAX_SEMITONES` need
     ``confirmed`` (``--allow-stretch``); speeds outside :data:`SPEED_LIMITS` are refused always.
-    When the song's tempo read at double or half time would bring the speed within range,
-    the problem says so (a tempo octave: the beat tracker counted eighths or half notes).
+    When the song's tempo read at double or half time would bring the speed within
+    :data:`OCTAVE_HINT_CHANGE`, the problem says so (a tempo octave: the beat tracker counted
+    eighths or half notes). ``tempo_from`` says where the song's tempo came from ("its map").
     """
     if song_bpm > 0 and number_bpm > 0:
         speed = number_bpm / song_bpm
         beyond = abs(speed - 1.0) > MAX_SPEED_CHANGE + 1e-9
         hard = not (SPEED_LIMITS[0] <= speed <= SPEED_LIMITS[1])
         if hard or (beyond and not confirmed):
-            text = (f"the song is at {song_bpm:.0f} BPM, so {number_bpm:.0f} BPM would play it at {speed:.2f}x speed "
+            text = (f"the song is at {song_bpm:.0f} BPM{f' (from {tempo_from})' if tempo_from else ''}, so {number_bpm:.0f} BPM would play it at {speed:.2f}x speed "
                     + (f"(outside {SPEED_LIMITS[0]:g}x to {SPEED_LIMITS[1]:g}x, refused)" if hard else
                        f"(more than ±{MAX_SPEED_CHANGE:.0%} needs --allow-stretch)"))
             for factor, how in ((0.5, "double"), (2.0, "half")):
-                if abs(number_bpm / (song_bpm * factor) - 1.0) <= MAX_SPEED_CHANGE:
+                if abs(number_bpm / (song_bpm * factor) - 1.0) <= OCTAVE_HINT_CHANGE:
                     text += (f"; {song_bpm:.0f} BPM may be a tempo octave (the beat counted at {how} time): if the song "
                              f"is at {song_bpm * factor:.0f} BPM, give the song tempo_bpm: {song_bpm * factor:.0f}")
                     break
@@ -650,7 +675,7 @@ def check_against_songs(spec: SeasonSpec, maps: dict, *, allow_stretch: bool = F
                 f = facts[sec.song]
                 song_bpm = f.tempo_bpm if (number.tempo_bpm is not None or sec.song != first_song) else number_bpm
                 shift = semitones_between(spec.songs[sec.song].key, number_key)
-                problem = stretch_problem(song_bpm or 0.0, number_bpm, shift, confirmed=False)
+                problem = stretch_problem(song_bpm or 0.0, number_bpm, shift, confirmed=False, tempo_from=f.tempo_from)
                 if problem is None:
                     continue
                 needed = True
@@ -659,8 +684,7 @@ def check_against_songs(spec: SeasonSpec, maps: dict, *, allow_stretch: bool = F
                 speed_problem = stretch_problem(song_bpm or 0.0, number_bpm, 0.0, confirmed=allow_stretch) is not None
                 line = (number.where.get("tempo_bpm") if speed_problem else number.where.get("key")) or sec.where["song"]
                 label = f"{what}: section {k + 1} (song {sec.song!r})" if len(number.sections) > 1 else f"{what} (song {sec.song!r})"
-                source = f", tempo from {f.tempo_from}" if speed_problem else ""
-                c.fail(line, f"{label}: {problem}{source}")
+                c.fail(line, f"{label}: {problem}")
             number.stretch_confirmed = needed and allow_stretch
     report(1.0, "checked")
 
