@@ -11,7 +11,7 @@ source time ``t`` maps to ``start_s + (t - source_start_s) / speed``.
 The **combined song map** is every word, phoneme, line, breath, beat, downbeat, onset,
 entrance and loudness frame of each section mapped through that edit. Lines keep their
 source song and singers in ``source["lines"]``, and the edit itself is kept in
-``source["edit"]``, so the map validates as an ordinary ``lipcoach.songmap/1`` and practice,
+``source["edit"]``, so the map validates as an ordinary song map (``lipcoach.songmap``) and practice,
 scoring and the exports use it unchanged.
 """
 
@@ -372,7 +372,9 @@ def build_number(cat, ref: str, *, force: bool = False, quality: str = "high",
     vocals = None
     if all(paths[1] is not None for paths in song_files.values()):
         stems = {sl: load_audio(paths[1], sr=BUILD_SR)[0] for sl, paths in song_files.items()}
-        vocals = render_cuts(cuts, stems, sr=BUILD_SR, quality=quality, report=subrange(report, 0.75, 0.95))
+        vocal_step = subrange(report, 0.75, 0.95)
+        vocals = render_cuts(cuts, stems, sr=BUILD_SR, quality=quality,
+                             report=lambda fraction, label: vocal_step(fraction, f"vocal stem, {label}"))
     result = BuildResult(number_slug=slug, mix=mix, vocals=vocals, songmap=songmap, lyrics_text=lyrics_of(songmap),
                          cuts=cuts, join_beat_error_ms=join_beat_errors_ms(songmap, cuts))
     report(0.95, "storing")
