@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import time
 from typing import Callable, Iterator, Optional, TextIO
@@ -28,6 +29,8 @@ ProgressCallback = Callable[[float, str], None]
 MODES = ("auto", "bar", "plain", "none")
 #: In ``plain`` mode a step that runs on gets a line at least this often, s.
 PLAIN_EVERY_S = 10.0
+#: What a ``plain`` progress line looks like (``[ 40%   0:12] ...``): logs and tests can tell them from messages.
+PLAIN_LINE = re.compile(r"^\[\s*\d{1,3}%\s+\d+:\d\d\] ")
 _mode = "auto"
 
 

@@ -33,7 +33,9 @@ def lipcoach(capsys, *args) -> tuple[int, str]:
 
 
 def assert_refused(code: int, err: str, path: Path, line: int, *fragments: str) -> None:
-    lines = [ln for ln in err.splitlines() if ln.strip() and not ln.startswith("[")]  # progress lines start with "["
+    from lipcoach.progress import PLAIN_LINE
+
+    lines = [ln for ln in err.splitlines() if ln.strip() and not PLAIN_LINE.match(ln)]
     assert code == 2, err
     assert len(lines) == 1 and "Traceback" not in err, err
     assert lines[0].startswith(f"lipcoach: {path}:{line}: "), lines[0]
