@@ -150,3 +150,15 @@ def test_a_map_made_since_the_import_at_another_tempo_is_refused_at_build():
     assert cut.speed == pytest.approx(92 / 80)
     (cut,) = plan_cuts(sections, {"a": sm}, stretch_confirmed=True, **kwargs)  # confirmed at import: built as asked
     assert cut.speed == pytest.approx(92 / 160)
+
+
+def test_a_beat_grid_read_at_a_tempo_octave_is_put_right():
+    from lipcoach.production.build import beats_at_tempo
+
+    half_beats = [0.25 * k for k in range(17)]  # 240 BPM read for a 120 BPM song: downbeats every 2 s
+    downbeats = [0.25 + 2.0 * k for k in range(2)]
+    beats, down = beats_at_tempo(half_beats, downbeats, 240.0, 120.0)
+    assert beats == [0.25 + 0.5 * k for k in range(8)] and down == downbeats  # the phase of the downbeats
+    beats, down = beats_at_tempo([0.0, 1.0, 2.0], [0.0], 60.0, 120.0)
+    assert beats == [0.0, 0.5, 1.0, 1.5, 2.0] and down == [0.0]
+    assert beats_at_tempo([0.0, 0.4, 0.8], [0.0], 150.0, 100.0) == ([0.0, 0.4, 0.8], [0.0])  # not an octave: as it is

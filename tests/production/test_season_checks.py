@@ -12,6 +12,7 @@ import re
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import func, select
 
@@ -133,7 +134,8 @@ def test_the_song_tempo_given_in_the_season_settles_a_tempo_octave(season_copy, 
     then imported once the season gives the song's tempo, and the build stretches from it."""
     song_json = season_copy.parent / "paper-boats" / "song.json"
     doc = json.loads(song_json.read_text())
-    doc["tempo_bpm"] = 192.0
+    beats = doc["beats_s"]
+    doc["tempo_bpm"], doc["beats_s"] = 192.0, sorted(beats + [(a + b) / 2 for a, b in zip(beats, beats[1:])])  # read at double time
     song_json.write_text(json.dumps(doc))
     text = season_copy.read_text()
     code, err = lipcoach(capsys, "season", "import", season_copy, "--data", tmp_path / "data")
@@ -145,6 +147,13 @@ def test_the_song_tempo_given_in_the_season_settles_a_tempo_octave(season_copy, 
     with Catalogue(tmp_path / "data").session() as s:
         spec = json.loads(s.scalar(select(SeasonNumber.spec).where(SeasonNumber.slug == "boats-and-breath")))
     assert spec["song_tempo_bpm"] == {"paper-boats": 96.0}
+    from lipcoach.production.build import build_number
+
+    result = build_number(Catalogue(tmp_path / "data"), "boats-and-breath")
+    first = result.cuts[0]
+    assert first.speed == pytest.approx(104 / 96)  # stretched from the song's real tempo, not 0.54x
+    beats = np.asarray([t for t in result.songmap.beats if first.start_s <= t < first.end_s])
+    assert np.median(np.diff(beats)) == pytest.approx(60 / 104, rel=0.02)  # its beat grid at the number's tempo
 
 
 def test_songs_without_a_map_are_checked_on_their_lyrics_and_audio(season_copy, tmp_path, capsys):

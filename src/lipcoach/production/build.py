@@ -77,6 +77,33 @@ class BuildResult:
     map_version: Optional[int] = None
 
 
+def beats_at_tempo(beats_s: list[float], downbeats_s: list[float], read_bpm: float,
+                   true_bpm: float) -> tuple[list[float], list[float]]:
+    """A beat grid read at a tempo octave (``read_bpm`` about twice or half ``true_bpm``) put right.
+
+    Read at double time, every other beat is kept (the phase holding more downbeats, and the
+    downbeats on it); read at half time, a beat is added midway between each pair. Any
+    other ratio leaves the grid as it is. Times in s.
+    """
+    beats = np.asarray(beats_s, dtype=float)
+    if read_bpm <= 0 or true_bpm <= 0 or beats.size < 2:
+        return list(beats_s), list(downbeats_s)
+    ratio = read_bpm / true_bpm
+    if abs(ratio - 2.0) <= 0.2:
+        down = np.asarray(downbeats_s, dtype=float)
+
+        def on_beats(kept: np.ndarray) -> np.ndarray:
+            return down[np.isin(np.round(down, 6), np.round(kept, 6))]
+
+        phases = [beats[0::2], beats[1::2]]
+        kept = max(phases, key=lambda k: on_beats(k).size)
+        return [float(t) for t in kept], [float(t) for t in on_beats(kept)]
+    if abs(ratio - 0.5) <= 0.05:
+        mids = (beats[:-1] + beats[1:]) / 2
+        return [float(t) for t in np.sort(np.concatenate([beats, mids]))], list(downbeats_s)
+    return list(beats_s), list(downbeats_s)
+
+
 def section_window(songmap: SongMap, first_line: int, last_line: int) -> tuple[float, float]:
     """The bar-line span (s) holding lines ``first_line..last_line`` (0-based) with their breath.
 
@@ -350,6 +377,11 @@ def build_number(cat, ref: str, *, force: bool = False, quality: str = "high",
         keys = {sl: r.key for sl, r in songs.items()}
         number_id, slug = row.number_id, spec.slug
 
+    for sl, true_bpm in spec.song_tempo_bpm.items():  # the season gives the song's tempo: its beat grid follows
+        if sl in maps:
+            sm = maps[sl]
+            sm.beats, sm.downbeats = beats_at_tempo(sm.beats, sm.downbeats, sm.tempo_bpm, true_bpm)
+            sm.tempo_bpm = float(true_bpm)
     first_song = spec.sections[0].song
     tempo_bpm = spec.tempo_bpm or spec.song_tempo_bpm.get(first_song) or maps[first_song].tempo_bpm
     key = spec.key or keys.get(first_song)
