@@ -39,6 +39,8 @@ def season_import(
     numbers = [n.slug for ep in checked.spec.episodes for n in ep.numbers]
     _say(f"season {checked.spec.slug!r} imported into {cat.root}: {summary.episodes} episodes; songs {summary.songs_added} new, "
          f"{summary.songs_updated} updated; numbers {summary.numbers_added} new, {summary.numbers_updated} updated")
+    for line in checked.stretches:
+        _say(f"note: {line}")
     _say(f"catalogue: {cat.root / 'catalogue.sqlite'}")
     _say(f"numbers: {', '.join(numbers)}; next: lipcoach number build {numbers[0] if numbers else 'NUMBER'} --data {data}")
 

@@ -119,6 +119,8 @@ def test_allow_stretch_confirms_a_big_tempo_change_and_the_build_honours_it(seas
     path, _ = edited(season_copy, "tempo_bpm: 104", "tempo_bpm: 130")
     code, err = lipcoach(capsys, "season", "import", path, "--data", tmp_path / "data", "--allow-stretch")
     assert code == 0, err
+    assert f"note: {path}:{line_of(path.read_text(), 'tempo_bpm: 130')}: number 'boats-and-breath': section 1 (song 'paper-boats'): " \
+           "the song is at 96 BPM (from its map), so 130 BPM would play it at 1.35x speed" in err, err  # said, not silent
     with Catalogue(tmp_path / "data").session() as s:
         specs = {row.slug: json.loads(row.spec) for row in s.scalars(select(SeasonNumber))}
     assert specs["boats-and-breath"]["stretch_confirmed"] is True

@@ -613,20 +613,22 @@ def estimate_tempo_bpm(audio_path: Path) -> float:
 
 
 def check_against_songs(spec: SeasonSpec, maps: dict, *, allow_stretch: bool = False,
-                        report=None) -> None:
+                        report=None) -> list[str]:
     """Check every number against the songs it names; raises ``"<file>:<line>: <problem>"``.
 
     Section line ranges against each song's lines (from its map, else its lyrics), each duet
     or group line map against the number's lines, and each section's tempo and key change
     against :func:`stretch_problem`. A song's tempo is the season's ``tempo_bpm``, else its
     map's, else read from its audio (only for songs a number changes the tempo of). With
-    ``allow_stretch`` the numbers that need it are marked ``stretch_confirmed``.
+    ``allow_stretch`` the numbers that need it are marked ``stretch_confirmed``, and the
+    changes so confirmed are returned, one line each (``"<file>:<line>: <what>"``).
     """
     from lipcoach.formats.lyrics import read_lyrics
     from lipcoach.progress import silent
 
     report = report or silent
     c = _Checker(spec.path)
+    confirmed: list[str] = []
     facts: dict[str, SongFacts] = {}
     for slug, song in spec.songs.items():
         if slug in maps:
@@ -679,14 +681,16 @@ def check_against_songs(spec: SeasonSpec, maps: dict, *, allow_stretch: bool = F
                 if problem is None:
                     continue
                 needed = True
-                if stretch_problem(song_bpm or 0.0, number_bpm, shift, confirmed=allow_stretch) is None:
-                    continue
-                speed_problem = stretch_problem(song_bpm or 0.0, number_bpm, 0.0, confirmed=allow_stretch) is not None
+                speed_problem = stretch_problem(song_bpm or 0.0, number_bpm, 0.0, confirmed=False) is not None
                 line = (number.where.get("tempo_bpm") if speed_problem else number.where.get("key")) or sec.where["song"]
                 label = f"{what}: section {k + 1} (song {sec.song!r})" if len(number.sections) > 1 else f"{what} (song {sec.song!r})"
+                if stretch_problem(song_bpm or 0.0, number_bpm, shift, confirmed=allow_stretch) is None:
+                    confirmed.append(f"{spec.path}:{line}: {label}: {problem}; confirmed")
+                    continue
                 c.fail(line, f"{label}: {problem}")
             number.stretch_confirmed = needed and allow_stretch
     report(1.0, "checked")
+    return confirmed
 
 
 @dataclasses.dataclass
@@ -695,6 +699,7 @@ class CheckedSeason:
 
     spec: SeasonSpec
     maps: dict  #: song id → its given :class:`~lipcoach.song.songmap.SongMap`
+    stretches: list[str] = dataclasses.field(default_factory=list)  #: changes confirmed by ``allow_stretch``, one line each
 
 
 def check_season(path: str | os.PathLike, *, allow_outside: bool = False, allow_stretch: bool = False,
@@ -712,8 +717,8 @@ def check_season(path: str | os.PathLike, *, allow_outside: bool = False, allow_
                 maps[slug] = SongMap.load(song.map)
             except LipcoachError as exc:
                 raise LipcoachError(f"{spec.path}:{song.lines['map']}", f"song {slug!r}: map {song.map.name}: {exc.problem}") from None
-    check_against_songs(spec, maps, allow_stretch=allow_stretch, report=report)
-    return CheckedSeason(spec=spec, maps=maps)
+    stretches = check_against_songs(spec, maps, allow_stretch=allow_stretch, report=report)
+    return CheckedSeason(spec=spec, maps=maps, stretches=stretches)
 
 
 # -- import ------------------------------------------------------------------------------
