@@ -16,7 +16,10 @@ def run_cli(*args, cwd=None):
 
 def assert_one_line_error(result, *fragments):
     assert result.returncode == 2, result.stderr
-    lines = [ln for ln in result.stderr.strip().splitlines() if ln.strip()]
+    from lipcoach.progress import PLAIN_LINE
+
+    # Off a terminal a long command writes a line per step before it may fail; the error is one line.
+    lines = [ln for ln in result.stderr.strip().splitlines() if ln.strip() and not PLAIN_LINE.match(ln)]
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
     for fragment in fragments:
         assert fragment in lines[0]

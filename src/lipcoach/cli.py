@@ -57,6 +57,18 @@ def _say(message: str) -> None:
     typer.echo(message, err=True)
 
 
+@app.callback()
+def _options(
+    progress: str = typer.Option(
+        "auto", "--progress", metavar="MODE", envvar="LIPCOACH_PROGRESS",
+        help="How long commands show progress: auto (a bar on a terminal, one line per step otherwise), bar, plain or none."),
+) -> None:
+    """lipcoach: a lip-sync coach for screen musicals."""
+    from lipcoach.progress import set_mode
+
+    set_mode(progress)
+
+
 @app.command()
 def analyze(
     song: Path = typer.Argument(..., help="Song: any audio or video file (mp3, m4a, wav, flac, ogg, mp4, mov, mkv, webm)."),
@@ -77,11 +89,11 @@ def analyze(
     """Map a song: words, phonemes, mouth shapes, breaths, beats, entrances, loudness."""
     from lipcoach.figures.songmap_plot import PLOT_SUFFIXES
     from lipcoach.fileio import staged_outputs
-    from lipcoach.progress import rich_bar
+    from lipcoach.progress import progress_bar
     from lipcoach.song.analyze import analyze_song, check_analyze
 
     check_analyze(song, output=output, lyrics=lyrics, vocals=vocals, also_written=[(plot, PLOT_SUFFIXES, "plot")], force=force)
-    with rich_bar(f"Mapping {song.name}") as report:
+    with progress_bar(f"Mapping {song.name}") as report:
         songmap = analyze_song(
             song, lyrics_path=lyrics, vocals_path=vocals, language=language, separation=separation, aligner=aligner, model_dir=model, report=report
         )
@@ -134,9 +146,9 @@ def demo(
 ) -> None:
     """Generate the built-in demo number and map it end to end."""
     from lipcoach.demo import run_demo
-    from lipcoach.progress import rich_bar
+    from lipcoach.progress import progress_bar
 
-    with rich_bar("Demo number") as report:
+    with progress_bar("Demo number") as report:
         paths = run_demo(out, force=force, report=report)
     _say("demo written:")
     for name, path in paths.items():
@@ -158,14 +170,14 @@ def score(
     """Score a lip-sync take: timing per word and line, missed words, m/b/p closures, breaths."""
     from lipcoach.production.catalogue import open_for_take
     from lipcoach.fileio import staged_outputs
-    from lipcoach.progress import rich_bar
+    from lipcoach.progress import progress_bar
     from lipcoach.song.songmap import SongMap
     from lipcoach.take.score import check_score, save_json, score_take, write_report_html
 
     songmap = SongMap.load(song)
     check_score(take, song, songmap, output=output, json_path=json_path, song_audio=song_audio, force=force)
     catalogue = open_for_take(data, number, songmap)  # a wrong number fails now, not after scoring
-    with rich_bar(f"Scoring {take.name}") as report:
+    with progress_bar(f"Scoring {take.name}") as report:
         result = score_take(take, songmap, face=face, song_audio=song_audio, report=report)
     # The page and its JSON replace earlier ones together, or not at all.
     with staged_outputs(*[p for p in (output, json_path) if p is not None]) as staged:
@@ -202,11 +214,11 @@ def practice_track(
 ) -> None:
     """Render a practice track for the phone: slowed, looped, counted in, with breath cues."""
     from lipcoach.practice import check_practice_track, parse_loop, parse_ramp, pass_speeds, render_practice_track
-    from lipcoach.progress import rich_bar
+    from lipcoach.progress import progress_bar
 
     pass_speeds(speed=speed, repeat=repeat, ramp=parse_ramp(ramp) if ramp else None)  # --speed with --ramp: refused now
     check_practice_track(song, output=output, force=force)
-    with rich_bar(f"Rendering {output.name}") as report:
+    with progress_bar(f"Rendering {output.name}") as report:
         result = render_practice_track(
             song, speed=speed, loop=parse_loop(loop) if loop else None, repeat=repeat, ramp=parse_ramp(ramp) if ramp else None,
             count_in_bars=count_in, breath_cues=breath_cues, out_path=output, quality=quality, report=report,

@@ -22,18 +22,27 @@ def _say(message: str) -> None:
 def season_import(
     season_file: Path = typer.Argument(..., metavar="FILE", help="A season file (YAML, lipcoach.season/1; see docs/season.md)."),
     data: Path = typer.Option(Path("lipcoach-data"), "--data", help=DATA_HELP),
+    allow_stretch: bool = typer.Option(False, "--allow-stretch", help="Confirm tempo changes beyond ±25 % and key changes beyond ±5 semitones."),
+    allow_outside: bool = typer.Option(False, "--allow-outside", help="Accept song files outside the season file's folder."),
 ) -> None:
     """Import a season file into the catalogue (importing again updates, never duplicates)."""
     from lipcoach.production.catalogue import Catalogue
-    from lipcoach.production.season import check_media, import_season, read_season
-    from lipcoach.progress import rich_bar
+    from lipcoach.production.season import check_season, import_season
+    from lipcoach.progress import progress_bar, subrange
 
-    check_media(read_season(season_file))  # a bad file is refused before the catalogue is even opened
-    cat = Catalogue(data)
-    with rich_bar(f"Importing {season_file.name}") as report:
-        summary = import_season(cat, season_file, report=report)
-    _say(f"season imported into {data}: {summary.episodes} episodes; songs {summary.songs_added} new, "
+    with progress_bar(f"Importing {season_file.name}") as report:
+        # The whole file is checked before the catalogue is even opened: a bad one stores nothing.
+        checked = check_season(season_file, allow_outside=allow_outside, allow_stretch=allow_stretch,
+                               report=subrange(report, 0.0, 0.3))
+        cat = Catalogue(data)
+        summary = import_season(cat, checked, report=subrange(report, 0.3, 1.0))
+    numbers = [n.slug for ep in checked.spec.episodes for n in ep.numbers]
+    _say(f"season {checked.spec.slug!r} imported into {cat.root}: {summary.episodes} episodes; songs {summary.songs_added} new, "
          f"{summary.songs_updated} updated; numbers {summary.numbers_added} new, {summary.numbers_updated} updated")
+    for line in checked.stretches:
+        _say(f"note: {line}")
+    _say(f"catalogue: {cat.root / 'catalogue.sqlite'}")
+    _say(f"numbers: {', '.join(numbers)}; next: lipcoach number build {numbers[0] if numbers else 'NUMBER'} --data {data}")
 
 
 @season_app.command("demo")
@@ -43,12 +52,17 @@ def season_demo(
 ) -> None:
     """Generate the demo season (synthetic singer, one number of each kind)."""
     from lipcoach.production.demo_season import run_demo_production, write_demo_season
-    from lipcoach.progress import rich_bar
+    from lipcoach.progress import progress_bar
 
-    with rich_bar("Demo season") as report:
+    with progress_bar("Demo season") as report:
         paths = run_demo_production(out, report=report) if full else {"season.yaml": write_demo_season(out, report=report)}
+    _say(f"demo season written to {out}:")
     for name, path in paths.items():
         _say(f"  {name:28s} {path}")
+    if full:
+        _say(f"next: lipcoach serve --data {paths['data']}  (the season board is at /board)")
+    else:
+        _say(f"next: lipcoach season import {paths['season.yaml']} --data DIR")
 
 
 @number_app.command("build")
@@ -59,15 +73,21 @@ def number_build(
     quality: str = typer.Option("high", "--quality", help="Rubber Band quality: high, balanced or fast."),
 ) -> None:
     """Build a number's rehearsal track and combined song map (sections stretched, shifted, joined on bars)."""
-    from lipcoach.production.build import build_number
+    from lipcoach.production.build import build_number, built_files
     from lipcoach.production.catalogue import Catalogue
-    from lipcoach.progress import rich_bar
+    from lipcoach.progress import progress_bar
 
     cat = Catalogue(data)
-    with rich_bar(f"Building {number}") as report:
+    with progress_bar(f"Building {number}") as report:
         result = build_number(cat, number, force=force, quality=quality, report=report)
+
+    def say_where() -> None:
+        for name, path in built_files(cat, number).items():
+            _say(f"{name + ':':10s} {path}")
+
     if result is None:
         _say(f"{number}: up to date (use --force to build again)")
+        say_where()
         return
     sm = result.songmap
     _say(f"{number}: {sm.duration:.1f} s at {sm.tempo_bpm:.0f} BPM, {len(result.cuts)} sections, {len(sm.lines)} lines, "
@@ -75,6 +95,7 @@ def number_build(
     for cut in result.cuts:
         _say(f"  {cut.start_s:7.2f}-{cut.end_s:7.2f} s  {cut.title}  from {cut.source_start_s:.2f}-{cut.source_end_s:.2f} s"
              f"  speed {cut.speed:.3f}  {cut.semitones:+.0f} st")
+    say_where()
 
 
 def dailies(
@@ -87,16 +108,18 @@ def dailies(
     """Score every take of a shoot day (skips takes already scored) and store the reports."""
     from lipcoach.production.catalogue import Catalogue
     from lipcoach.production.dailies import run_dailies
-    from lipcoach.progress import rich_bar
+    from lipcoach.progress import progress_bar
 
     cat = Catalogue(data)
-    with rich_bar(f"Dailies {folder.name}") as report:
+    with progress_bar(f"Dailies {folder.name}") as report:
         summary = run_dailies(cat, folder, number, workers=workers, dask_address=dask, report=report)
     _say(f"{summary.scored} scored, {summary.skipped} already scored, {len(summary.failed)} failed")
     for name, problem in summary.failed:
         _say(f"  failed: {name}: {problem}")
     for row in summary.rows:
         _say(f"  {row['score']:5.1f}  {row['verdict']:16s} {row['name']}")
+    _say(f"reports: {cat.root / 'reports'} (the season board shows them: lipcoach serve --data {data}, /board); "
+         f"next: lipcoach edit {number} --data {data} -o cut.otio")
 
 
 def edit(
@@ -111,6 +134,7 @@ def edit(
     """Pick the best take per line and write the edit (OTIO, EDL, FCP XML, AAF)."""
     from lipcoach.production.catalogue import Catalogue
     from lipcoach.production.edit import cut_number
+    from lipcoach.progress import progress_bar, subrange
 
     pins = {}
     for item in pin:
@@ -119,18 +143,22 @@ def edit(
             raise typer.BadParameter(f"--pin {item!r}: write LINE=TAKE, e.g. 3=take07.mp4")
         pins[int(line_text) - 1] = take_text.strip()
     cat = Catalogue(data)
-    plan, written = cut_number(cat, number, output, fmt=fmt, handles_s=handles_s, pins=pins)
-    _say(f"edit: {written}  ({len(plan.choices)} lines, {len({c.take.id for c in plan.choices if c.take})} takes)")
+    with progress_bar(f"Cutting {number}") as report:
+        report(0.0, "choosing the best take per line")
+        plan, written = cut_number(cat, number, output, fmt=fmt, handles_s=handles_s, pins=pins)
+        if contact_sheet is not None:
+            from lipcoach.production.contact_sheet import write_contact_sheet
+
+            report(0.2, "contact sheet")
+            write_contact_sheet(plan, contact_sheet, report=subrange(report, 0.2, 1.0))
     for c in plan.choices:
         flags = (", pinned" if c.pinned else "") + (", sync not confirmed" if c.take and not c.confirmed else "")
         who = f"take {c.take.id} {c.take.name} ({c.score:.0f}{flags})" if c.take else "no take covers it"
         _say(f"  line {c.line_index + 1:2d}  {who}")
     for note in plan.notes:
         _say(f"  note: {note}")
+    _say(f"edit: {written}  ({len(plan.choices)} lines, {len({c.take.id for c in plan.choices if c.take})} takes)")
     if contact_sheet is not None:
-        from lipcoach.production.contact_sheet import write_contact_sheet
-
-        write_contact_sheet(plan, contact_sheet)
         _say(f"contact sheet: {contact_sheet}")
 
 

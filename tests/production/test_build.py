@@ -119,13 +119,46 @@ def test_building_again_without_a_change_does_nothing(built_catalogue):
         assert len(list(s.scalars(select(Song)))) == versions_before
 
 
-def test_a_singer_given_to_a_line_the_number_does_not_have_is_refused(season_copy, tmp_path):
+def test_a_singer_given_to_a_line_the_number_does_not_have_is_refused_at_import(season_copy, tmp_path):
     from lipcoach.errors import LipcoachError
     from lipcoach.production.catalogue import Catalogue
     from lipcoach.production.season import import_season
 
-    season_copy.write_text(season_copy.read_text().replace("3-4: [Nellie, Sam]", "3-9: [Nellie, Sam]"))
+    text = season_copy.read_text().replace("3-4: [Nellie, Sam]", "3-9: [Nellie, Sam]")
+    season_copy.write_text(text)
+    line = text.splitlines().index("          3-9: [Nellie, Sam]") + 1
     cat = Catalogue(tmp_path / "data")
-    import_season(cat, season_copy)
-    with pytest.raises(LipcoachError, match="'lines' gives line 5 a singer, but the number has 4 lines"):
-        build_number(cat, "hold-your-breath")
+    with pytest.raises(LipcoachError, match=f"^{season_copy}:{line}: .*lines: 3-9 gives line 9 a singer, but the number has 4 lines"):
+        import_season(cat, season_copy)
+
+
+def test_a_map_made_since_the_import_at_another_tempo_is_refused_at_build():
+    """The import checked the tempo against the song as it was; a rebuilt source map is checked again."""
+    from lipcoach.errors import LipcoachError
+    from lipcoach.production.build import plan_cuts
+    from lipcoach.production.season import SectionSpec
+    from lipcoach.testing.clips import songmap_from_words
+
+    sm = songmap_from_words(np.zeros(16000 * 6, np.float32), sr=16000, words=[(1.0, 1.5, "la"), (3.0, 3.5, "la")],
+                            line_breaks_s=[2.5])
+    sm.tempo_bpm, sm.beats, sm.downbeats = 160.0, [i * 0.375 for i in range(16)], [i * 1.5 for i in range(4)]
+    sections = [SectionSpec(song="a", first_line=1, last_line=2)]
+    kwargs = dict(titles={}, keys={}, tempo_bpm=92.0, key=None)
+    with pytest.raises(LipcoachError, match="160 BPM may be a tempo octave.*tempo_bpm: 80"):
+        plan_cuts(sections, {"a": sm}, **kwargs)
+    (cut,) = plan_cuts(sections, {"a": sm}, song_tempo_bpm={"a": 80.0}, **kwargs)  # the season gives the song's tempo
+    assert cut.speed == pytest.approx(92 / 80)
+    (cut,) = plan_cuts(sections, {"a": sm}, stretch_confirmed=True, **kwargs)  # confirmed at import: built as asked
+    assert cut.speed == pytest.approx(92 / 160)
+
+
+def test_a_beat_grid_read_at_a_tempo_octave_is_put_right():
+    from lipcoach.production.build import beats_at_tempo
+
+    half_beats = [0.25 * k for k in range(17)]  # 240 BPM read for a 120 BPM song: downbeats every 2 s
+    downbeats = [0.25 + 2.0 * k for k in range(2)]
+    beats, down = beats_at_tempo(half_beats, downbeats, 240.0, 120.0)
+    assert beats == [0.25 + 0.5 * k for k in range(8)] and down == downbeats  # the phase of the downbeats
+    beats, down = beats_at_tempo([0.0, 1.0, 2.0], [0.0], 60.0, 120.0)
+    assert beats == [0.0, 0.5, 1.0, 1.5, 2.0] and down == [0.0]
+    assert beats_at_tempo([0.0, 0.4, 0.8], [0.0], 150.0, 100.0) == ([0.0, 0.4, 0.8], [0.0])  # not an octave: as it is

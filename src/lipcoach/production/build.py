@@ -11,7 +11,7 @@ source time ``t`` maps to ``start_s + (t - source_start_s) / speed``.
 The **combined song map** is every word, phoneme, line, breath, beat, downbeat, onset,
 entrance and loudness frame of each section mapped through that edit. Lines keep their
 source song and singers in ``source["lines"]``, and the edit itself is kept in
-``source["edit"]``, so the map validates as an ordinary ``lipcoach.songmap/1`` and practice,
+``source["edit"]``, so the map validates as an ordinary song map (``lipcoach.songmap``) and practice,
 scoring and the exports use it unchanged.
 """
 
@@ -77,6 +77,33 @@ class BuildResult:
     map_version: Optional[int] = None
 
 
+def beats_at_tempo(beats_s: list[float], downbeats_s: list[float], read_bpm: float,
+                   true_bpm: float) -> tuple[list[float], list[float]]:
+    """A beat grid read at a tempo octave (``read_bpm`` about twice or half ``true_bpm``) put right.
+
+    Read at double time, every other beat is kept (the phase holding more downbeats, and the
+    downbeats on it); read at half time, a beat is added midway between each pair. Any
+    other ratio leaves the grid as it is. Times in s.
+    """
+    beats = np.asarray(beats_s, dtype=float)
+    if read_bpm <= 0 or true_bpm <= 0 or beats.size < 2:
+        return list(beats_s), list(downbeats_s)
+    ratio = read_bpm / true_bpm
+    if abs(ratio - 2.0) <= 0.2:
+        down = np.asarray(downbeats_s, dtype=float)
+
+        def on_beats(kept: np.ndarray) -> np.ndarray:
+            return down[np.isin(np.round(down, 6), np.round(kept, 6))]
+
+        phases = [beats[0::2], beats[1::2]]
+        kept = max(phases, key=lambda k: on_beats(k).size)
+        return [float(t) for t in kept], [float(t) for t in on_beats(kept)]
+    if abs(ratio - 0.5) <= 0.05:
+        mids = (beats[:-1] + beats[1:]) / 2
+        return [float(t) for t in np.sort(np.concatenate([beats, mids]))], list(downbeats_s)
+    return list(beats_s), list(downbeats_s)
+
+
 def section_window(songmap: SongMap, first_line: int, last_line: int) -> tuple[float, float]:
     """The bar-line span (s) holding lines ``first_line..last_line`` (0-based) with their breath.
 
@@ -100,9 +127,17 @@ def section_window(songmap: SongMap, first_line: int, last_line: int) -> tuple[f
 
 
 def plan_cuts(sections, maps: dict[str, SongMap], *, titles: dict[str, str], keys: dict[str, Optional[str]],
-              tempo_bpm: float, key: Optional[str]) -> list[SectionCut]:
-    """Place every section of a number on its timeline (see module docstring)."""
-    from lipcoach.production.season import semitones_between
+              tempo_bpm: float, key: Optional[str], song_tempo_bpm: Optional[dict[str, float]] = None,
+              stretch_confirmed: bool = False) -> list[SectionCut]:
+    """Place every section of a number on its timeline (see module docstring).
+
+    A song's tempo is ``song_tempo_bpm[song]`` when the season gives one, else its map's.
+    Tempo and key changes are checked by :func:`lipcoach.production.season.stretch_problem`
+    (the import checked them already; this catches a map made since, with another tempo).
+    """
+    from lipcoach.production.season import semitones_between, stretch_problem
+
+    song_tempo_bpm = song_tempo_bpm or {}
 
     cuts: list[SectionCut] = []
     t = 0.0
@@ -119,12 +154,16 @@ def plan_cuts(sections, maps: dict[str, SongMap], *, titles: dict[str, str], key
             a, b = 0.0, sm.duration  # a whole song sung as it is
         else:
             a, b = section_window(sm, first, last)
-        speed = 1.0 if sm.tempo_bpm <= 0 else tempo_bpm / sm.tempo_bpm
-        if not (0.5 <= speed <= 2.0):
-            raise LipcoachError(None, f"song {sec.song!r} is at {sm.tempo_bpm:.0f} BPM; bringing it to {tempo_bpm:.0f} BPM "
-                                      f"would stretch it by {speed:.2f}x (0.5 to 2 allowed)")
+        song_bpm = song_tempo_bpm.get(sec.song) or sm.tempo_bpm
+        speed = 1.0 if song_bpm <= 0 or tempo_bpm <= 0 else tempo_bpm / song_bpm
+        semitones = semitones_between(keys.get(sec.song), key)
+        problem = stretch_problem(song_bpm, tempo_bpm, semitones, confirmed=stretch_confirmed,
+                                  tempo_from="the season" if sec.song in song_tempo_bpm else "its song map")
+        if problem is not None:
+            raise LipcoachError(None, f"section {k + 1} (song {sec.song!r}): {problem}; "
+                                      "import the season again with --allow-stretch to confirm, or give the song's tempo_bpm")
         cut = SectionCut(song=sec.song, title=titles.get(sec.song, sec.song), source_start_s=a, source_end_s=b, start_s=t,
-                         speed=speed, semitones=semitones_between(keys.get(sec.song), key), first_line=first,
+                         speed=speed, semitones=semitones, first_line=first,
                          last_line=last, singers=list(sec.singers))
         cuts.append(cut)
         t = cut.end_s
@@ -338,10 +377,16 @@ def build_number(cat, ref: str, *, force: bool = False, quality: str = "high",
         keys = {sl: r.key for sl, r in songs.items()}
         number_id, slug = row.number_id, spec.slug
 
+    for sl, true_bpm in spec.song_tempo_bpm.items():  # the season gives the song's tempo: its beat grid follows
+        if sl in maps:
+            sm = maps[sl]
+            sm.beats, sm.downbeats = beats_at_tempo(sm.beats, sm.downbeats, sm.tempo_bpm, true_bpm)
+            sm.tempo_bpm = float(true_bpm)
     first_song = spec.sections[0].song
-    tempo_bpm = spec.tempo_bpm or maps[first_song].tempo_bpm
+    tempo_bpm = spec.tempo_bpm or spec.song_tempo_bpm.get(first_song) or maps[first_song].tempo_bpm
     key = spec.key or keys.get(first_song)
-    cuts = plan_cuts(spec.sections, maps, titles=titles, keys=keys, tempo_bpm=tempo_bpm, key=key)
+    cuts = plan_cuts(spec.sections, maps, titles=titles, keys=keys, tempo_bpm=tempo_bpm, key=key,
+                     song_tempo_bpm=spec.song_tempo_bpm, stretch_confirmed=spec.stretch_confirmed)
     for cut in cuts:
         cut.singers = cut.singers or list(spec.singers)
 
@@ -359,13 +404,39 @@ def build_number(cat, ref: str, *, force: bool = False, quality: str = "high",
     vocals = None
     if all(paths[1] is not None for paths in song_files.values()):
         stems = {sl: load_audio(paths[1], sr=BUILD_SR)[0] for sl, paths in song_files.items()}
-        vocals = render_cuts(cuts, stems, sr=BUILD_SR, quality=quality, report=subrange(report, 0.75, 0.95))
+        vocal_step = subrange(report, 0.75, 0.95)
+        vocals = render_cuts(cuts, stems, sr=BUILD_SR, quality=quality,
+                             report=lambda fraction, label: vocal_step(fraction, f"vocal stem, {label}"))
     result = BuildResult(number_slug=slug, mix=mix, vocals=vocals, songmap=songmap, lyrics_text=lyrics_of(songmap),
                          cuts=cuts, join_beat_error_ms=join_beat_errors_ms(songmap, cuts))
     report(0.95, "storing")
     _store(cat, number_id, result, built_from=built_from)
     report(1.0, "done")
     return result
+
+
+def built_files(cat, ref: str) -> dict[str, Path]:
+    """Where the number ``ref``'s current build is: ``track``, ``vocals`` (when built), ``lyrics``
+    and ``song map`` (its latest map version) in the catalogue; empty before the first build."""
+    from sqlalchemy import select
+
+    from lipcoach.production.catalogue import Song
+    from lipcoach.production.season import find_number
+
+    with cat.session() as s:
+        row = find_number(cat, s, ref)
+        song = s.scalar(select(Song).where(Song.number_id == row.number_id).order_by(Song.id.desc()).limit(1))
+        if song is None:
+            return {}
+        out = {"track": cat.path("files", song.audio_file)}
+        if song.stem_file:
+            out["vocals"] = cat.path("files", song.stem_file)
+        if song.lyrics_file:
+            out["lyrics"] = cat.path("files", song.lyrics_file)
+        version = cat.latest_map(s, song.id)
+        if version is not None:
+            out["song map"] = cat.path("maps", version.file)
+        return out
 
 
 def _store(cat, number_id: int, result: BuildResult, *, built_from: str) -> None:

@@ -243,12 +243,13 @@ def run_demo_production(out_dir: str | os.PathLike, *, report: Optional[Progress
     out = Path(out_dir)
     season = write_demo_season(out / "season", report=subrange(report, 0.0, 0.15))
     cat = Catalogue(out / "data")
+    report(0.15, "importing the season")
     import_season(cat, season)
     numbers = [n.slug for ep in read_season(season).episodes for n in ep.numbers]
     built = {}
     for k, slug in enumerate(numbers):
-        report(0.15 + 0.25 * k / len(numbers), f"building {slug}")
-        built[slug] = build_number(cat, slug, force=True)
+        step = subrange(report, 0.17 + 0.23 * k / len(numbers), 0.17 + 0.23 * (k + 1) / len(numbers))
+        built[slug] = build_number(cat, slug, force=True, report=lambda f, label, slug=slug, step=step: step(f, f"building {slug}: {label}"))
     paths = {"season.yaml": season, "data": cat.root}
     for k, (slug, plans) in enumerate(DEMO_TAKES.items()):
         result = built[slug]
@@ -258,17 +259,20 @@ def run_demo_production(out_dir: str | os.PathLike, *, report: Optional[Progress
         folder = out / "takes" / slug
         folder.mkdir(parents=True, exist_ok=True)
         for seed, plan in enumerate(plans):
+            report(0.4 + 0.25 * k, f"shooting {slug}/{plan['name']}")
             plan = dict(plan)
             if plan["duration_s"] < 0:
                 plan["duration_s"] = result.songmap.duration - plan["song_start_s"] + plan["duration_s"]
             write_plan_take(result.songmap, audio, TakePlan(**plan, seed=seed), folder / plan["name"])
-        run_dailies(cat, folder, slug, workers=1, report=subrange(report, 0.4 + 0.25 * k, 0.4 + 0.25 * (k + 1)))
+        dailies_step = subrange(report, 0.4 + 0.25 * k, 0.4 + 0.25 * (k + 1))
+        run_dailies(cat, folder, slug, workers=1, report=lambda f, label, slug=slug, step=dailies_step: step(f, f"dailies of {slug}: {label}"))
         paths[f"takes/{slug}"] = folder
+    report(0.9, "cutting boats-and-breath")
     plan, paths["cut.otio"] = cut_number(cat, "boats-and-breath", out / "cut.otio")
     for fmt, (_, suffix) in FORMATS.items():
         if fmt != "otio":
             paths[f"cut{suffix}"] = write_edit(plan, out / f"cut{suffix}", fmt=fmt)
     paths["contact-sheet.html"] = out / "contact-sheet.html"
-    write_contact_sheet(plan, paths["contact-sheet.html"])
+    write_contact_sheet(plan, paths["contact-sheet.html"], report=subrange(report, 0.92, 1.0))
     report(1.0, "done")
     return paths
