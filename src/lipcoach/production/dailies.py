@@ -274,7 +274,11 @@ def run_dailies(cat, folder: str | os.PathLike, ref: str, *, workers: Optional[i
             if n_workers == 1:
                 for job in jobs:
                     summary.attempts[Path(job.path).name] = 1
-                    finished(job, score_fn(job))
+                    try:
+                        outcome = score_fn(job)
+                    except Exception as exc:  # a bug in scoring: report it on this take, keep the rest going
+                        outcome = {"error": f"internal error: {type(exc).__name__}: {exc}"}
+                    finished(job, outcome)
             else:
                 _run_processes(jobs, n_workers, score_fn, finished, summary)
     with cat.session() as s:
