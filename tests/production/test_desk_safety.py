@@ -430,3 +430,26 @@ def test_kill_9_of_dailies_takes_its_workers_with_it(catalogue, takes_folder, tm
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     assert left == []
+
+
+# -- a data folder that cannot be used ------------------------------------------------------------
+
+
+def test_a_data_folder_that_is_not_a_catalogue_is_one_line(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "catalogue.sqlite").write_bytes(b"these are my notes, not a database\n" * 10)
+    before = snapshot(data)
+    result = run_cli("number", "build", "boats-and-breath", "--data", data)
+    assert result.returncode == 2
+    line = one_line(result.stderr)
+    assert str(data / "catalogue.sqlite") in line and "not a lipcoach catalogue" in line
+    assert {k: v for k, v in snapshot(data).items() if k == "catalogue.sqlite"} == {"catalogue.sqlite": before["catalogue.sqlite"]}
+
+
+def test_a_data_folder_where_a_file_is_is_one_line(tmp_path):
+    (tmp_path / "data").write_text("not a folder")
+    result = run_cli("dailies", tmp_path, "--number", "x", "--data", tmp_path / "data")
+    assert result.returncode == 2 and str(tmp_path / "data") in one_line(result.stderr)
+    assert (tmp_path / "data").read_text() == "not a folder"
+

@@ -185,21 +185,32 @@ class Catalogue:
     """
 
     def __init__(self, data_dir: str | os.PathLike, *, start_up: bool = True):
+        from sqlalchemy.exc import DBAPIError
+
         self.root = Path(data_dir).resolve()
-        for sub in ("files", "maps", "renders", "reports", "tmp"):
-            (self.root / sub).mkdir(parents=True, exist_ok=True)
-        if start_up:
-            clear_stale_tmp(self.root / "tmp")
+        try:
+            for sub in ("files", "maps", "renders", "reports", "tmp"):
+                (self.root / sub).mkdir(parents=True, exist_ok=True)
+            if start_up:
+                clear_stale_tmp(self.root / "tmp")
+        except OSError as exc:  # a read-only or full disk, a file where the folder should be
+            raise LipcoachError(data_dir, f"cannot be used as a data folder ({exc.strerror or exc})") from None
         self.engine = create_engine(
             f"sqlite:///{self.root / 'catalogue.sqlite'}",
             connect_args={"check_same_thread": False, "timeout": 30},
         )
         event.listen(self.engine, "connect", _sqlite_pragmas)
-        Base.metadata.create_all(self.engine)
-        _add_unique_version_index(self.engine)
-        from lipcoach.production.tables import migrate  # the production desk's tables (seasons, dailies)
+        try:
+            Base.metadata.create_all(self.engine)
+            _add_unique_version_index(self.engine)
+            from lipcoach.production.tables import migrate  # the production desk's tables (seasons, dailies)
 
-        migrate(self.engine)
+            migrate(self.engine)
+        except DBAPIError as exc:  # one line, not SQLAlchemy's SQL and background link
+            self.engine.dispose()
+            problem = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            hint = "; not a lipcoach catalogue" if "not a database" in problem else ""
+            raise LipcoachError(Path(data_dir) / "catalogue.sqlite", f"cannot be opened ({problem}{hint})") from None
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         _release_replaced_files(self)
 
