@@ -12,6 +12,11 @@ and was retried is stored once and never lost:
   pool (each take at most :data:`MAX_ATTEMPTS` times);
 - Dask: the scheduler re-runs a task whose worker died on another worker (Dask's own
   ``allowed-failures``), and each task also has ``retries``.
+
+A take still being copied into the folder (:func:`arriving_takes`) is left for the next run;
+a file scored again with other content updates its row (:func:`store_result`), never adds a
+second one. Worker processes end when this process dies, even by ``kill -9``
+(:func:`die_with_parent`).
 """
 
 from __future__ import annotations
@@ -196,8 +201,10 @@ def _follow_moved_takes(cat, number_id: int, current: dict[str, str]) -> None:
     """Rows of takes found under another name than the one recorded (renamed, moved) take the new name.
 
     ``current`` maps each take path of the folder to its content's SHA-256. A row whose
-    recorded path no longer holds its content is pointed at a path that does, so a new take
-    written under the old name is a new take, not a rescore of the moved one.
+    recorded path no longer holds its content (another take of this folder is there now, or
+    the file is gone) is pointed at a path that does, so a new take written under the old
+    name is a new take, not a rescore of the moved one. A take recorded in another folder
+    that is still there keeps its path.
     """
     from sqlalchemy import select
 
@@ -208,7 +215,8 @@ def _follow_moved_takes(cat, number_id: int, current: dict[str, str]) -> None:
         by_sha.setdefault(sha, path)
     with cat.session() as s:
         for row in s.scalars(select(DailyTake).where(DailyTake.number_id == number_id, DailyTake.sha256.in_(list(by_sha)))):
-            if current.get(row.source_path) != row.sha256:
+            recorded = current.get(row.source_path)
+            if (recorded is not None and recorded != row.sha256) or (recorded is None and not Path(row.source_path).exists()):
                 row.source_path, row.name = by_sha[row.sha256], Path(by_sha[row.sha256]).name
         s.commit()
 
