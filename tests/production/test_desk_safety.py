@@ -142,6 +142,39 @@ def test_a_file_no_row_names_is_still_set_aside(catalogue):
     assert missing_files(catalogue) == []
 
 
+def test_nothing_is_set_aside_while_another_command_is_in_the_middle_of_a_write(catalogue):
+    """A season import storing its songs holds the write lock until it commits: its new copies are not strays."""
+    import sqlite3
+
+    stray = catalogue.path("files", "ab" * 16 + ".wav")
+    stray.write_bytes(b"RIFF" + bytes(100))
+    age(catalogue.root)
+    importing = sqlite3.connect(str(catalogue.root / "catalogue.sqlite"), isolation_level=None)
+    importing.execute("BEGIN IMMEDIATE")
+    try:
+        assert reconcile(catalogue, lock_wait_s=0.2)["quarantined"] == []
+        assert stray.exists()
+    finally:
+        importing.execute("ROLLBACK")
+        importing.close()
+    assert reconcile(catalogue, lock_wait_s=0.2)["quarantined"] == [f"files/{stray.name}"]
+
+
+def test_a_take_whose_report_is_gone_is_scored_again(catalogue, takes_folder, tmp_path):
+    from lipcoach.production.dailies import run_dailies
+
+    folder = tmp_path / "day1"
+    folder.mkdir()
+    shutil.copy(takes_folder / "take01.mp4", folder / "take01.mp4")
+    age(folder)
+    run_dailies(catalogue, folder, "boats-and-breath", workers=1)
+    (row,) = _rows(catalogue)
+    catalogue.path("reports", row.report_file).unlink()  # removed by hand, or set aside by an older studio
+    summary = run_dailies(catalogue, folder, "boats-and-breath", workers=1)
+    assert (summary.scored, summary.skipped) == (1, 0)
+    assert [r.id for r in _rows(catalogue)] == [row.id] and missing_files(catalogue) == []
+
+
 # -- failed imports leave no copies ----------------------------------------------------------------
 
 

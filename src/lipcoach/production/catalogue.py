@@ -576,7 +576,7 @@ def clear_stale_tmp(tmp_dir: Path, *, grace_s: float = 300.0) -> list[str]:
     return removed
 
 
-def reconcile(cat: Catalogue, *, grace_s: float = 300.0) -> dict[str, list[str]]:
+def reconcile(cat: Catalogue, *, grace_s: float = 300.0, lock_wait_s: float = 30.0) -> dict[str, list[str]]:
     """Tidy a data folder after a crash (``kill -9``, power cut); run at server start-up.
 
     - Half-written files (``*.part*``, left by an atomic write that never finished) are removed
@@ -586,6 +586,10 @@ def reconcile(cat: Catalogue, *, grace_s: float = 300.0) -> dict[str, list[str]]
       quarantine/, never deleted: a file a row refers to is never touched.
     - Files younger than ``grace_s`` seconds are left alone: another process (a CLI command
       adding to the catalogue) may be about to commit their row.
+    - Files are set aside only while this process holds the catalogue's write lock (waiting
+      up to ``lock_wait_s`` seconds for it): a command in the middle of a long transaction
+      (a season import storing its songs) holds that lock, so the files it stored and has not
+      committed yet are never taken from it. When the lock cannot be had, nothing is set aside.
 
     Returns
     -------
@@ -607,17 +611,41 @@ def reconcile(cat: Catalogue, *, grace_s: float = 300.0) -> dict[str, list[str]]
             elif area != "renders" and path.name not in owned[area]:
                 strays.append((area, path))
     if strays:
-        owned = owned_files(cat)  # read again: another process may have committed their rows meanwhile
-        quarantine = cat.root / "quarantine"
-        for area, path in strays:
-            if path.name in owned[area]:
-                continue
-            quarantine.mkdir(exist_ok=True)
-            os.replace(path, quarantine / f"{area}-{path.name}")
-            quarantined.append(f"{area}/{path.name}")
+        with _write_lock(cat, wait_s=lock_wait_s) as locked:
+            if not locked:
+                log.warning("start-up tidy: another lipcoach command is writing to the catalogue; nothing set aside")
+                strays = []
+            owned = owned_files(cat) if strays else owned  # read again: rows committed meanwhile
+            quarantine = cat.root / "quarantine"
+            for area, path in strays:
+                if path.name in owned[area]:
+                    continue
+                quarantine.mkdir(exist_ok=True)
+                os.replace(path, quarantine / f"{area}-{path.name}")
+                quarantined.append(f"{area}/{path.name}")
     if removed or quarantined:
         log.warning("start-up tidy: removed %d half-written files, quarantined %d unreferenced files", len(removed), len(quarantined))
     return {"removed": removed, "quarantined": quarantined}
+
+
+@contextlib.contextmanager
+def _write_lock(cat: Catalogue, *, wait_s: float):
+    """Hold the catalogue's write lock for the block (yields False when another process kept it ``wait_s`` seconds)."""
+    import sqlite3
+
+    con = sqlite3.connect(str(cat.root / "catalogue.sqlite"), timeout=max(0.0, wait_s), isolation_level=None)
+    try:
+        try:
+            con.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:  # "database is locked"
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            con.execute("ROLLBACK")
+    finally:
+        con.close()
 
 
 def _add_unique_version_index(engine) -> None:

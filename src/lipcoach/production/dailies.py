@@ -159,7 +159,7 @@ def store_result(cat, number_id: int, version_id: int, job: TakeJob, doc: dict) 
 
     with storing(cat), cat.session() as s:
         row = s.scalar(select(DailyTake).where(DailyTake.number_id == number_id, DailyTake.sha256 == job.sha256))
-        if row is not None and row.songmap_version_id == version_id:
+        if row is not None and row.songmap_version_id == version_id and cat.path("reports", row.report_file).is_file():
             return None  # a retried take that finished twice: counted once
         name = f"daily-n{number_id}-v{version_id}-{job.sha256[:16]}.json"
         schema.validate(doc, NAME, source=job.path)
@@ -245,7 +245,9 @@ def run_dailies(cat, folder: str | os.PathLike, ref: str, *, workers: Optional[i
     jobs: list[TakeJob] = []
     report(0.0, "hashing takes")
     with cat.session() as s:
-        done = {(r.sha256, r.songmap_version_id) for r in s.scalars(select(DailyTake).where(DailyTake.number_id == number_id))}
+        # A row whose report file is gone (removed by hand, or set aside by an older studio) is scored again.
+        done = {(r.sha256, r.songmap_version_id) for r in s.scalars(select(DailyTake).where(DailyTake.number_id == number_id))
+                if cat.path("reports", r.report_file).is_file()}
     seen: set[str] = set()
     current: dict[str, str] = {}
     arriving = arriving_takes(takes)
