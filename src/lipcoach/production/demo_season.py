@@ -342,7 +342,9 @@ def run_demo_production(out_dir: str | os.PathLike, *, force: bool = False,
 
     check_demo_out(out_dir, full=True, force=force)
     entries = ["season", "data", "takes", "contact-sheet.html"] + [f"cut{suffix}" for _, suffix in FORMATS.values()]
-    with undo_if_unfinished(out_dir, entries, keep=("data",)):
+    # An existing catalogue (--force) keeps what it committed; a new one goes whole.
+    keep = ("data",) if (Path(out_dir) / "data" / "catalogue.sqlite").exists() else ()
+    with undo_if_unfinished(out_dir, entries, keep=keep):
         return _run_demo_production(Path(out_dir), force=force, report=report or silent)
 
 
