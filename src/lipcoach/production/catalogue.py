@@ -452,10 +452,6 @@ def stored_columns() -> list:
     return [col for table in Base.metadata.sorted_tables for col in table.columns if "stored_in" in col.info]
 
 
-#: Former name of :func:`owned_files`.
-referenced_files = owned_files
-
-
 def missing_files(cat: Catalogue) -> list[str]:
     """Owned files that are not in the data folder (``area/name``): empty for a sound catalogue."""
     return sorted(f"{area}/{name}" for area, names in owned_files(cat).items() for name in names
