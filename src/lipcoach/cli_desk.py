@@ -49,13 +49,19 @@ def season_import(
 def season_demo(
     out: Path = typer.Option(Path("demo-season"), "--out", help="Folder for the generated songs and season.yaml."),
     full: bool = typer.Option(False, "--full", help="Also import, build every number, shoot and score takes, and cut the mashup."),
+    force: bool = typer.Option(False, "--force", help="Replace the demo's files in --out if they exist."),
 ) -> None:
-    """Generate the demo season (synthetic singer, one number of each kind)."""
-    from lipcoach.production.demo_season import run_demo_production, write_demo_season
+    """Generate the demo season (synthetic singer, one number of each kind).
+
+    Refuses a folder where it would replace a file (unless --force); an interrupted run removes what it wrote.
+    """
+    from lipcoach.production.demo_season import check_demo_out, run_demo_production, write_demo_season
     from lipcoach.progress import progress_bar
 
+    check_demo_out(out, full=full, force=force)  # before the bar: a refused folder is one line
     with progress_bar("Demo season") as report:
-        paths = run_demo_production(out, report=report) if full else {"season.yaml": write_demo_season(out, report=report)}
+        paths = (run_demo_production(out, force=force, report=report) if full
+                 else {"season.yaml": write_demo_season(out, force=force, report=report)})
     _say(f"demo season written to {out}:")
     for name, path in paths.items():
         _say(f"  {name:28s} {path}")
@@ -105,7 +111,10 @@ def dailies(
     workers: Optional[int] = typer.Option(None, "--workers", help="Processes (default: all cores)."),
     dask: Optional[str] = typer.Option(None, "--dask", help="Run on a Dask cluster instead, e.g. tcp://127.0.0.1:8786."),
 ) -> None:
-    """Score every take of a shoot day (skips takes already scored) and store the reports."""
+    """Score every take of a shoot day (skips takes already scored) and store the reports.
+
+    Takes still being copied are left for the next run. Exits 1 when a take could not be scored.
+    """
     from lipcoach.production.catalogue import Catalogue
     from lipcoach.production.dailies import run_dailies
     from lipcoach.progress import progress_bar
@@ -113,13 +122,18 @@ def dailies(
     cat = Catalogue(data)
     with progress_bar(f"Dailies {folder.name}") as report:
         summary = run_dailies(cat, folder, number, workers=workers, dask_address=dask, report=report)
-    _say(f"{summary.scored} scored, {summary.skipped} already scored, {len(summary.failed)} failed")
+    _say(f"{summary.scored} scored, {summary.skipped} already scored, {len(summary.failed)} failed"
+         + (f", {len(summary.arriving)} still being copied" if summary.arriving else ""))
+    for name, why in summary.arriving:
+        _say(f"  not scored: {name}: {why}")
     for name, problem in summary.failed:
         _say(f"  failed: {name}: {problem}")
     for row in summary.rows:
         _say(f"  {row['score']:5.1f}  {row['verdict']:16s} {row['name']}")
     _say(f"reports: {cat.root / 'reports'} (the season board shows them: lipcoach serve --data {data}, /board); "
          f"next: lipcoach edit {number} --data {data} -o cut.otio")
+    if summary.failed:
+        raise SystemExit(1)  # a script running the dailies must see that takes were not scored
 
 
 def edit(

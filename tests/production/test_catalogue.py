@@ -62,10 +62,20 @@ def test_lyrics_must_be_utf8_text_and_keep_their_format(tmp_path):
 
 
 def test_an_upload_in_flight_when_the_server_died_is_dropped_at_start(tmp_path):
+    import os
+    import time
+
     Catalogue(tmp_path / "data")
-    (tmp_path / "data" / "tmp" / "half.part").write_bytes(b"x" * 100)
+    tmp = tmp_path / "data" / "tmp"
+    (tmp / "half.part").write_bytes(b"x" * 100)
+    (tmp / "build-dir").mkdir()
+    (tmp / "build-dir" / "mix.wav").write_bytes(b"x" * 100)
+    (tmp / "arriving.part").write_bytes(b"x" * 100)  # another process is writing it right now
+    long_ago = time.time() - 3600
+    for p in (tmp / "half.part", tmp / "build-dir" / "mix.wav", tmp / "build-dir"):
+        os.utime(p, (long_ago, long_ago))
     Catalogue(tmp_path / "data")
-    assert list((tmp_path / "data" / "tmp").iterdir()) == []
+    assert [p.name for p in tmp.iterdir()] == ["arriving.part"]
 
 
 def test_the_catalogue_uses_wal(tmp_path):

@@ -320,6 +320,7 @@ def lyrics_of(songmap: SongMap) -> str:
 # -- the catalogue side --------------------------------------------------------------------
 def song_map(cat, song_row, *, report: Optional[ProgressCallback] = None) -> SongMap:
     """The source song's map: the stored one, or made now by :func:`lipcoach.song.analyze.analyze_song`."""
+    from lipcoach.production import storage
     from lipcoach.song.analyze import analyze_song
 
     if song_row.map_file:
@@ -331,6 +332,7 @@ def song_map(cat, song_row, *, report: Optional[ProgressCallback] = None) -> Son
                       language=song_row.language, report=report)
     name = f"seasonsong{song_row.id}-{song_row.audio_sha256[:16]}.json"
     sm.save(cat.path("maps", name))
+    storage.note_stored("maps", name)
     song_row.map_file = name
     return sm
 
@@ -346,7 +348,7 @@ def build_number(cat, ref: str, *, force: bool = False, quality: str = "high",
     from sqlalchemy import select
 
     from lipcoach.media.decode import load_audio
-    from lipcoach.production.catalogue import Song
+    from lipcoach.production.catalogue import Song, storing
     from lipcoach.production.season import number_spec, find_number
     from lipcoach.production.tables import Episode, SeasonSong
 
@@ -362,8 +364,9 @@ def build_number(cat, ref: str, *, force: bool = False, quality: str = "high",
             raise LipcoachError(None, f"number {spec.slug!r} uses songs not in the catalogue: {', '.join(missing)}")
         maps = {}
         for k, (sl, song_row) in enumerate(sorted(songs.items())):
-            maps[sl] = song_map(cat, song_row, report=subrange(report, 0.3 * k / len(songs), 0.3 * (k + 1) / len(songs)))
-        s.commit()
+            with storing(cat):
+                maps[sl] = song_map(cat, song_row, report=subrange(report, 0.3 * k / len(songs), 0.3 * (k + 1) / len(songs)))
+                s.commit()  # each song's analysis is kept as soon as it is made (minutes of work)
         inputs = json.dumps([row.spec, characters, sorted((sl, r.audio_sha256, r.stem_sha256, r.map_file, r.key)
                                                            for sl, r in songs.items()), quality, JOIN_FADE_S]).encode()
         built_from = hashlib.sha256(inputs).hexdigest()
@@ -410,7 +413,8 @@ def build_number(cat, ref: str, *, force: bool = False, quality: str = "high",
     result = BuildResult(number_slug=slug, mix=mix, vocals=vocals, songmap=songmap, lyrics_text=lyrics_of(songmap),
                          cuts=cuts, join_beat_error_ms=join_beat_errors_ms(songmap, cuts))
     report(0.95, "storing")
-    _store(cat, number_id, result, built_from=built_from)
+    with storing(cat):  # a failed store leaves no copies behind; the replaced track is released on commit
+        _store(cat, number_id, result, built_from=built_from)
     report(1.0, "done")
     return result
 

@@ -8,13 +8,17 @@ Layout of a data folder::
     renders/              Rubber Band renders, one per song, part and speed (a cache)
     reports/              take reports (JSON)
     tmp/                  uploads in flight; emptied at start-up
-    quarantine/           files no row refers to, set aside at server start-up (see :func:`reconcile`)
+    quarantine/           files no row owns, set aside at server start-up (see :func:`reconcile`)
+
+What the folder owns is read from the tables' columns marked :func:`stored_in`
+(:func:`owned_files`); nothing a row names is ever moved or deleted by the tidy-up.
 
 Times are UTC; durations seconds.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import logging
@@ -27,7 +31,7 @@ from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, create_engine
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, sessionmaker
 
 from lipcoach.errors import LipcoachError
-from lipcoach.production.db import Base, utcnow
+from lipcoach.production.db import OWNED_AREAS, Base, stored_in, utcnow
 from lipcoach.production.tables import migrate as migrate_desk_tables
 
 log = logging.getLogger("lipcoach.catalogue")
@@ -56,10 +60,10 @@ class Song(Base):
     __tablename__ = "songs"
     id: Mapped[int] = mapped_column(primary_key=True)
     number_id: Mapped[int] = mapped_column(ForeignKey("numbers.id"))
-    audio_file: Mapped[str] = mapped_column(String(80))  #: stored name under files/
+    audio_file: Mapped[str] = mapped_column(String(80), info=stored_in("files"))  #: stored name under files/
     audio_label: Mapped[str] = mapped_column(String(300), default="")  #: the uploader's file name, shown as text only
-    stem_file: Mapped[Optional[str]] = mapped_column(String(80))
-    lyrics_file: Mapped[Optional[str]] = mapped_column(String(80))
+    stem_file: Mapped[Optional[str]] = mapped_column(String(80), info=stored_in("files"))
+    lyrics_file: Mapped[Optional[str]] = mapped_column(String(80), info=stored_in("files"))
     language: Mapped[str] = mapped_column(String(16), default="en")
     duration_s: Mapped[float] = mapped_column(default=0.0)
     created_at: Mapped[_dt.datetime] = mapped_column(default=utcnow)
@@ -73,7 +77,7 @@ class SongMapVersion(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     song_id: Mapped[int] = mapped_column(ForeignKey("songs.id"))
     version: Mapped[int] = mapped_column()
-    file: Mapped[str] = mapped_column(String(120))  #: under maps/
+    file: Mapped[str] = mapped_column(String(120), info=stored_in("maps"))  #: under maps/
     origin: Mapped[str] = mapped_column(String(20))  #: "analysis" | "edit" | "import"
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[_dt.datetime] = mapped_column(default=utcnow)
@@ -86,7 +90,7 @@ class Take(Base):
     song_id: Mapped[int] = mapped_column(ForeignKey("songs.id"))
     songmap_version_id: Mapped[int] = mapped_column(ForeignKey("songmap_versions.id"))
     performer_id: Mapped[Optional[int]] = mapped_column(ForeignKey("performers.id"))
-    file: Mapped[str] = mapped_column(String(80))
+    file: Mapped[str] = mapped_column(String(80), info=stored_in("files"))
     speed: Mapped[float] = mapped_column(default=1.0)  #: playback speed while recording
     song_start_s: Mapped[Optional[float]] = mapped_column()  #: song time at take time 0, as the page measured it
     loop_start_s: Mapped[Optional[float]] = mapped_column()
@@ -99,7 +103,7 @@ class Report(Base):
     __tablename__ = "reports"
     id: Mapped[int] = mapped_column(primary_key=True)
     take_id: Mapped[int] = mapped_column(ForeignKey("takes.id"), unique=True)
-    file: Mapped[str] = mapped_column(String(120))  #: under reports/
+    file: Mapped[str] = mapped_column(String(120), info=stored_in("reports"))  #: under reports/
     score: Mapped[float] = mapped_column()
     line_scores: Mapped[str] = mapped_column(Text, default="{}")  #: JSON {line index: score}
     created_at: Mapped[_dt.datetime] = mapped_column(default=utcnow)
@@ -159,22 +163,32 @@ class Catalogue:
     """
 
     def __init__(self, data_dir: str | os.PathLike, *, start_up: bool = True):
+        from sqlalchemy.exc import DBAPIError
+
         self.root = Path(data_dir).resolve()
-        for sub in ("files", "maps", "renders", "reports", "tmp"):
-            (self.root / sub).mkdir(parents=True, exist_ok=True)
-        # An upload in flight when the server died was never acknowledged: drop it.
-        for stale in (self.root / "tmp").iterdir() if start_up else ():
-            if stale.is_file():
-                stale.unlink()
+        try:
+            for sub in ("files", "maps", "renders", "reports", "tmp"):
+                (self.root / sub).mkdir(parents=True, exist_ok=True)
+            if start_up:
+                clear_stale_tmp(self.root / "tmp")
+        except OSError as exc:  # a read-only or full disk, a file where the folder should be
+            raise LipcoachError(data_dir, f"cannot be used as a data folder ({exc.strerror or exc})") from None
         self.engine = create_engine(
             f"sqlite:///{self.root / 'catalogue.sqlite'}",
             connect_args={"check_same_thread": False, "timeout": 30},
         )
         event.listen(self.engine, "connect", _sqlite_pragmas)
-        Base.metadata.create_all(self.engine)
-        _add_unique_version_index(self.engine)
-        migrate_desk_tables(self.engine)  # the production desk's tables (seasons, dailies)
+        try:
+            Base.metadata.create_all(self.engine)
+            _add_unique_version_index(self.engine)
+            migrate_desk_tables(self.engine)  # the production desk's tables (seasons, dailies)
+        except DBAPIError as exc:  # one line, not SQLAlchemy's SQL and background link
+            self.engine.dispose()
+            problem = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            hint = "; not a lipcoach catalogue" if "not a database" in problem else ""
+            raise LipcoachError(Path(data_dir) / "catalogue.sqlite", f"cannot be opened ({problem}{hint})") from None
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        _release_replaced_files(self)
 
     def session(self) -> Session:
         return self.sessions()
@@ -228,6 +242,9 @@ class Catalogue:
         version = latest_version + 1
         name = f"song{song_id}-v{version}.json"  # no row names it yet, and the lock is held
         songmap.save(self.path("maps", name))
+        from lipcoach.production.storage import note_stored
+
+        note_stored("maps", name)
         row = SongMapVersion(song_id=song_id, version=version, file=name, origin=origin, note=note[:500])
         s.add(row)
         s.flush()
@@ -387,26 +404,164 @@ def add_song_files(cat: Catalogue, session: Session, *, title: str, performer: s
         raise
 
 
-def referenced_files(cat: Catalogue) -> dict[str, set[str]]:
-    """Stored names each area's rows refer to: ``{"files": …, "maps": …, "reports": …}``."""
+def owned_files(cat: Catalogue) -> dict[str, set[str]]:
+    """What the data folder owns: the stored names every row of every table refers to, by area.
+
+    Read from the columns marked with :func:`stored_in` (the studio's songs, takes, map
+    versions and reports; the desk's season songs with their audio, stems, lyrics and song
+    maps, and its dailies reports), so the start-up tidy-up and the integrity check share one
+    list. Returns ``{"files": …, "maps": …, "reports": …}``.
+    """
+    import lipcoach.production.tables  # noqa: F401  (registers the desk's tables on Base.metadata)
+
+    owned: dict[str, set[str]] = {area: set() for area in OWNED_AREAS}
     with cat.session() as s:
-        files: set[str] = set()
-        for row in s.execute(select(Song.audio_file, Song.stem_file, Song.lyrics_file)):
-            files.update(n for n in row if n)
-        files.update(s.scalars(select(Take.file)))
-        return {"files": files, "maps": set(s.scalars(select(SongMapVersion.file))), "reports": set(s.scalars(select(Report.file)))}
+        for column in stored_columns():
+            owned[column.info["stored_in"]].update(n for n in s.scalars(select(column).where(column.is_not(None)).distinct()) if n)
+    return owned
 
 
-def reconcile(cat: Catalogue, *, grace_s: float = 300.0) -> dict[str, list[str]]:
+def stored_columns() -> list:
+    """Every table column marked with :func:`stored_in` (SQLAlchemy ``Column`` objects)."""
+    import lipcoach.production.tables  # noqa: F401
+
+    return [col for table in Base.metadata.sorted_tables for col in table.columns if "stored_in" in col.info]
+
+
+def missing_files(cat: Catalogue) -> list[str]:
+    """Owned files that are not in the data folder (``area/name``): empty for a sound catalogue."""
+    return sorted(f"{area}/{name}" for area, names in owned_files(cat).items() for name in names
+                  if not cat.path(area, name).is_file())
+
+
+def release_files(cat: Catalogue, area: str, names) -> list[str]:
+    """Delete stored files of ``area`` that no row owns any longer (a re-import or a rebuild replaced them).
+
+    Called by the writer that replaced them, after its commit; a name some row still owns is
+    kept. Returns the names removed.
+    """
+    names = {n for n in names if n}
+    if not names:
+        return []
+    owned = owned_files(cat)[area]
+    removed = []
+    for name in sorted(names - owned):
+        path = cat.path(area, name)
+        if path.is_file():
+            path.unlink()
+            removed.append(name)
+    return removed
+
+
+def _release_replaced_files(cat: Catalogue) -> None:
+    """Every stored name a row stops naming (a new value, or the row deleted) is released once the change commits.
+
+    A re-import that stores a song's new audio, a rebuild that replaces a number's track or a
+    rescored take's new report leaves the old file to nobody: it is removed right after the
+    commit (:func:`release_files`, which keeps it if another row still names it), so the
+    start-up tidy-up never finds it. A rollback releases nothing.
+    """
+    from sqlalchemy import inspect as sa_inspect
+
+    def marked(obj):
+        mapper = sa_inspect(obj).mapper
+        for column in mapper.columns:
+            area = column.info.get("stored_in")
+            if area is not None:
+                yield area, mapper.get_property_by_column(column).key
+
+    def before_flush(session, _context, _instances):
+        released = session.info.setdefault("released_files", [])
+        for obj in session.dirty:
+            state = sa_inspect(obj)
+            for area, key in marked(obj):
+                released.extend((area, old) for old in state.attrs[key].history.deleted if old)
+        for obj in session.deleted:
+            for area, key in marked(obj):
+                value = sa_inspect(obj).attrs[key].loaded_value
+                if isinstance(value, str) and value:
+                    released.append((area, value))
+
+    def after_commit(session):
+        released = session.info.pop("released_files", None)
+        for area in {a for a, _ in released or ()}:
+            try:
+                release_files(cat, area, {n for a, n in released if a == area})
+            except Exception:  # never fail a committed change over a file left behind (the tidy-up sets it aside)
+                log.warning("could not release replaced files of %s", area, exc_info=True)
+
+    def after_rollback(session):
+        session.info.pop("released_files", None)
+
+    event.listen(cat.sessions, "before_flush", before_flush)
+    event.listen(cat.sessions, "after_commit", after_commit)
+    event.listen(cat.sessions, "after_soft_rollback", lambda session, _previous: after_rollback(session))
+
+
+@contextlib.contextmanager
+def storing(cat: Catalogue):
+    """Files stored inside the block (:mod:`lipcoach.production.storage`, or named with
+    :func:`lipcoach.production.storage.note_stored`) are removed again when the block fails.
+
+    Only those no committed row names are removed, so a failed import or build leaves no
+    orphan copies in files/ and maps/.
+    """
+    from lipcoach.production import storage
+
+    token = storage._STORED.set([])
+    try:
+        yield
+    except BaseException:
+        stored = storage._STORED.get()
+        for area in {a for a, _ in stored}:
+            try:
+                release_files(cat, area, {n for a, n in stored if a == area})
+            except Exception:
+                log.warning("could not remove the files of a failed store", exc_info=True)
+        raise
+    finally:
+        storage._STORED.reset(token)
+
+
+def clear_stale_tmp(tmp_dir: Path, *, grace_s: float = 300.0) -> list[str]:
+    """Remove what a crash left in ``tmp/``: uploads and build folders untouched for ``grace_s`` seconds.
+
+    An upload in flight when the server died was never acknowledged. Newer entries belong to
+    work still running in another process (an upload, ``lipcoach number build``) and are kept.
+    """
+    import shutil
+
+    now = time.time()
+    removed = []
+    for entry in tmp_dir.iterdir():
+        try:
+            newest = max([entry.lstat().st_mtime] + ([p.lstat().st_mtime for p in entry.rglob("*")] if entry.is_dir() else []))
+            if now - newest < grace_s:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+            removed.append(entry.name)
+        except FileNotFoundError:  # finished and removed by its owner meanwhile
+            continue
+    return removed
+
+
+def reconcile(cat: Catalogue, *, grace_s: float = 300.0, lock_wait_s: float = 30.0) -> dict[str, list[str]]:
     """Tidy a data folder after a crash (``kill -9``, power cut); run at server start-up.
 
     - Half-written files (``*.part*``, left by an atomic write that never finished) are removed
       from maps/, reports/ and renders/ (renders are a cache; their jobs are requeued).
-    - Files in files/, maps/ and reports/ that no row refers to (stored before the server
-      died, before their row was committed) are moved to quarantine/, never deleted: a file
-      a row refers to is never touched.
+    - Files in files/, maps/ and reports/ that the folder does not own (:func:`owned_files`:
+      stored before a process died, before their row was committed) are moved to
+      quarantine/, never deleted: a file a row refers to is never touched.
     - Files younger than ``grace_s`` seconds are left alone: another process (a CLI command
       adding to the catalogue) may be about to commit their row.
+    - Files are set aside only while this process holds the catalogue's write lock (waiting
+      up to ``lock_wait_s`` seconds for it): a command in the middle of a long transaction
+      (a season import storing its songs) holds that lock, so the files it stored and has not
+      committed yet are never taken from it. When the lock cannot be had, nothing is set aside.
 
     Returns
     -------
@@ -416,8 +571,8 @@ def reconcile(cat: Catalogue, *, grace_s: float = 300.0) -> dict[str, list[str]]
     now = time.time()
     removed: list[str] = []
     quarantined: list[str] = []
-    refs = referenced_files(cat)
-    quarantine = cat.root / "quarantine"
+    owned = owned_files(cat)
+    strays: list[tuple[str, Path]] = []
     for area in ("files", "maps", "reports", "renders"):
         for path in sorted((cat.root / area).iterdir()):
             if not path.is_file() or now - path.stat().st_mtime < grace_s:
@@ -425,13 +580,44 @@ def reconcile(cat: Catalogue, *, grace_s: float = 300.0) -> dict[str, list[str]]
             if ".part" in path.name and path.name.startswith("."):
                 path.unlink(missing_ok=True)
                 removed.append(f"{area}/{path.name}")
-            elif area != "renders" and path.name not in refs[area]:
+            elif area != "renders" and path.name not in owned[area]:
+                strays.append((area, path))
+    if strays:
+        with _write_lock(cat, wait_s=lock_wait_s) as locked:
+            if not locked:
+                log.warning("start-up tidy: another lipcoach command is writing to the catalogue; nothing set aside")
+                strays = []
+            owned = owned_files(cat) if strays else owned  # read again: rows committed meanwhile
+            quarantine = cat.root / "quarantine"
+            for area, path in strays:
+                if path.name in owned[area]:
+                    continue
                 quarantine.mkdir(exist_ok=True)
                 os.replace(path, quarantine / f"{area}-{path.name}")
                 quarantined.append(f"{area}/{path.name}")
     if removed or quarantined:
         log.warning("start-up tidy: removed %d half-written files, quarantined %d unreferenced files", len(removed), len(quarantined))
     return {"removed": removed, "quarantined": quarantined}
+
+
+@contextlib.contextmanager
+def _write_lock(cat: Catalogue, *, wait_s: float):
+    """Hold the catalogue's write lock for the block (yields False when another process kept it ``wait_s`` seconds)."""
+    import sqlite3
+
+    con = sqlite3.connect(str(cat.root / "catalogue.sqlite"), timeout=max(0.0, wait_s), isolation_level=None)
+    try:
+        try:
+            con.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:  # "database is locked"
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            con.execute("ROLLBACK")
+    finally:
+        con.close()
 
 
 def _add_unique_version_index(engine) -> None:

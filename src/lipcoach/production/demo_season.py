@@ -9,6 +9,7 @@ pronunciation dictionary), so building and scoring the demo needs no alignment r
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from pathlib import Path
@@ -125,18 +126,122 @@ def truth_songmap(song, audio_path: str | os.PathLike, *, semitones: float = 0.0
     return sm
 
 
-def write_demo_season(folder: str | os.PathLike, *, n_lines: Optional[int] = None,
+#: Files the demo writes for each song, in the song's folder.
+SONG_FILES = ("mix.wav", "vocals.wav", "lyrics.txt", "truth.json", "song.json")
+
+
+def demo_outputs(out_dir: str | os.PathLike, *, full: bool = False) -> list[Path]:
+    """Every file ``lipcoach season demo --out out_dir`` (``--full``) writes, beside the catalogue's own files."""
+    from lipcoach.production.edit import FORMATS
+
+    out = Path(out_dir)
+    season = out / "season" if full else out
+    paths = [season / "season.yaml"] + [season / song[0] / name for song in DEMO_SONGS for name in SONG_FILES]
+    if full:
+        paths.append(out / "data" / "catalogue.sqlite")
+        paths += [out / "takes" / slug / plan["name"] for slug, plans in DEMO_TAKES.items() for plan in plans]
+        paths += [out / f"cut{suffix}" for _, suffix in FORMATS.values()] + [out / "contact-sheet.html"]
+    return paths
+
+
+def check_demo_out(out_dir: str | os.PathLike, *, full: bool = False, force: bool = False) -> None:
+    """Refuse (one line naming the file) an output folder where the demo would replace a file, unless ``force``.
+
+    A folder that is a file, or a demo file that is a folder, is refused even with ``force``.
+    """
+    from lipcoach.errors import LipcoachError
+
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise LipcoachError(out, "is not a folder; give --out a folder for the demo season")
+    for path in demo_outputs(out, full=full):
+        for parent in list(reversed(path.relative_to(out).parents))[1:]:
+            if (out / parent).exists() and not (out / parent).is_dir():
+                raise LipcoachError(out / parent, "is in the way of the demo season (it must be a folder)")
+        if path.is_dir():
+            raise LipcoachError(path, "is a folder where the demo writes a file")
+        if not force and (path.exists() or path.is_symlink()):
+            raise LipcoachError(path, "already exists; the demo never replaces a file (choose another --out, or --force)")
+
+
+@contextlib.contextmanager
+def undo_if_unfinished(out_dir: str | os.PathLike, entries: list[str], *, keep: tuple[str, ...] = ()):
+    """Remove what the block wrote under ``out_dir`` when it fails or is interrupted (Ctrl-C, SIGTERM).
+
+    ``entries`` are the top-level names the block writes. A folder that did not exist is
+    removed whole; in one that did, only files that were not there before go (and folders left
+    empty that were made by the block), so a user's own files are never touched. Entries in
+    ``keep`` that existed before are left as they are (a catalogue cleans up after itself).
+    """
+    import shutil
+    import signal
+    import threading
+
+    out = Path(out_dir)
+    out_existed = out.exists()
+    before: set[Path] = set()
+    for name in entries:
+        top = out / name
+        if top.exists():
+            before.add(top)
+            if top.is_dir():
+                before.update(top.rglob("*"))
+
+    def terminated(_signum, _frame):
+        raise KeyboardInterrupt
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, terminated)  # `kill` undoes the half-made demo as Ctrl-C does
+    try:
+        yield
+    except BaseException:
+        if not out_existed:
+            shutil.rmtree(out, ignore_errors=True)
+        else:
+            for name in entries:
+                top = out / name
+                if (name in keep and top in before) or not (top.exists() or top.is_symlink()):
+                    continue
+                if top not in before:
+                    if top.is_dir() and not top.is_symlink():
+                        shutil.rmtree(top, ignore_errors=True)
+                    else:
+                        top.unlink(missing_ok=True)
+                    continue
+                if top.is_dir():
+                    for path in sorted(top.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+                        if path in before:
+                            continue
+                        if path.is_dir() and not path.is_symlink():
+                            if not any(path.iterdir()):
+                                path.rmdir()
+                        else:
+                            path.unlink(missing_ok=True)
+        raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def write_demo_season(folder: str | os.PathLike, *, n_lines: Optional[int] = None, force: bool = False,
                       report: Optional[ProgressCallback] = None) -> Path:
     """Generate the demo songs, their maps and ``season.yaml`` into ``folder``; return the season file.
 
-    ``n_lines`` keeps only the first lines of each song (short fixtures for tests).
+    ``n_lines`` keeps only the first lines of each song (short fixtures for tests). A file of
+    the folder is never replaced unless ``force`` (:func:`check_demo_out`), and an interrupted
+    run leaves nothing behind (:func:`undo_if_unfinished`).
     """
+    check_demo_out(folder, force=force)
+    with undo_if_unfinished(folder, ["season.yaml"] + [song[0] for song in DEMO_SONGS]):
+        return _write_demo_season(Path(folder), n_lines=n_lines, report=report or silent)
+
+
+def _write_demo_season(folder: Path, *, n_lines: Optional[int], report: ProgressCallback) -> Path:
     from lipcoach.fileio import write_text_atomic
     from lipcoach.media.stretch import stretch_and_shift
     from lipcoach.testing.synthetic_song import make_song
 
-    report = report or silent
-    folder = Path(folder)
     entries = []
     for k, (slug, title, lyrics, tempo, seed, shift, key) in enumerate(DEMO_SONGS):
         report(k / len(DEMO_SONGS), f"singing {title}")
@@ -223,13 +328,27 @@ DEMO_TAKES = {
 }
 
 
-def run_demo_production(out_dir: str | os.PathLike, *, report: Optional[ProgressCallback] = None) -> dict[str, Path]:
+def run_demo_production(out_dir: str | os.PathLike, *, force: bool = False,
+                        report: Optional[ProgressCallback] = None) -> dict[str, Path]:
     """The whole desk on the demo season: generate, import, build every number, shoot and score
     takes of the mashup and the duet, and cut the mashup (OTIO, EDL, FCP XML, AAF, contact sheet).
 
     Returns the paths written, by name. Takes with a negative ``duration_s`` in
-    :data:`DEMO_TAKES` run to that many seconds before the end of the number.
+    :data:`DEMO_TAKES` run to that many seconds before the end of the number. No file of
+    ``out_dir`` is replaced unless ``force`` (checked before any work), and an interrupted run
+    removes what it wrote.
     """
+    from lipcoach.production.edit import FORMATS
+
+    check_demo_out(out_dir, full=True, force=force)
+    entries = ["season", "data", "takes", "contact-sheet.html"] + [f"cut{suffix}" for _, suffix in FORMATS.values()]
+    # An existing catalogue (--force) keeps what it committed; a new one goes whole.
+    keep = ("data",) if (Path(out_dir) / "data" / "catalogue.sqlite").exists() else ()
+    with undo_if_unfinished(out_dir, entries, keep=keep):
+        return _run_demo_production(Path(out_dir), force=force, report=report or silent)
+
+
+def _run_demo_production(out: Path, *, force: bool, report: ProgressCallback) -> dict[str, Path]:
     from lipcoach.media.decode import load_audio
     from lipcoach.production.build import build_number
     from lipcoach.production.catalogue import Catalogue, Song
@@ -239,9 +358,7 @@ def run_demo_production(out_dir: str | os.PathLike, *, report: Optional[Progress
     from lipcoach.production.season import import_season, read_season
     from lipcoach.progress import subrange
 
-    report = report or silent
-    out = Path(out_dir)
-    season = write_demo_season(out / "season", report=subrange(report, 0.0, 0.15))
+    season = write_demo_season(out / "season", force=force, report=subrange(report, 0.0, 0.15))
     cat = Catalogue(out / "data")
     report(0.15, "importing the season")
     import_season(cat, season)

@@ -759,7 +759,7 @@ def import_season(cat, path: str | os.PathLike | CheckedSeason, *, allow_outside
     from sqlalchemy import select
 
     from lipcoach.production import storage
-    from lipcoach.production.catalogue import Number
+    from lipcoach.production.catalogue import Number, storing
     from lipcoach.production.tables import Episode, Season, SeasonNumber, SeasonSong
     from lipcoach.progress import silent, subrange
 
@@ -769,7 +769,7 @@ def import_season(cat, path: str | os.PathLike | CheckedSeason, *, allow_outside
     spec, maps = checked.spec, checked.maps
     report = subrange(report, 0.3, 1.0)
 
-    with cat.session() as s:
+    with storing(cat), cat.session() as s:  # a failed import leaves no copies behind
         season = s.scalar(select(Season).where(Season.slug == spec.slug))
         if season is None:
             season = Season(slug=spec.slug, title=spec.title)
@@ -812,6 +812,7 @@ def import_season(cat, path: str | os.PathLike | CheckedSeason, *, allow_outside
                 name = f"season{season.id}-{song.slug}-{hashlib.sha256(doc).hexdigest()[:16]}.json"
                 if row.map_file != name:
                     maps[song.slug].save(cat.path("maps", name))
+                    storage.note_stored("maps", name)
                     row.map_file, changed = name, True
             before = (row.title, row.artist, row.language, row.key, row.audio_label)
             row.title, row.artist, row.language, row.key = song.title, song.artist, song.language, song.key

@@ -8,6 +8,7 @@ is kept only as a label shown as text.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 import secrets
@@ -37,6 +38,16 @@ MIME_BY_SUFFIX = ({ext: mime for ext, mime in _FORMATS.values()} | {".mp4": "vid
                   | {suffix: "text/plain; charset=utf-8" for suffix in _lyrics.LYRICS_SUFFIXES.values()})
 
 _CHUNK = 1 << 20
+
+#: Names stored inside :func:`lipcoach.production.catalogue.storing` (area, name), removed if it fails.
+_STORED: contextvars.ContextVar[Optional[list]] = contextvars.ContextVar("lipcoach_stored", default=None)
+
+
+def note_stored(area: str, name: str) -> None:
+    """Record a file written into the data folder's ``area`` by hand (a song map) for :func:`~lipcoach.production.catalogue.storing`."""
+    stored = _STORED.get()
+    if stored is not None:
+        stored.append((area, name))
 
 
 class TooLarge(LipcoachError):
@@ -78,6 +89,7 @@ def _size(n_bytes: int) -> str:
 def _commit(tmp: Path, files_dir: Path, suffix: str) -> str:
     name = _new_name(suffix)
     os.replace(tmp, files_dir / name)
+    note_stored("files", name)
     # The rename is durable only once the directory entry is on disk.
     fd = os.open(files_dir, os.O_RDONLY)
     try:

@@ -15,7 +15,7 @@ from typing import Any, Optional
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, inspect, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lipcoach.production.db import Base, utcnow
+from lipcoach.production.db import Base, stored_in, utcnow
 
 #: Version of the desk's tables; :func:`migrate` brings an older catalogue up to it.
 DESK_SCHEMA_VERSION = 1
@@ -42,17 +42,17 @@ class SeasonSong(Base):
     slug: Mapped[str] = mapped_column(String(120))
     title: Mapped[str] = mapped_column(String(300), default="")
     artist: Mapped[str] = mapped_column(String(300), default="")
-    audio_file: Mapped[str] = mapped_column(String(80))  #: under files/
+    audio_file: Mapped[str] = mapped_column(String(80), info=stored_in("files"))  #: under files/
     audio_label: Mapped[str] = mapped_column(String(300), default="")
     audio_sha256: Mapped[str] = mapped_column(String(64))
-    stem_file: Mapped[Optional[str]] = mapped_column(String(80))
+    stem_file: Mapped[Optional[str]] = mapped_column(String(80), info=stored_in("files"))
     stem_sha256: Mapped[Optional[str]] = mapped_column(String(64))
-    lyrics_file: Mapped[Optional[str]] = mapped_column(String(80))
+    lyrics_file: Mapped[Optional[str]] = mapped_column(String(80), info=stored_in("files"))
     lyrics_sha256: Mapped[Optional[str]] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(16), default="en")
     key: Mapped[Optional[str]] = mapped_column(String(16))  #: e.g. "A", "F#m"
     duration_s: Mapped[float] = mapped_column(default=0.0)
-    map_file: Mapped[Optional[str]] = mapped_column(String(120))  #: under maps/; None until mapped
+    map_file: Mapped[Optional[str]] = mapped_column(String(120), info=stored_in("maps"))  #: under maps/; None until mapped
 
 
 class Episode(Base):
@@ -96,7 +96,7 @@ class DailyTake(Base):
     source_path: Mapped[str] = mapped_column(Text)  #: where the take was found (the editor's media)
     name: Mapped[str] = mapped_column(String(300))
     songmap_version_id: Mapped[Optional[int]] = mapped_column(ForeignKey("songmap_versions.id"))
-    report_file: Mapped[str] = mapped_column(String(120))  #: under reports/
+    report_file: Mapped[str] = mapped_column(String(120), info=stored_in("reports"))  #: under reports/
     score: Mapped[float] = mapped_column()
     verdict: Mapped[str] = mapped_column(String(20))
     song_start_s: Mapped[float] = mapped_column()  #: song time at take time 0
