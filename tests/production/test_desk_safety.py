@@ -288,8 +288,10 @@ def test_an_interrupted_season_demo_leaves_the_folder_as_it_was(tmp_path, sig):
             out.mkdir()
             (out / "notes.txt").write_text("rehearsal notes\n")
         before = snapshot(out) if existed else None
+        # As from a terminal: Ctrl-C reaches it even when this test runs in a background job (which ignores SIGINT).
         proc = subprocess.Popen([sys.executable, "-m", "lipcoach", "season", "demo", "--out", str(out)],
-                                env={**os.environ, "PYTHONPATH": SRC}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                env={**os.environ, "PYTHONPATH": SRC}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         deadline = time.time() + 120
         while not (out / "paper-boats" / "song.json").exists():  # the first song is written: interrupt mid-way
             assert proc.poll() is None and time.time() < deadline, proc.communicate()

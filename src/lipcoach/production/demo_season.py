@@ -164,6 +164,28 @@ def check_demo_out(out_dir: str | os.PathLike, *, full: bool = False, force: boo
             raise LipcoachError(path, "already exists; the demo never replaces a file (choose another --out, or --force)")
 
 
+class _Interrupt:
+    """Set by Ctrl-C or SIGTERM during :func:`undo_if_unfinished`; checked at every progress step.
+
+    The signal also raises KeyboardInterrupt at once, but one raised inside a C callback (the
+    speech synthesiser's) is swallowed there: the flag makes the next step stop instead.
+    """
+
+    def __init__(self):
+        self.signalled = False
+
+    def check(self) -> None:
+        if self.signalled:
+            raise KeyboardInterrupt
+
+    def checking(self, report: ProgressCallback) -> ProgressCallback:
+        def checked(fraction: float, label: str) -> None:
+            self.check()
+            report(fraction, label)
+
+        return checked
+
+
 @contextlib.contextmanager
 def undo_if_unfinished(out_dir: str | os.PathLike, entries: list[str], *, keep: tuple[str, ...] = ()):
     """Remove what the block wrote under ``out_dir`` when it fails or is interrupted (Ctrl-C, SIGTERM).
@@ -172,6 +194,7 @@ def undo_if_unfinished(out_dir: str | os.PathLike, entries: list[str], *, keep: 
     removed whole; in one that did, only files that were not there before go (and folders left
     empty that were made by the block), so a user's own files are never touched. Entries in
     ``keep`` that existed before are left as they are (a catalogue cleans up after itself).
+    Yields an :class:`_Interrupt` whose ``checking(report)`` stops the work at its next step.
     """
     import shutil
     import signal
@@ -187,14 +210,20 @@ def undo_if_unfinished(out_dir: str | os.PathLike, entries: list[str], *, keep: 
             if top.is_dir():
                 before.update(top.rglob("*"))
 
-    def terminated(_signum, _frame):
+    interrupt = _Interrupt()
+
+    def interrupted(_signum, _frame):
+        interrupt.signalled = True
         raise KeyboardInterrupt
 
-    previous = None
+    previous = {}
     if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, terminated)  # `kill` undoes the half-made demo as Ctrl-C does
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(sig) in (signal.SIG_DFL, signal.default_int_handler):  # an ignored signal stays ignored
+                previous[sig] = signal.signal(sig, interrupted)
     try:
-        yield
+        yield interrupt
+        interrupt.check()  # interrupted in a place that swallowed the exception: still undone
     except BaseException:
         if not out_existed:
             shutil.rmtree(out, ignore_errors=True)
@@ -220,8 +249,8 @@ def undo_if_unfinished(out_dir: str | os.PathLike, entries: list[str], *, keep: 
                             path.unlink(missing_ok=True)
         raise
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def write_demo_season(folder: str | os.PathLike, *, n_lines: Optional[int] = None, force: bool = False,
@@ -233,8 +262,8 @@ def write_demo_season(folder: str | os.PathLike, *, n_lines: Optional[int] = Non
     run leaves nothing behind (:func:`undo_if_unfinished`).
     """
     check_demo_out(folder, force=force)
-    with undo_if_unfinished(folder, ["season.yaml"] + [song[0] for song in DEMO_SONGS]):
-        return _write_demo_season(Path(folder), n_lines=n_lines, report=report or silent)
+    with undo_if_unfinished(folder, ["season.yaml"] + [song[0] for song in DEMO_SONGS]) as interrupt:
+        return _write_demo_season(Path(folder), n_lines=n_lines, report=interrupt.checking(report or silent))
 
 
 def _write_demo_season(folder: Path, *, n_lines: Optional[int], report: ProgressCallback) -> Path:
@@ -344,8 +373,8 @@ def run_demo_production(out_dir: str | os.PathLike, *, force: bool = False,
     entries = ["season", "data", "takes", "contact-sheet.html"] + [f"cut{suffix}" for _, suffix in FORMATS.values()]
     # An existing catalogue (--force) keeps what it committed; a new one goes whole.
     keep = ("data",) if (Path(out_dir) / "data" / "catalogue.sqlite").exists() else ()
-    with undo_if_unfinished(out_dir, entries, keep=keep):
-        return _run_demo_production(Path(out_dir), force=force, report=report or silent)
+    with undo_if_unfinished(out_dir, entries, keep=keep) as interrupt:
+        return _run_demo_production(Path(out_dir), force=force, report=interrupt.checking(report or silent))
 
 
 def _run_demo_production(out: Path, *, force: bool, report: ProgressCallback) -> dict[str, Path]:
