@@ -23,8 +23,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
+import re
 from collections import Counter
+from fractions import Fraction
 from pathlib import Path
 from typing import Optional
 
@@ -197,9 +200,40 @@ def pin_take(cat, ref: str, line_index: int, take: Optional[str]) -> None:
         s.commit()
 
 
+#: Largest ``--handles``, s: a handle is a little of the take before and after its line, not a scene.
+MAX_HANDLES_S = 60.0
+
+
+def check_handles(handles_s: float) -> float:
+    """``handles_s`` as a float when it is a usable handle length (finite, 0 to :data:`MAX_HANDLES_S` s)."""
+    try:
+        value = float(handles_s)
+    except (TypeError, ValueError):
+        raise LipcoachError(None, f"--handles {handles_s!r}: give seconds, e.g. 0.5") from None
+    if not math.isfinite(value) or value < 0 or value > MAX_HANDLES_S:
+        raise LipcoachError(None, f"--handles {handles_s}: give seconds from 0 to {MAX_HANDLES_S:g} (e.g. 0.5)")
+    return value
+
+
+def edit_format(path: str | os.PathLike, fmt: Optional[str] = None) -> str:
+    """The ``--format`` of an edit list: ``fmt`` when given, else from the suffix of ``path``."""
+    path = Path(path)
+    if fmt is None:
+        by_suffix = {suffix: name for name, (_, suffix) in FORMATS.items()}
+        fmt = by_suffix.get(path.suffix.lower())
+        if fmt is None:
+            raise LipcoachError(path, f"unknown timeline suffix; use {', '.join(s for _, s in FORMATS.values())} or --format")
+    if fmt not in FORMATS:
+        raise LipcoachError(None, f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    return fmt
+
+
 def cut_points(plan: EditPlan, *, handles_s: float) -> list[tuple[LineChoice, float, float]]:
-    """(choice, cut in, cut out) in song time, s, for every line that has a take."""
-    chosen = [c for c in plan.choices if c.take is not None]
+    """(choice, cut in, cut out) in song time, s, for every line that has a take.
+
+    Each cut runs from ``handles_s`` before its line to ``handles_s`` after it, never past
+    the middle of the gap to the neighbouring lines, the take's own ends or the song's.
+    """
     out = []
     for k, c in enumerate(plan.choices):
         if c.take is None:
@@ -215,124 +249,443 @@ def cut_points(plan: EditPlan, *, handles_s: float) -> list[tuple[LineChoice, fl
         cut_in = max(cut_in, c.take.song_start_s, 0.0)
         cut_out = min(cut_out, c.take.song_end_s, plan.song_duration_s)
         out.append((c, cut_in, cut_out))
-    assert len(out) == len(chosen)
     return out
 
 
-def build_timeline(plan: EditPlan, *, handles_s: float = 0.5):
-    """The OpenTimelineIO timeline of the plan (see module docstring)."""
+def exact_seconds(seconds: float) -> Fraction:
+    """``seconds`` as an exact fraction, rounded to the nanosecond (0.1 is 1/10, not 0.1000000000000000055…)."""
+    return Fraction(repr(round(float(seconds), 9)))
+
+
+def frame_rate(fps: float) -> Fraction:
+    """A frame rate as an exact fraction, frames/s (29.97002997… → 30000/1001, 25.0 → 25)."""
+    return Fraction(fps).limit_denominator(1001)
+
+
+def to_frame(seconds: float, rate: Fraction) -> int:
+    """The frame nearest ``seconds`` at ``rate`` (exact halves round up), from exact fractions."""
+    return math.floor(exact_seconds(seconds) * rate + Fraction(1, 2))
+
+
+@dataclasses.dataclass(frozen=True)
+class ClipCut:
+    """One clip of the edit, in whole frames at the edit's rate.
+
+    The record range is in song time (the timeline), the source range in take time; the
+    take's frame ``source_in`` plays at song frame ``record_in``.
+    """
+
+    choice: LineChoice
+    record_in: int
+    record_out: int  #: exclusive
+    source_in: int
+    take_frames: int  #: frames the take holds (its media's available range)
+
+    @property
+    def frames(self) -> int:
+        return self.record_out - self.record_in
+
+    @property
+    def source_out(self) -> int:
+        return self.source_in + self.frames
+
+
+@dataclasses.dataclass(frozen=True)
+class Hole:
+    """A line the edit has no clip for: no usable take covers it."""
+
+    line_index: int
+    text: str
+    record_in: int
+    record_out: int
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class FrameCut:
+    """The edit in frames, computed once from exact time; every format is written from it."""
+
+    rate: Fraction  #: frames/s
+    song_frames: int
+    clips: list[ClipCut]
+    holes: list[Hole]
+
+
+def frame_cut(plan: EditPlan, *, handles_s: float = 0.5) -> FrameCut:
+    """Round the plan's cuts to frames, once.
+
+    A take's placement is rounded to the nearest frame (``offset``: the song frame at which
+    the take's frame 0 plays); every clip is then cut on whole frames of that placement,
+    clamped so that it starts at or after the take's first frame and ends at or before its
+    last (and inside the song, after the clip before it). Source frames are record frames
+    minus the offset, so source and record ranges always have the same length.
+    """
+    rate = frame_rate(plan.fps)
+    song_frames = max(0, to_frame(plan.song_duration_s, rate))
+    clips: list[ClipCut] = []
+    holes: list[Hole] = []
+    position = 0
+    cut_of = {c.line_index: (cut_in, cut_out) for c, cut_in, cut_out in cut_points(plan, handles_s=handles_s)}
+    for choice in plan.choices:
+        line_in, line_out = to_frame(choice.start_s, rate), to_frame(choice.end_s, rate)
+        if choice.take is None:
+            holes.append(Hole(choice.line_index, choice.text, line_in, line_out, "no usable take covers this line"))
+            continue
+        take = choice.take
+        offset = to_frame(take.song_start_s, rate)
+        take_frames = max(0, math.floor(exact_seconds(take.duration_s) * rate))
+        cut_in, cut_out = cut_of[choice.line_index]
+        record_in = max(to_frame(cut_in, rate), offset, 0, position)
+        record_out = min(to_frame(cut_out, rate), offset + take_frames, song_frames)
+        if record_out <= record_in:
+            holes.append(Hole(choice.line_index, choice.text, line_in, line_out,
+                              f"{take.name} leaves no whole frame of this line"))
+            continue
+        clips.append(ClipCut(choice, record_in, record_out, record_in - offset, take_frames))
+        position = record_out
+    return FrameCut(rate=rate, song_frames=song_frames, clips=clips, holes=holes)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def clean_name(text: str) -> str:
+    """``text`` on one line: control characters (newlines, tabs…) become one space.
+
+    Names go into single-line fields (an EDL comment, a bin column); a newline there would
+    start a new event line in an EDL.
+    """
+    return " ".join(_CONTROL.sub(" ", str(text)).split())
+
+
+def build_timeline(plan: EditPlan, *, handles_s: float = 0.5, cut: Optional[FrameCut] = None):
+    """The OpenTimelineIO timeline of the plan (see module docstring), from :func:`frame_cut`."""
     import opentimelineio as otio
 
-    rate = plan.fps
+    from lipcoach import __version__
+    from lipcoach.fileio import WRITTEN_BY
 
-    def rt(seconds: float):
-        return otio.opentime.RationalTime(round(seconds * rate), rate)
+    cut = cut or frame_cut(plan, handles_s=handles_s)
+    rate = float(cut.rate)
 
-    def span(start_s: float, duration_frames: int):
-        return otio.opentime.TimeRange(rt(start_s), otio.opentime.RationalTime(duration_frames, rate))
+    def frames(n: int):
+        return otio.opentime.RationalTime(n, rate)
 
-    timeline = otio.schema.Timeline(name=f"{plan.title} (lipcoach best takes)")
-    timeline.global_start_time = otio.opentime.RationalTime(0, rate)
+    def span(start: int, duration: int):
+        return otio.opentime.TimeRange(frames(start), frames(duration))
+
+    timeline = otio.schema.Timeline(name=clean_name(f"{plan.title} (lipcoach best takes)"))
+    timeline.global_start_time = frames(0)
     video = otio.schema.Track(name="V1 best take per line", kind=otio.schema.TrackKind.Video)
     position = 0  # frames on the timeline (= song time)
-    refs = {}
-    for choice, cut_in, cut_out in cut_points(plan, handles_s=handles_s):
-        start_f, end_f = round(cut_in * rate), round(cut_out * rate)
-        start_f = max(start_f, position)
-        if end_f <= start_f:
-            continue
-        if start_f > position:
-            video.append(otio.schema.Gap(source_range=otio.opentime.TimeRange(
-                otio.opentime.RationalTime(0, rate), otio.opentime.RationalTime(start_f - position, rate))))
-        take = choice.take
-        if take.id not in refs:
-            refs[take.id] = take
-        media = otio.schema.ExternalReference(
-            target_url=Path(take.path).resolve().as_uri(),
-            available_range=otio.opentime.TimeRange(otio.opentime.RationalTime(0, rate), rt(take.duration_s)))
-        media.name = take.name
-        source_start_s = start_f / rate - take.song_start_s
-        clip = otio.schema.Clip(name=f"L{choice.line_index + 1:02d} {Path(take.name).stem}", media_reference=media,
-                                source_range=span(source_start_s, end_f - start_f))
+    for clip_cut in cut.clips:
+        choice, take = clip_cut.choice, clip_cut.choice.take
+        if clip_cut.record_in > position:
+            video.append(otio.schema.Gap(source_range=span(0, clip_cut.record_in - position)))
+        media = otio.schema.ExternalReference(target_url=Path(take.path).resolve().as_uri(),
+                                              available_range=span(0, clip_cut.take_frames))
+        media.name = clean_name(take.name)
+        clip = otio.schema.Clip(name=clean_name(f"L{choice.line_index + 1:02d} {Path(take.name).stem}"),
+                                media_reference=media, source_range=span(clip_cut.source_in, clip_cut.frames))
         clip.metadata["lipcoach"] = {"line": choice.line_index, "text": choice.text, "take_id": take.id, "take": take.name,
                                      "line_score": choice.score, "pinned": choice.pinned, "confirmed": choice.confirmed,
                                      "take_song_start_s": take.song_start_s}
         if not choice.confirmed:
             clip.markers.append(otio.schema.Marker(name="lip-sync not confirmed: check by eye",
-                                                   marked_range=span(source_start_s, 1),
+                                                   marked_range=span(clip_cut.source_in, 1),
                                                    color=otio.schema.MarkerColor.RED))
         video.append(clip)
-        position = end_f
+        position = clip_cut.record_out
+    if cut.song_frames > position:  # the picture runs as long as the song, black where no take covers it
+        video.append(otio.schema.Gap(source_range=span(0, cut.song_frames - position)))
+    for hole in cut.holes:
+        marker = otio.schema.Marker(name=clean_name(f"no take: line {hole.line_index + 1}"),
+                                    marked_range=span(hole.record_in, max(1, hole.record_out - hole.record_in)),
+                                    color=otio.schema.MarkerColor.RED)
+        marker.metadata["lipcoach"] = {"line": hole.line_index, "text": hole.text, "reason": hole.reason}
+        video.markers.append(marker)
     audio = otio.schema.Track(name="A1 song", kind=otio.schema.TrackKind.Audio)
     song_ref = otio.schema.ExternalReference(target_url=Path(plan.song_path).resolve().as_uri(),
-                                             available_range=span(0.0, round(plan.song_duration_s * rate)))
-    song_ref.name = Path(plan.song_path).name
-    audio.append(otio.schema.Clip(name=f"{plan.title} (song)", media_reference=song_ref,
-                                  source_range=span(0.0, round(plan.song_duration_s * rate))))
+                                             available_range=span(0, cut.song_frames))
+    song_ref.name = clean_name(Path(plan.song_path).name)
+    if cut.song_frames > 0:
+        audio.append(otio.schema.Clip(name=clean_name(f"{plan.title} (song)"), media_reference=song_ref,
+                                      source_range=span(0, cut.song_frames)))
     timeline.tracks.append(video)
     timeline.tracks.append(audio)
-    timeline.metadata["lipcoach"] = {"number": plan.number_slug, "handles_s": handles_s,
-                                     "lines_without_take": [c.line_index for c in plan.choices if c.take is None],
-                                     "lines_unconfirmed": [c.line_index for c in plan.choices
-                                                           if c.take is not None and not c.confirmed]}
+    timeline.metadata["lipcoach"] = {
+        "generator": f"{WRITTEN_BY} {__version__}", "number": plan.number_slug, "handles_s": handles_s,
+        "rate": f"{cut.rate.numerator}/{cut.rate.denominator}",
+        "lines_without_take": [h.line_index for h in cut.holes],
+        "holes": [{"line": h.line_index, "text": h.text, "reason": h.reason} for h in cut.holes],
+        "lines_unconfirmed": [c.line_index for c in plan.choices if c.take is not None and not c.confirmed]}
     return timeline
 
 
 def write_edit(plan: EditPlan, path: str | os.PathLike, *, fmt: Optional[str] = None, handles_s: float = 0.5) -> Path:
-    """Write the plan's timeline to ``path`` in ``fmt`` (default: from the suffix), atomically."""
-    import opentimelineio as otio
+    """Write the plan's timeline to ``path`` in ``fmt`` (default: from the suffix), whole or not at all.
 
-    from lipcoach.fileio import atomic_path
+    The list is written to a temporary file beside ``path``, flushed to disk, its size
+    checked, and read back with OpenTimelineIO's own adapter for the format, which must give
+    the same clips (source ranges, record ranges, names); only then is it renamed over
+    ``path``. On any failure ``path`` is left as it was and one line says why.
+    """
+    from lipcoach.fileio import atomic_path, os_error_line
 
     path = Path(path)
-    if fmt is None:
-        by_suffix = {suffix: name for name, (_, suffix) in FORMATS.items()}
-        fmt = by_suffix.get(path.suffix.lower())
-        if fmt is None:
-            raise LipcoachError(path, f"unknown timeline suffix; use {', '.join(s for _, s in FORMATS.values())} or --format")
-    if fmt not in FORMATS:
-        raise LipcoachError(None, f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    adapter, _ = FORMATS[fmt]
-    timeline = build_timeline(plan, handles_s=handles_s)
-    if fmt == "aaf":
-        _add_mob_ids(timeline)
-    if fmt == "edl":
-        # A CMX 3600 list carries one video track; the song's audio is a separate reel the editor lays under it.
-        timeline.tracks[:] = [timeline.tracks[0]]
-    with atomic_path(path) as tmp:
-        otio.adapters.write_to_file(timeline, str(tmp), adapter_name=adapter)
+    fmt = edit_format(path, fmt)
+    handles_s = check_handles(handles_s)
+    cut = frame_cut(plan, handles_s=handles_s)
+    timeline = build_timeline(plan, handles_s=handles_s, cut=cut)
+    try:
+        with atomic_path(path) as tmp:
+            _WRITERS[fmt](timeline, cut, plan, tmp)
+            _check_written(tmp, fmt, cut, path)
+    except OSError as exc:
+        raise LipcoachError(path, os_error_line(exc)) from None
     return path
 
 
-def _add_mob_ids(timeline) -> None:
-    """Give every media file a stable AAF source MobID (from its path), so Avid relinks the same take across exports."""
+def _write_otio(timeline, cut: FrameCut, plan: EditPlan, tmp: Path) -> None:
+    import opentimelineio as otio
+
+    from lipcoach.fileio import write_bytes_whole
+
+    write_bytes_whole(tmp, otio.adapters.write_to_string(timeline, "otio_json").encode("utf-8"))
+
+
+def _timecode(frame: int, rate: Fraction) -> str:
+    import opentimelineio as otio
+
+    return otio.opentime.to_timecode(otio.opentime.RationalTime(frame, float(rate)), float(rate))
+
+
+def _reel_names(cut: FrameCut) -> dict[int, str]:
+    """A CMX 3600 reel name per take (8 letters or digits at most), different for different takes."""
+    reels: dict[int, str] = {}
+    for clip_cut in cut.clips:
+        take = clip_cut.choice.take
+        if take.id in reels:
+            continue
+        reel = re.sub(r"[^A-Za-z0-9]", "", Path(take.name).stem)[:8] or "TAKE"
+        if reel in reels.values():
+            tag = f"T{take.id}"
+            reel = reel[:8 - len(tag)] + tag
+        reels[take.id] = reel
+    return reels
+
+
+def _write_edl(timeline, cut: FrameCut, plan: EditPlan, tmp: Path) -> None:
+    """CMX 3600: the video track only (the song is a separate reel the editor lays under it).
+
+    After OpenTimelineIO's writer: an FCM line, the holes and lipcoach's mark as comments
+    after the last event (a reader allows no comment before the first), and for an edit with
+    no clip at all one black (BL) event the length of the song that carries them.
+    """
+    import opentimelineio as otio
+
+    from lipcoach.fileio import WRITTEN_BY, write_bytes_whole
+
+    timeline.tracks[:] = [timeline.tracks[0]]
+    reels = _reel_names(cut)
+    for clip in timeline.find_clips():
+        clip.metadata["cmx_3600"] = {"reel": reels[clip.metadata["lipcoach"]["take_id"]]}
+    text = otio.adapters.write_to_string(timeline, "cmx_3600", rate=float(cut.rate)) if cut.clips else \
+        f"TITLE: {timeline.name}\n\n"
+    drop = any(";" in _timecode(f, cut.rate) for f in (cut.song_frames, 1800, 18000))
+    title, _, events = text.partition("\n")
+    lines = [title, f"FCM: {'DROP FRAME' if drop else 'NON-DROP FRAME'}", ""]
+    if cut.clips:
+        lines += events.strip("\n").splitlines()
+    else:
+        start, end = _timecode(0, cut.rate), _timecode(cut.song_frames, cut.rate)
+        lines.append(f"001  BL       V     C        {start} {end} {start} {end}")
+    for hole in cut.holes:
+        lines.append(f"* LIPCOACH NO TAKE FOR LINE {hole.line_index + 1}: {_timecode(hole.record_in, cut.rate)} "
+                     f"{_timecode(hole.record_out, cut.rate)} {clean_name(hole.text)} ({hole.reason})")
+    lines.append(f"* {WRITTEN_BY}: {clean_name(plan.number_slug)}, {len(cut.clips)} clips, "
+                 f"{len(cut.holes)} lines without a take")
+    write_bytes_whole(tmp, ("\n".join(lines) + "\n").encode("utf-8"))
+
+
+#: Stands in for an apostrophe in names while OpenTimelineIO's FCPXML writer runs: it looks
+#: names up with XPath predicates quoted in apostrophes, which one in a name breaks.
+_APOSTROPHE = "\ue000"
+
+
+def _xml_comment(cut: FrameCut, plan: EditPlan) -> str:
+    from lipcoach.fileio import WRITTEN_BY
+
+    parts = [f"{WRITTEN_BY}: {plan.number_slug}, {len(cut.clips)} clips"]
+    parts += [f"no take for line {h.line_index + 1} ({_timecode(h.record_in, cut.rate)}-{_timecode(h.record_out, cut.rate)}): "
+              f"{h.text} ({h.reason})" for h in cut.holes]
+    body = "\n     ".join(clean_name(p) for p in parts).replace("--", "- -")
+    return "<!-- " + body.replace("<", "&lt;") + " -->"
+
+
+def _with_comment(xml: str, comment: str) -> str:
+    """``xml`` with ``comment`` after its declaration (or first)."""
+    if xml.startswith("<?xml"):
+        end = xml.index("?>") + 2
+        return xml[:end] + "\n" + comment + xml[end:]
+    return comment + "\n" + xml
+
+
+def _write_fcpxml(timeline, cut: FrameCut, plan: EditPlan, tmp: Path) -> None:
+    import opentimelineio as otio
+
+    from lipcoach.fileio import write_bytes_whole
+
+    items = [timeline, *timeline.tracks, *timeline.find_clips()]
+    for item in items:
+        item.name = item.name.replace(_APOSTROPHE, "").replace("'", _APOSTROPHE)
+        ref = getattr(item, "media_reference", None)
+        if ref is not None and ref.name:
+            ref.name = ref.name.replace(_APOSTROPHE, "").replace("'", _APOSTROPHE)
+    xml = otio.adapters.write_to_string(timeline, "fcpx_xml").replace(_APOSTROPHE, "&apos;")
+    write_bytes_whole(tmp, _with_comment(xml, _xml_comment(cut, plan)).encode("utf-8"))
+
+
+def _write_fcp7xml(timeline, cut: FrameCut, plan: EditPlan, tmp: Path) -> None:
+    import opentimelineio as otio
+
+    from lipcoach.fileio import write_bytes_whole
+
+    xml = otio.adapters.write_to_string(timeline, "fcp_xml")
+    write_bytes_whole(tmp, _with_comment(xml, _xml_comment(cut, plan)).encode("utf-8"))
+
+
+def _mob_id(key: str) -> str:
+    """A stable AAF MobID (URN) from ``key``, so Avid relinks the same clip across exports."""
     import hashlib
     import uuid
 
     from aaf2.mobid import UniqueMobID
 
-    for clip in timeline.find_clips():
-        ref = clip.media_reference
-        mob_id = UniqueMobID()
-        mob_id.material = uuid.UUID(hex=hashlib.sha256(ref.target_url.encode()).hexdigest()[:32])
-        ref.metadata["AAF"] = {"MobID": mob_id.urn}
+    mob_id = UniqueMobID()
+    mob_id.material = uuid.UUID(hex=hashlib.sha256(key.encode("utf-8")).hexdigest()[:32])
+    return mob_id.urn
 
 
-def cut_number(cat, ref: str, output: str | os.PathLike, *, fmt: Optional[str] = None, handles_s: float = 0.5,
-               pins: Optional[dict[int, str]] = None) -> tuple[EditPlan, Path]:
-    """Pin takes (line index 0-based → take id or name), choose the takes, write the edit, note the number as cut."""
-    import datetime as dt
+def take_frame_size(path: str | os.PathLike) -> Optional[tuple[int, int]]:
+    """(width, height) of a take's picture as stored, pixels, from its container; None when unreadable."""
+    from lipcoach.media.decode import probe
 
-    from lipcoach.production.season import find_number
+    try:
+        info = probe(path)
+    except LipcoachError:
+        return None
+    return (info.width, info.height) if info.has_video and info.width > 0 and info.height > 0 else None
 
-    for line_index, take in (pins or {}).items():
-        pin_take(cat, ref, line_index, take)
-    plan = choose_takes(cat, ref)
-    written = write_edit(plan, output, fmt=fmt, handles_s=handles_s)
-    with cat.session() as s:
-        find_number(cat, s, ref).cut_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-        s.commit()
-    return plan, written
+
+def _write_aaf(timeline, cut: FrameCut, plan: EditPlan, tmp: Path) -> None:
+    """AAF: one master clip per clip of the edit (so each keeps its own name: ``L30 juno-wide``),
+    its MobID stable from the take and the line; the take's own frame size; the line, lyric and
+    take as the master clip's comments; the holes as the sequence's comments.
+    """
+    import opentimelineio as otio
+
+    from lipcoach.fileio import WRITTEN_BY
+
+    sizes: dict[str, Optional[tuple[int, int]]] = {}
+    for clip in timeline.video_tracks()[0].find_clips():
+        meta = clip.metadata["lipcoach"]
+        take = next(c.choice.take for c in cut.clips if c.choice.line_index == meta["line"])
+        clip.metadata["AAF"] = {
+            "MobID": _mob_id(f"{clip.media_reference.target_url}#line{meta['line']}"),
+            "UserComments": {"Take": clean_name(take.name), "Line": str(meta["line"] + 1), "Lyric": clean_name(meta["text"]),
+                             "Line score": f"{meta['line_score']:.0f}",
+                             "Lip-sync": "confirmed" if meta["confirmed"] else "not confirmed: check by eye"}}
+        if take.path not in sizes:
+            sizes[take.path] = take_frame_size(take.path)
+        size = sizes[take.path]
+        if size is not None:
+            width, height = size
+            ratio = Fraction(width, height)
+            clip.media_reference.metadata["AAF"] = {"EssenceDescription": {
+                "StoredWidth": width, "StoredHeight": height, "ImageAspectRatio": f"{ratio.numerator}/{ratio.denominator}"}}
+    for clip in timeline.audio_tracks()[0].find_clips() if timeline.audio_tracks() else []:
+        clip.metadata["AAF"] = {"MobID": _mob_id(clip.media_reference.target_url)}
+    comments = {"Generator": WRITTEN_BY, "Number": clean_name(plan.number_slug)}
+    if cut.holes:
+        comments["No take"] = "; ".join(clean_name(f"line {h.line_index + 1}: {h.text}") for h in cut.holes)
+    missing = sorted(Path(p).name for p, size in sizes.items() if size is None)
+    if missing:
+        comments["Frame size unknown"] = clean_name(", ".join(missing))
+    timeline.metadata["AAF"] = {"UserComments": comments}
+    otio.adapters.write_to_file(timeline, str(tmp), adapter_name="AAF")
+
+
+_WRITERS = {"otio": _write_otio, "edl": _write_edl, "fcpxml": _write_fcpxml, "fcp7xml": _write_fcp7xml, "aaf": _write_aaf}
+
+
+def read_edit(path: str | os.PathLike, fmt: str, *, rate: float):
+    """Read an edit list back with OpenTimelineIO's own adapter for ``fmt`` (an EDL needs its ``rate``)."""
+    import opentimelineio as otio
+
+    adapter = FORMATS[fmt][0]
+    return otio.adapters.read_from_file(str(path), adapter_name=adapter, **({"rate": rate} if fmt == "edl" else {}))
+
+
+def listed_clips(timeline, rate: float) -> list[tuple[str, int, int, int]]:
+    """(name, source in, frames, record in) of the media clips of the first video track, in frames at ``rate``.
+
+    Black (generator) events of an EDL are not clips of the edit. The record frame is
+    counted from the timeline's start (an EDL read back starts at its first event).
+    """
+    import opentimelineio as otio
+
+    video = [t for t in timeline.tracks if t.kind == otio.schema.TrackKind.Video]
+    if not video:
+        return []
+    out = []
+    for clip in video[0].find_clips():
+        if isinstance(clip.media_reference, otio.schema.GeneratorReference):
+            continue
+        source = clip.source_range or clip.available_range()
+        record = clip.range_in_parent().start_time
+        out.append((clip.name, round(source.start_time.rescaled_to(rate).value), round(source.duration.rescaled_to(rate).value),
+                    round(record.rescaled_to(rate).value)))
+    return out
+
+
+def _check_written(tmp: Path, fmt: str, cut: FrameCut, target: Path) -> None:
+    """Read the written list back and compare it with the cut it was written from; raise if it differs."""
+    rate = float(cut.rate)
+    try:
+        back = read_edit(tmp, fmt, rate=rate)
+    except OSError:
+        raise
+    except Exception as exc:  # an adapter's own errors: the file is not what it must be
+        raise LipcoachError(target, f"the {fmt} list written does not read back ({type(exc).__name__}: "
+                                    f"{clean_name(str(exc))[:120]}); the previous file is kept") from None
+    got = listed_clips(back, rate)
+    first_record = cut.clips[0].record_in if cut.clips else 0
+    want = [(None, c.source_in, c.frames, c.record_in - (first_record if fmt == "edl" else 0)) for c in cut.clips]
+    same = len(got) == len(want) and all(g[1:] == w[1:] for g, w in zip(got, want))
+    if not same:
+        raise LipcoachError(target, f"the {fmt} list written reads back as {len(got)} clips, not the {len(want)} "
+                                    "of the edit; the previous file is kept")
+
+
+def edit_is_ours(path: str | os.PathLike) -> bool:
+    """True when ``path`` is an edit list or contact sheet lipcoach wrote (it may be replaced without --force).
+
+    Text formats carry :data:`lipcoach.fileio.WRITTEN_BY` (see :func:`written_by_lipcoach`);
+    an AAF file holds it as a UTF-16 comment of its sequence.
+    """
+    from lipcoach.fileio import WRITTEN_BY, written_by_lipcoach
+
+    if written_by_lipcoach(path):
+        return True
+    p = Path(path)
+    if p.suffix.lower() != ".aaf" or not p.is_file() or p.stat().st_size > AAF_MARK_SCAN_BYTES:
+        return False
+    return WRITTEN_BY.encode("utf-16-le") in p.read_bytes()
+
+
+#: Largest AAF file searched whole for lipcoach's mark, bytes (an edit list is tens of KB).
+AAF_MARK_SCAN_BYTES = 64 * 1024 * 1024
 
 
 def plan_dict(plan: EditPlan) -> dict:
