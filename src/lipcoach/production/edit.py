@@ -358,6 +358,11 @@ def clean_name(text: str) -> str:
     return " ".join(_CONTROL.sub(" ", str(text)).split())
 
 
+def clip_name(choice: LineChoice) -> str:
+    """The name of a line's clip in every edit list: ``L07 take03`` (line number, take's file name without suffix)."""
+    return clean_name(f"L{choice.line_index + 1:02d} {Path(choice.take.name).stem}")
+
+
 def build_timeline(plan: EditPlan, *, handles_s: float = 0.5, cut: Optional[FrameCut] = None):
     """The OpenTimelineIO timeline of the plan (see module docstring), from :func:`frame_cut`."""
     import opentimelineio as otio
@@ -385,7 +390,7 @@ def build_timeline(plan: EditPlan, *, handles_s: float = 0.5, cut: Optional[Fram
         media = otio.schema.ExternalReference(target_url=Path(take.path).resolve().as_uri(),
                                               available_range=span(0, clip_cut.take_frames))
         media.name = clean_name(take.name)
-        clip = otio.schema.Clip(name=clean_name(f"L{choice.line_index + 1:02d} {Path(take.name).stem}"),
+        clip = otio.schema.Clip(name=clip_name(choice),
                                 media_reference=media, source_range=span(clip_cut.source_in, clip_cut.frames))
         clip.metadata["lipcoach"] = {"line": choice.line_index, "text": choice.text, "take_id": take.id, "take": take.name,
                                      "line_score": choice.score, "pinned": choice.pinned, "confirmed": choice.confirmed,
@@ -427,23 +432,29 @@ def write_edit(plan: EditPlan, path: str | os.PathLike, *, fmt: Optional[str] = 
 
     The list is written to a temporary file beside ``path``, flushed to disk, its size
     checked, and read back with OpenTimelineIO's own adapter for the format, which must give
-    the same clips (source ranges, record ranges, names); only then is it renamed over
+    the same clips (names, source and record ranges); only then is it renamed over
     ``path``. On any failure ``path`` is left as it was and one line says why.
     """
     from lipcoach.fileio import atomic_path, os_error_line
 
     path = Path(path)
     fmt = edit_format(path, fmt)
-    handles_s = check_handles(handles_s)
-    cut = frame_cut(plan, handles_s=handles_s)
-    timeline = build_timeline(plan, handles_s=handles_s, cut=cut)
     try:
         with atomic_path(path) as tmp:
-            _WRITERS[fmt](timeline, cut, plan, tmp)
-            _check_written(tmp, fmt, cut, path)
+            stage_edit(plan, tmp, fmt=fmt, handles_s=handles_s, target=path)
     except OSError as exc:
         raise LipcoachError(path, os_error_line(exc)) from None
     return path
+
+
+def stage_edit(plan: EditPlan, tmp: Path, *, fmt: str, handles_s: float, target: Path) -> FrameCut:
+    """Write the plan's edit list in ``fmt`` to ``tmp`` and check it reads back as the cut (messages name ``target``)."""
+    handles_s = check_handles(handles_s)
+    cut = frame_cut(plan, handles_s=handles_s)
+    timeline = build_timeline(plan, handles_s=handles_s, cut=cut)
+    _WRITERS[fmt](timeline, cut, plan, tmp)
+    _check_written(tmp, fmt, cut, target)
+    return cut
 
 
 def _write_otio(timeline, cut: FrameCut, plan: EditPlan, tmp: Path) -> None:
@@ -659,13 +670,38 @@ def _check_written(tmp: Path, fmt: str, cut: FrameCut, target: Path) -> None:
     except Exception as exc:  # an adapter's own errors: the file is not what it must be
         raise LipcoachError(target, f"the {fmt} list written does not read back ({type(exc).__name__}: "
                                     f"{clean_name(str(exc))[:120]}); the previous file is kept") from None
-    got = listed_clips(back, rate)
+    got = sorted(listed_clips(back, rate), key=lambda g: g[3])
     first_record = cut.clips[0].record_in if cut.clips else 0
-    want = [(None, c.source_in, c.frames, c.record_in - (first_record if fmt == "edl" else 0)) for c in cut.clips]
-    same = len(got) == len(want) and all(g[1:] == w[1:] for g, w in zip(got, want))
+    want = [(clip_name(c.choice), c.source_in, c.frames, c.record_in - (first_record if fmt == "edl" else 0))
+            for c in cut.clips]
+    # OpenTimelineIO's FCPXML reader truncates times to frames through floats (116/25 s reads as
+    # 115 frames): its reading may be a frame short; the file itself is checked exactly below.
+    slack = 1 if fmt == "fcpxml" else 0
+    same = len(got) == len(want) and all(
+        g[0] == w[0] and all(abs(a - b) <= slack for a, b in zip(g[1:], w[1:])) for g, w in zip(got, want))
+    if same and fmt == "fcpxml":
+        same = fcpxml_spine_clips(tmp, cut.rate) == want
     if not same:
-        raise LipcoachError(target, f"the {fmt} list written reads back as {len(got)} clips, not the {len(want)} "
-                                    "of the edit; the previous file is kept")
+        raise LipcoachError(target, f"the {fmt} list written does not read back as the edit ({len(got)} clips read, "
+                                    f"{len(want)} written); the previous file is kept")
+
+
+def fcpxml_spine_clips(path: str | os.PathLike, rate: Fraction) -> list[tuple[str, int, int, int]]:
+    """(name, source in, frames, record in) of the clips of an FCPXML project's spine, exactly (rational times)."""
+    import xml.etree.ElementTree as ET
+
+    def frames(value: Optional[str]) -> int:
+        if not value or value == "0s":
+            return 0
+        num, _, den = value.removesuffix("s").partition("/")
+        exact = Fraction(int(num), int(den or 1)) * rate
+        if exact.denominator != 1:
+            raise ValueError(f"time {value} is not on a frame")
+        return int(exact)
+
+    root = ET.parse(path).getroot()
+    return [(clip.get("name", ""), frames(clip.get("start")), frames(clip.get("duration")), frames(clip.get("offset")))
+            for clip in root.iterfind(".//project/sequence/spine/clip")]
 
 
 def edit_is_ours(path: str | os.PathLike) -> bool:
@@ -686,6 +722,133 @@ def edit_is_ours(path: str | os.PathLike) -> bool:
 
 #: Largest AAF file searched whole for lipcoach's mark, bytes (an edit list is tens of KB).
 AAF_MARK_SCAN_BYTES = 64 * 1024 * 1024
+
+
+def edit_inputs(cat) -> list[Path]:
+    """Files an edit must never replace, even with --force: the catalogue, the season files, every take."""
+    from sqlalchemy import select
+
+    from lipcoach.production.tables import DailyTake, Season
+
+    with cat.session() as s:
+        paths = [Path(p) for p in s.scalars(select(Season.source_path)) if p]
+        paths += [Path(p) for p in s.scalars(select(DailyTake.source_path)) if p]
+    return [cat.root / "catalogue.sqlite", *paths]
+
+
+def check_edit_outputs(cat, output: str | os.PathLike, *, fmt: Optional[str] = None,
+                       contact_sheet: Optional[str | os.PathLike] = None, force: bool = False) -> tuple[Path, str, Optional[Path]]:
+    """Check, before any work, where ``edit`` writes: (edit list, its format, contact sheet or None).
+
+    Never inside the catalogue's folder nor over an input (the catalogue, a season file, a
+    take), not even with ``force``; never over a file lipcoach did not write unless
+    ``force``; the two outputs differ. Raises :class:`LipcoachError` (one line naming the file).
+    """
+    from lipcoach.fileio import check_output, same_file
+
+    fmt = edit_format(output, fmt)
+    inputs = edit_inputs(cat)
+    checked: list[Path] = []
+    for path, suffixes, what in ((output, None, "edit list"), (contact_sheet, (".html", ".htm"), "contact sheet")):
+        if path is None:
+            continue
+        real = Path(os.path.realpath(path))
+        if real == cat.root or cat.root in real.parents:
+            raise LipcoachError(path, f"is inside the catalogue folder {cat.root.name}/, which only lipcoach manages; "
+                                      f"write the {what} somewhere else")
+        p = check_output(path, inputs=inputs, force=force, suffixes=suffixes, what=what, ours=edit_is_ours)
+        if any(same_file(p, other) for other in checked):
+            raise LipcoachError(p, f"is given for two outputs; give the {what} its own name")
+        checked.append(p)
+    return checked[0], fmt, (checked[1] if contact_sheet is not None else None)
+
+
+def check_pins(cat, ref: str, pins: dict[int, str]) -> dict[int, int]:
+    """The ``--pin`` requests (line index 0-based → take id or file name) as line index → daily take id.
+
+    Raises :class:`LipcoachError` for a line the number does not have or a take it has not
+    scored; nothing is stored.
+    """
+    from sqlalchemy import select
+
+    from lipcoach.production.dailies import _number_song
+    from lipcoach.production.tables import DailyTake
+    from lipcoach.song.songmap import SongMap
+
+    if not pins:
+        return {}
+    number_id, _version, map_path, _song = _number_song(cat, ref)
+    n_lines = len(SongMap.load(map_path).lines)
+    resolved = {}
+    with cat.session() as s:
+        query = select(DailyTake).where(DailyTake.number_id == number_id)
+        for line_index, take in sorted(pins.items()):
+            if not 0 <= line_index < n_lines:
+                raise LipcoachError(None, f"--pin {line_index + 1}={take}: number {ref!r} has {n_lines} lines "
+                                          f"(give a line from 1 to {n_lines})")
+            take = str(take).strip()
+            found = s.scalar(query.where(DailyTake.id == int(take))) if take.isdigit() else None
+            found = found or s.scalar(query.where(DailyTake.name == take))
+            if found is None:
+                raise LipcoachError(None, f"--pin {line_index + 1}={take}: no scored take {take!r} for number {ref!r} "
+                                          "(give its id or file name)")
+            resolved[line_index] = found.id
+    return resolved
+
+
+def _saved_pins(cat, ref: str, lines) -> dict[int, Optional[int]]:
+    from sqlalchemy import select
+
+    from lipcoach.production.season import find_number
+    from lipcoach.production.tables import LinePin
+
+    with cat.session() as s:
+        number_id = find_number(cat, s, ref).number_id
+        found = {p.line_index: p.take_id for p in s.scalars(select(LinePin).where(LinePin.number_id == number_id))}
+    return {line: found.get(line) for line in lines}
+
+
+def cut_number(cat, ref: str, output: str | os.PathLike, *, fmt: Optional[str] = None, handles_s: float = 0.5,
+               pins: Optional[dict[int, str]] = None, contact_sheet: Optional[str | os.PathLike] = None,
+               force: bool = False, report=None) -> tuple[EditPlan, Path]:
+    """Pin takes (line index 0-based → take id or name), choose the takes, write the edit (and the
+    contact sheet), note the number as cut.
+
+    Everything the user gave is checked before any work (handles, format, outputs, pins).
+    Both outputs are written whole or not at all and renamed into place together; the pins
+    are kept only when the edit was written: a failed run leaves them as they were.
+    """
+    import datetime as dt
+
+    from lipcoach.fileio import os_error_line, staged_outputs
+    from lipcoach.production.season import find_number
+
+    handles_s = check_handles(handles_s)
+    output, fmt, sheet = check_edit_outputs(cat, output, fmt=fmt, contact_sheet=contact_sheet, force=force)
+    wanted = check_pins(cat, ref, pins or {})
+    before = _saved_pins(cat, ref, wanted)
+    targets = [output] + ([sheet] if sheet is not None else [])
+    try:
+        for line_index, take_id in wanted.items():
+            pin_take(cat, ref, line_index, str(take_id))
+        plan = choose_takes(cat, ref)
+        try:
+            with staged_outputs(*targets) as temps:
+                stage_edit(plan, temps[0], fmt=fmt, handles_s=handles_s, target=output)
+                if sheet is not None:
+                    from lipcoach.production.contact_sheet import write_contact_sheet
+
+                    write_contact_sheet(plan, temps[1], report=report)
+        except OSError as exc:
+            raise LipcoachError(output, os_error_line(exc)) from None
+    except BaseException:
+        for line_index, take_id in before.items():
+            pin_take(cat, ref, line_index, None if take_id is None else str(take_id))
+        raise
+    with cat.session() as s:
+        find_number(cat, s, ref).cut_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        s.commit()
+    return plan, output
 
 
 def plan_dict(plan: EditPlan) -> dict:
