@@ -505,7 +505,7 @@ def _write_edl(timeline, cut: FrameCut, plan: EditPlan, tmp: Path) -> None:
         f"TITLE: {timeline.name}\n\n"
     drop = any(";" in _timecode(f, cut.rate) for f in (cut.song_frames, 1800, 18000))
     title, _, events = text.partition("\n")
-    lines = [title, f"FCM: {'DROP FRAME' if drop else 'NON-DROP FRAME'}", ""]
+    lines = [title, f"FCM: {'DROP FRAME' if drop else 'NON-DROP FRAME'}"]
     if cut.clips:
         lines += events.strip("\n").splitlines()
     else:
