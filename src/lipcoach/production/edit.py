@@ -624,7 +624,13 @@ def _write_aaf(timeline, cut: FrameCut, plan: EditPlan, tmp: Path) -> None:
     if missing:
         comments["Frame size unknown"] = clean_name(", ".join(missing))
     timeline.metadata["AAF"] = {"UserComments": comments}
-    otio.adapters.write_to_file(timeline, str(tmp), adapter_name="AAF")
+    try:
+        otio.adapters.write_to_file(timeline, str(tmp), adapter_name="AAF")
+    except BaseException:
+        import gc
+
+        gc.collect()  # pyaaf2 leaves its file open when saving fails (a full disk): let go of the handle now
+        raise
 
 
 _WRITERS = {"otio": _write_otio, "edl": _write_edl, "fcpxml": _write_fcpxml, "fcp7xml": _write_fcp7xml, "aaf": _write_aaf}
