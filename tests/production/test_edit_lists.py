@@ -297,3 +297,10 @@ def test_a_near_full_disk_fails_in_one_line_and_keeps_the_old_file(plan, small_d
     assert "disk is full" in str(caught.value) and "\n" not in str(caught.value)
     assert out.read_bytes() == good
     assert sorted(p.name for p in small_disk.iterdir()) == sorted([out.name, "filler.bin"])
+
+
+def test_fcpxml_assets_are_named_after_their_files(plan, tmp_path):
+    import xml.etree.ElementTree as ET
+
+    root = ET.parse(_write(plan, tmp_path, "fcpxml")).getroot()
+    assert sorted(a.get("name") for a in root.iterfind("./resources/asset")) == ["juno-wide.mp4", "o'neil-close.mp4", "song.wav"]

@@ -554,7 +554,22 @@ def _write_fcpxml(timeline, cut: FrameCut, plan: EditPlan, tmp: Path) -> None:
         if ref is not None and ref.name:
             ref.name = ref.name.replace(_APOSTROPHE, "").replace("'", _APOSTROPHE)
     xml = otio.adapters.write_to_string(timeline, "fcpx_xml").replace(_APOSTROPHE, "&apos;")
+    xml = _ASSET.sub(_asset_named_after_its_file, xml)
     write_bytes_whole(tmp, _with_comment(xml, _xml_comment(cut, plan)).encode("utf-8"))
+
+
+#: An FCPXML asset as OpenTimelineIO writes it: named after the first clip cut from it.
+_ASSET = re.compile(r'<asset name="[^"]*" src="([^"]*)"')
+
+
+def _asset_named_after_its_file(match: re.Match) -> str:
+    """An FCPXML asset named after its media file (``take03.mp4``), not after the first clip cut from it."""
+    from urllib.parse import unquote
+    from xml.sax.saxutils import escape
+
+    src = match.group(1)
+    name = clean_name(unquote(src.rsplit("/", 1)[-1]))
+    return f'<asset name="{escape(name, {chr(34): "&quot;", chr(39): "&apos;"})}" src="{src}"'
 
 
 def _write_fcp7xml(timeline, cut: FrameCut, plan: EditPlan, tmp: Path) -> None:
