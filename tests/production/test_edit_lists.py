@@ -7,7 +7,6 @@ newlines, an edit with no clip at all, a disk that fills up.
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import subprocess

@@ -15,8 +15,10 @@ The timeline runs on song time: one video track of the chosen clips, each cut fr
 ``handles_s`` before its line to ``handles_s`` after it (never past the middle of the gap to
 the next line, nor past the take's own ends), its source range in take time
 (``song time − take placement``); and the number's song as an audio track from 0. Times are
-whole frames at the takes' frame rate. Other formats go through OpenTimelineIO's adapters:
-CMX 3600 EDL, Final Cut Pro 7 XML, FCPXML and AAF.
+whole frames at the takes' frame rate, rounded once from exact fractions (:func:`frame_cut`),
+every clip inside its take. Other formats go through OpenTimelineIO's adapters: CMX 3600
+EDL, Final Cut Pro 7 XML, FCPXML and AAF; each file is read back with the same adapter and
+compared with the cut before it replaces anything (:func:`write_edit`).
 """
 
 from __future__ import annotations
@@ -638,6 +640,8 @@ def _write_aaf(timeline, cut: FrameCut, plan: EditPlan, tmp: Path) -> None:
     missing = sorted(Path(p).name for p, size in sizes.items() if size is None)
     if missing:
         comments["Frame size unknown"] = clean_name(", ".join(missing))
+        plan.notes.append(f"AAF: cannot read the frame size of {', '.join(missing)} (file moved or unreadable); "
+                          "its clips are declared 1920x1080")
     timeline.metadata["AAF"] = {"UserComments": comments}
     try:
         otio.adapters.write_to_file(timeline, str(tmp), adapter_name="AAF")
