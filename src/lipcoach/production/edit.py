@@ -640,8 +640,10 @@ def _write_aaf(timeline, cut: FrameCut, plan: EditPlan, tmp: Path) -> None:
     missing = sorted(Path(p).name for p, size in sizes.items() if size is None)
     if missing:
         comments["Frame size unknown"] = clean_name(", ".join(missing))
-        plan.notes.append(f"AAF: cannot read the frame size of {', '.join(missing)} (file moved or unreadable); "
-                          "its clips are declared 1920x1080")
+        note = (f"AAF: cannot read the frame size of {', '.join(missing)} (file moved or unreadable); "
+                "its clips are declared 1920x1080")
+        if note not in plan.notes:
+            plan.notes.append(note)
     timeline.metadata["AAF"] = {"UserComments": comments}
     try:
         otio.adapters.write_to_file(timeline, str(tmp), adapter_name="AAF")
