@@ -186,7 +186,9 @@ def test_edit_never_writes_over_an_input_or_a_users_file(no_pins, season_file, t
     notes = tmp_path / "notes.otio"
     notes.write_text('{"OTIO_SCHEMA": "Timeline.1", "name": "my own notes"}')
     take = takes_folder / "take01.mp4"
-    kept = {p: p.read_bytes() for p in (notes, season_file, take, cat.root / "catalogue.sqlite")}
+    kept = {p: p.read_bytes() for p in (notes, season_file, take)}
+    with cat.session() as s:
+        takes_before = len(list(s.scalars(select(DailyTake))))
     cases = [
         (["-o", notes], "notes.otio", "not written by lipcoach"),
         (["-o", tmp_path / "cut.otio", "--contact-sheet", season_file], "season.yaml", "unsupported contact sheet"),
@@ -201,6 +203,11 @@ def test_edit_never_writes_over_an_input_or_a_users_file(no_pins, season_file, t
         assert_one_line_error(said, named, problem)
     assert {p: p.read_bytes() for p in kept} == kept
     assert not (tmp_path / "cut.otio").exists() and not (tmp_path / "cut.html").exists()
+    import sqlite3
+
+    with sqlite3.connect(cat.root / "catalogue.sqlite") as db:  # still the catalogue, whole
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert db.execute("SELECT count(*) FROM daily_takes").fetchone() == (takes_before,)
     # lipcoach's own lists are replaced freely; a user's file only with --force.
     for name in ("cut.otio", "cut.aaf", "cut.edl", "cut.fcpxml", "cut.xml"):
         for _ in range(2):

@@ -303,3 +303,38 @@ def test_fcpxml_assets_are_named_after_their_files(plan, tmp_path):
 
     root = ET.parse(_write(plan, tmp_path, "fcpxml")).getroot()
     assert sorted(a.get("name") for a in root.iterfind("./resources/asset")) == ["juno-wide.mp4", "o'neil-close.mp4", "song.wav"]
+
+
+@pytest.mark.parametrize("fps, rate", [(24000 / 1001, Fraction(24000, 1001)), (29.97, Fraction(30000, 1001)),
+                                       (29.92, Fraction(30000, 1001)), (59.94, Fraction(60000, 1001)), (50.0, 50)])
+def test_ntsc_and_phone_rates_cut_on_the_timecode_rate_in_every_format(take_files, tmp_path, fps, rate):
+    import dataclasses
+
+    juno = dataclasses.replace(_take(1, take_files["juno-wide.mp4"], 0.5), fps=fps)
+    oneil = dataclasses.replace(_take(2, take_files["o'neil-close.mp4"], 2.0), fps=fps)
+    plan = _plan([juno, juno, oneil, oneil])
+    cut = frame_cut(plan)
+    assert cut.rate == rate
+    want = [(c.source_in, c.frames) for c in cut.clips]
+    for fmt in FORMATS:
+        clips = listed_clips(read_edit(_write(plan, tmp_path, fmt), fmt, rate=float(rate)), float(rate))
+        assert len(clips) == 4, fmt
+        if fmt == "fcpxml":  # OTIO's reader takes 29.97 for 29: read the times exactly
+            clips = fcpxml_spine_clips(tmp_path / "cut.fcpxml", rate)
+        assert [(s, n) for _, s, n, _ in clips] == want, fmt
+    if rate in (Fraction(30000, 1001), Fraction(60000, 1001)):
+        edl, events = _pycmx_events(tmp_path / "cut.edl")
+        assert ";" in events[0].edits[0].record_out  # drop-frame timecode, as the FCM line says
+        assert "FCM: DROP FRAME" in (tmp_path / "cut.edl").read_text()
+
+
+def test_a_rate_without_timecode_is_refused_by_timecode_formats_only(take_files, tmp_path):
+    import dataclasses
+
+    juno = dataclasses.replace(_take(1, take_files["juno-wide.mp4"], 0.5), fps=12.5)
+    plan = _plan([juno, juno, None, None])
+    for fmt in ("edl", "fcp7xml"):
+        with pytest.raises(LipcoachError, match="12.5 frames/s, which has no SMPTE timecode"):
+            _write(plan, tmp_path, fmt)
+    for fmt in ("otio", "fcpxml", "aaf"):
+        assert len(listed_clips(read_edit(_write(plan, tmp_path, fmt), fmt, rate=12.5), 12.5)) == 2, fmt

@@ -259,8 +259,23 @@ def exact_seconds(seconds: float) -> Fraction:
     return Fraction(repr(round(float(seconds), 9)))
 
 
+#: Frame rates an editor's timeline runs at (SMPTE timecode rates), frames/s.
+TIMECODE_RATES = (Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001), Fraction(30), Fraction(48),
+                  Fraction(50), Fraction(60000, 1001), Fraction(60))
+#: How far a take's measured rate may be from a timecode rate and still be taken for it
+#: (a phone's variable-rate 29.92 is 29.97; 12.5 is nothing but itself), share of the rate.
+RATE_SNAP_SHARE = 0.01
+
+
 def frame_rate(fps: float) -> Fraction:
-    """A frame rate as an exact fraction, frames/s (29.97002997… → 30000/1001, 25.0 → 25)."""
+    """The edit's frame rate as an exact fraction, frames/s.
+
+    The nearest timecode rate (:data:`TIMECODE_RATES`) within :data:`RATE_SNAP_SHARE` of
+    ``fps`` (29.97 or 29.92 → 30000/1001, 25.0 → 25); any other rate as it is (12.5 → 25/2).
+    """
+    nearest = min(TIMECODE_RATES, key=lambda rate: abs(fps - float(rate)))
+    if abs(fps - float(nearest)) <= RATE_SNAP_SHARE * float(nearest):
+        return nearest
     return Fraction(fps).limit_denominator(1001)
 
 
@@ -323,7 +338,7 @@ def frame_cut(plan: EditPlan, *, handles_s: float = 0.5) -> FrameCut:
     minus the offset, so source and record ranges always have the same length.
     """
     rate = frame_rate(plan.fps)
-    song_frames = max(0, to_frame(plan.song_duration_s, rate))
+    song_frames = max(0, math.floor(exact_seconds(plan.song_duration_s) * rate))  # the song's whole frames
     clips: list[ClipCut] = []
     holes: list[Hole] = []
     position = 0
@@ -454,7 +469,16 @@ def stage_edit(plan: EditPlan, tmp: Path, *, fmt: str, handles_s: float, target:
     handles_s = check_handles(handles_s)
     cut = frame_cut(plan, handles_s=handles_s)
     timeline = build_timeline(plan, handles_s=handles_s, cut=cut)
-    _WRITERS[fmt](timeline, cut, plan, tmp)
+    if fmt in ("edl", "fcp7xml") and cut.rate not in TIMECODE_RATES:
+        raise LipcoachError(target, f"the takes run at {float(cut.rate):g} frames/s, which has no SMPTE timecode; "
+                                    f"an {fmt} cannot hold them (write .otio, .fcpxml or .aaf)")
+    try:
+        _WRITERS[fmt](timeline, cut, plan, tmp)
+    except (OSError, LipcoachError):
+        raise
+    except Exception as exc:  # an adapter's own refusal, e.g. something this format cannot express
+        raise LipcoachError(target, f"the {fmt} writer cannot write this edit ({type(exc).__name__}: "
+                                    f"{clean_name(str(exc))[:120]}); nothing was replaced") from None
     _check_written(tmp, fmt, cut, target)
     return cut
 
@@ -468,8 +492,11 @@ def _write_otio(timeline, cut: FrameCut, plan: EditPlan, tmp: Path) -> None:
 
 
 def _timecode(frame: int, rate: Fraction) -> str:
+    """SMPTE timecode of ``frame`` (seconds, ``12.480s``, at a rate that has no timecode)."""
     import opentimelineio as otio
 
+    if rate not in TIMECODE_RATES:
+        return f"{float(frame / rate):.3f}s"
     return otio.opentime.to_timecode(otio.opentime.RationalTime(frame, float(rate)), float(rate))
 
 
@@ -544,11 +571,34 @@ def _with_comment(xml: str, comment: str) -> str:
     return comment + "\n" + xml
 
 
+#: The frame rate OpenTimelineIO's FCPXML writer is run at (it knows a few rates only, and
+#: writes NTSC ones inexactly); :func:`_retime_fcpxml` then puts the times at the edit's rate.
+FCPXML_CARRIER_RATE = 25
+
+_FCPXML_TIME = re.compile(r'\b(offset|duration|start|frameDuration)="(\d+)(?:/(\d+))?s"')
+
+
+def _retime_fcpxml(xml: str, rate: Fraction) -> str:
+    """Times written at :data:`FCPXML_CARRIER_RATE` (whole frames) as exact times at ``rate``."""
+    def retime(match: re.Match) -> str:
+        frames = Fraction(int(match.group(2)), int(match.group(3) or 1)) * FCPXML_CARRIER_RATE
+        if frames.denominator != 1:
+            raise ValueError(f"time {match.group(0)} is not on a frame")
+        value = frames / rate
+        text = f"{value.numerator}s" if value.denominator == 1 else f"{value.numerator}/{value.denominator}s"
+        return f'{match.group(1)}="{text}"'
+
+    return _FCPXML_TIME.sub(retime, xml)
+
+
 def _write_fcpxml(timeline, cut: FrameCut, plan: EditPlan, tmp: Path) -> None:
+    """FCPXML: OpenTimelineIO's writer run at a rate it knows, then every time set exactly at the edit's rate."""
     import opentimelineio as otio
 
     from lipcoach.fileio import write_bytes_whole
 
+    timeline = build_timeline(plan, handles_s=timeline.metadata["lipcoach"]["handles_s"],
+                              cut=dataclasses.replace(cut, rate=Fraction(FCPXML_CARRIER_RATE)))
     items = [timeline, *timeline.tracks, *timeline.find_clips()]
     for item in items:
         item.name = item.name.replace(_APOSTROPHE, "").replace("'", _APOSTROPHE)
@@ -556,7 +606,7 @@ def _write_fcpxml(timeline, cut: FrameCut, plan: EditPlan, tmp: Path) -> None:
         if ref is not None and ref.name:
             ref.name = ref.name.replace(_APOSTROPHE, "").replace("'", _APOSTROPHE)
     xml = otio.adapters.write_to_string(timeline, "fcpx_xml").replace(_APOSTROPHE, "&apos;")
-    xml = _ASSET.sub(_asset_named_after_its_file, xml)
+    xml = _retime_fcpxml(_ASSET.sub(_asset_named_after_its_file, xml), cut.rate)
     write_bytes_whole(tmp, _with_comment(xml, _xml_comment(cut, plan)).encode("utf-8"))
 
 
@@ -701,13 +751,17 @@ def _check_written(tmp: Path, fmt: str, cut: FrameCut, target: Path) -> None:
     first_record = cut.clips[0].record_in if cut.clips else 0
     want = [(clip_name(c.choice), c.source_in, c.frames, c.record_in - (first_record if fmt == "edl" else 0))
             for c in cut.clips]
-    # OpenTimelineIO's FCPXML reader truncates times to frames through floats (116/25 s reads as
-    # 115 frames): its reading may be a frame short; the file itself is checked exactly below.
-    slack = 1 if fmt == "fcpxml" else 0
-    same = len(got) == len(want) and all(
-        g[0] == w[0] and all(abs(a - b) <= slack for a, b in zip(g[1:], w[1:])) for g, w in zip(got, want))
-    if same and fmt == "fcpxml":
+    if fmt == "fcpxml":
+        # OpenTimelineIO's FCPXML reader turns times into frames through floats (116/25 s reads as
+        # 115 frames) and rates into whole numbers (29.97 → 29): it must read the same clips, a
+        # frame short at most at whole rates; the times themselves are checked exactly here.
+        slack = 1 if cut.rate.denominator == 1 else None
         same = fcpxml_spine_clips(tmp, cut.rate) == want
+    else:
+        slack = 0
+    same = (fmt != "fcpxml" or same) and len(got) == len(want) and all(
+        g[0] == w[0] and (slack is None or all(abs(a - b) <= slack for a, b in zip(g[1:], w[1:])))
+        for g, w in zip(got, want))
     if not same:
         raise LipcoachError(target, f"the {fmt} list written does not read back as the edit ({len(got)} clips read, "
                                     f"{len(want)} written); the previous file is kept")
