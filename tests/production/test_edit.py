@@ -235,7 +235,7 @@ def test_edit_refuses_bad_pins_and_handles_before_any_work(no_pins, tmp_path, ar
 
 def test_pins_are_kept_only_when_the_edit_is_written(no_pins, tmp_path, monkeypatch):
     from lipcoach.errors import LipcoachError
-    from lipcoach.production import edit
+    from lipcoach.production import edit, edit_lists
 
     notes = tmp_path / "notes.otio"
     notes.write_text("my notes")
@@ -246,7 +246,7 @@ def test_pins_are_kept_only_when_the_edit_is_written(no_pins, tmp_path, monkeypa
     def broken(*args, **kwargs):
         raise LipcoachError(tmp_path / "cut.otio", "the otio list written does not read back")
 
-    monkeypatch.setattr(edit, "_check_written", broken)
+    monkeypatch.setattr(edit_lists, "_check_written", broken)
     with pytest.raises(LipcoachError):
         edit.cut_number(no_pins, "boats-and-breath", tmp_path / "cut.otio", pins={2: "take02.mp4"})
     assert _pins(no_pins) == set() and not (tmp_path / "cut.otio").exists()

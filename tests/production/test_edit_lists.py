@@ -17,8 +17,9 @@ import opentimelineio as otio
 import pytest
 
 from lipcoach.errors import LipcoachError
-from lipcoach.production.edit import (FORMATS, EditPlan, LineChoice, TakeInfo, check_handles, fcpxml_spine_clips,
-                                      frame_cut, listed_clips, read_edit, write_edit)
+from lipcoach.production.edit import EditPlan, LineChoice, TakeInfo
+from lipcoach.production.edit_lists import (FORMATS, check_handles, fcpxml_spine_clips, frame_cut, listed_clips, read_edit,
+                                            write_edit)
 
 RATE = 25
 TAKE_S = 10.0
