@@ -306,7 +306,10 @@ def cut_number(cat, ref: str, output: str | os.PathLike, *, fmt: Optional[str] =
                 if sheet is not None:
                     from lipcoach.production.contact_sheet import write_contact_sheet
 
-                    write_contact_sheet(plan, temps[1], report=report)
+                    try:
+                        write_contact_sheet(plan, temps[1], report=report)
+                    except OSError as exc:
+                        raise LipcoachError(sheet, os_error_line(exc)) from None
         except OSError as exc:
             raise LipcoachError(output, os_error_line(exc)) from None
     except BaseException:
