@@ -182,6 +182,8 @@ def _pins(cat):
 
 
 def test_edit_never_writes_over_an_input_or_a_users_file(no_pins, season_file, takes_folder, tmp_path):
+    from lipcoach.errors import LipcoachError
+
     cat = no_pins
     notes = tmp_path / "notes.otio"
     notes.write_text('{"OTIO_SCHEMA": "Timeline.1", "name": "my own notes"}')
@@ -209,10 +211,14 @@ def test_edit_never_writes_over_an_input_or_a_users_file(no_pins, season_file, t
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert db.execute("SELECT count(*) FROM daily_takes").fetchone() == (takes_before,)
     # lipcoach's own lists are replaced freely; a user's file only with --force.
-    for name in ("cut.otio", "cut.aaf", "cut.edl", "cut.fcpxml", "cut.xml"):
-        for _ in range(2):
-            said = run_cli("edit", "boats-and-breath", "--data", cat.root, "-o", tmp_path / name)
-            assert said.returncode == 0, said.stderr
+    from lipcoach.production.edit import check_edit_outputs
+
+    plan = choose_takes(cat, "boats-and-breath")
+    for fmt, (_, suffix) in FORMATS.items():
+        written = write_edit(plan, tmp_path / f"cut{suffix}", fmt=fmt)
+        assert check_edit_outputs(cat, written)[0] == written, fmt
+        with pytest.raises(LipcoachError, match="not written by lipcoach"):
+            check_edit_outputs(cat, notes, fmt=fmt)
     said = run_cli("edit", "boats-and-breath", "--data", cat.root, "-o", notes, "--force")
     assert said.returncode == 0, said.stderr
     assert len(list(otio.adapters.read_from_file(str(notes)).find_clips())) == 4 + 1
