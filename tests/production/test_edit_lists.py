@@ -304,6 +304,7 @@ def test_fcpxml_assets_are_named_after_their_files(plan, tmp_path):
 
     root = ET.parse(_write(plan, tmp_path, "fcpxml")).getroot()
     assert sorted(a.get("name") for a in root.iterfind("./resources/asset")) == ["juno-wide.mp4", "o'neil-close.mp4", "song.wav"]
+    assert [(f.get("width"), f.get("height")) for f in root.iterfind("./resources/format")] == [("480", "480")]
 
 
 @pytest.mark.parametrize("fps, rate", [(24000 / 1001, Fraction(24000, 1001)), (29.97, Fraction(30000, 1001)),

@@ -441,6 +441,11 @@ def _write_fcpxml(timeline, cut: FrameCut, plan: EditPlan, tmp: Path) -> None:
             ref.name = ref.name.replace(_APOSTROPHE, "").replace("'", _APOSTROPHE)
     xml = otio.adapters.write_to_string(timeline, "fcpx_xml").replace(_APOSTROPHE, "&apos;")
     xml = _retime_fcpxml(_ASSET.sub(_asset_named_after_its_file, xml), cut.rate)
+    sizes = {take_frame_size(c.choice.take.path) for c in cut.clips}
+    if len(sizes) == 1 and None not in sizes:  # one picture size for the project: say it (FCP reads it from the format)
+        (width, height), = sizes
+        xml = re.sub(r'<format id="([^"]*)" frameDuration="([^"]*)"',
+                     lambda m: f'{m.group(0)} width="{width}" height="{height}"', xml)
     write_bytes_whole(tmp, _with_comment(xml, _xml_comment(cut, plan)).encode("utf-8"))
 
 
