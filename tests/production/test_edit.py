@@ -187,13 +187,16 @@ def test_edit_never_writes_over_an_input_or_a_users_file(no_pins, season_file, t
     cat = no_pins
     notes = tmp_path / "notes.otio"
     notes.write_text('{"OTIO_SCHEMA": "Timeline.1", "name": "my own notes"}')
+    page = tmp_path / "notes.html"
+    page.write_text("<html><body>my notes on the takes</body></html>")
     take = takes_folder / "take01.mp4"
-    kept = {p: p.read_bytes() for p in (notes, season_file, take)}
+    kept = {p: p.read_bytes() for p in (notes, page, season_file, take)}
     with cat.session() as s:
         takes_before = len(list(s.scalars(select(DailyTake))))
     cases = [
         (["-o", notes], "notes.otio", "not written by lipcoach"),
         (["-o", tmp_path / "cut.otio", "--contact-sheet", season_file], "season.yaml", "unsupported contact sheet"),
+        (["-o", tmp_path / "cut.otio", "--contact-sheet", page], "notes.html", "not written by lipcoach"),
         (["-o", season_file, "--format", "otio", "--force"], "season.yaml", "is an input"),
         (["-o", take, "--format", "edl", "--force"], "take01.mp4", "is an input"),
         (["-o", cat.root / "catalogue.sqlite", "--format", "otio", "--force"], "catalogue.sqlite", "inside the catalogue"),
