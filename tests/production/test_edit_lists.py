@@ -340,3 +340,27 @@ def test_a_rate_without_timecode_is_refused_by_timecode_formats_only(take_files,
             _write(plan, tmp_path, fmt)
     for fmt in ("otio", "fcpxml", "aaf"):
         assert len(listed_clips(read_edit(_write(plan, tmp_path, fmt), fmt, rate=12.5), 12.5)) == 2, fmt
+
+
+@pytest.mark.parametrize("fmt", ["edl", "fcpxml", "otio"])
+def test_a_list_that_does_not_read_back_as_the_cut_is_never_kept(plan, tmp_path, monkeypatch, fmt):
+    from lipcoach.production import edit_lists
+
+    out = _write(plan, tmp_path, fmt)
+    good = out.read_bytes()
+    real = edit_lists._WRITERS[fmt]
+
+    def off_by_a_frame(timeline, cut, plan, tmp):  # a writer that loses one clip's last frame
+        import dataclasses
+
+        clip = list(timeline.video_tracks()[0].find_clips())[1]
+        clip.source_range = otio.opentime.TimeRange(clip.source_range.start_time,
+                                                    clip.source_range.duration - otio.opentime.RationalTime(1, RATE))
+        clips = list(cut.clips)  # the FCPXML writer works from the frames themselves
+        clips[1] = dataclasses.replace(clips[1], record_out=clips[1].record_out - 1)
+        real(timeline, dataclasses.replace(cut, clips=clips), plan, tmp)
+
+    monkeypatch.setitem(edit_lists._WRITERS, fmt, off_by_a_frame)
+    with pytest.raises(LipcoachError, match="does not read back as the edit"):
+        write_edit(plan, out, fmt=fmt)
+    assert out.read_bytes() == good and sorted(p.name for p in tmp_path.iterdir()) == [out.name]
