@@ -141,30 +141,28 @@ def edit(
     data: Path = typer.Option(Path("lipcoach-data"), "--data", help=DATA_HELP),
     output: Path = typer.Option(..., "-o", "--output", help="The timeline to write (cut.otio, cut.edl, cut.fcpxml, cut.xml, cut.aaf)."),
     fmt: Optional[str] = typer.Option(None, "--format", help="otio, edl, fcpxml, fcp7xml or aaf (default: from the suffix)."),
-    handles_s: float = typer.Option(0.5, "--handles", help="Seconds of each take kept before and after its line, where free."),
+    handles_s: str = typer.Option("0.5", "--handles", help="Seconds of each take kept before and after its line, where free (0 to 60)."),
     pin: list[str] = typer.Option([], "--pin", help="LINE=TAKE: use this take (id or file name) for this line (1-based); remembered."),
     contact_sheet: Optional[Path] = typer.Option(None, "--contact-sheet", help="Also write the contact sheet (HTML)."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing file that lipcoach did not write."),
 ) -> None:
     """Pick the best take per line and write the edit (OTIO, EDL, FCP XML, AAF)."""
+    from lipcoach.errors import LipcoachError
     from lipcoach.production.catalogue import Catalogue
-    from lipcoach.production.edit import cut_number
-    from lipcoach.progress import progress_bar, subrange
+    from lipcoach.production.edit import check_handles, cut_number
+    from lipcoach.progress import progress_bar
 
+    handles = check_handles(handles_s)
     pins = {}
     for item in pin:
         line_text, _, take_text = item.partition("=")
         if not line_text.strip().isdigit() or int(line_text) < 1 or not take_text.strip():
-            raise typer.BadParameter(f"--pin {item!r}: write LINE=TAKE, e.g. 3=take07.mp4")
+            raise LipcoachError(None, f"--pin {item!r}: write LINE=TAKE with LINE from 1, e.g. 3=take07.mp4")
         pins[int(line_text) - 1] = take_text.strip()
     cat = Catalogue(data)
     with progress_bar(f"Cutting {number}") as report:
-        report(0.0, "choosing the best take per line")
-        plan, written = cut_number(cat, number, output, fmt=fmt, handles_s=handles_s, pins=pins)
-        if contact_sheet is not None:
-            from lipcoach.production.contact_sheet import write_contact_sheet
-
-            report(0.2, "contact sheet")
-            write_contact_sheet(plan, contact_sheet, report=subrange(report, 0.2, 1.0))
+        plan, written = cut_number(cat, number, output, fmt=fmt, handles_s=handles, pins=pins,
+                                   contact_sheet=contact_sheet, force=force, report=report)
     for c in plan.choices:
         flags = (", pinned" if c.pinned else "") + (", sync not confirmed" if c.take and not c.confirmed else "")
         who = f"take {c.take.id} {c.take.name} ({c.score:.0f}{flags})" if c.take else "no take covers it"

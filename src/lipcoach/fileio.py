@@ -239,6 +239,34 @@ def _umask() -> int:
     return mask
 
 
+def write_bytes_whole(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path``, flush it to the disk and check the file holds all of it.
+
+    Some writers (OpenTimelineIO's JSON writer among them) do not raise when the disk fills
+    up and leave a short file; writing the bytes here, with ``fsync`` and a size check,
+    turns a short write into an :class:`OSError` (``ENOSPC``) before anything is renamed.
+    """
+    with open(path, "wb") as handle:
+        written = handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    size = os.stat(path).st_size
+    if written != len(data) or size != len(data):
+        raise OSError(errno.ENOSPC, f"short write: {size} of {len(data)} bytes reached the disk")
+
+
+def os_error_line(exc: OSError) -> str:
+    """One line for a failed write (after the file's name): what happened, and that the old file is kept."""
+    kept = "nothing was replaced"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"not written: the disk is full ({exc.strerror or exc}); {kept}"
+    if exc.errno == errno.EROFS:
+        return f"not written: the folder is on a read-only file system; {kept}"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"not written: permission denied; {kept}"
+    return f"not written ({exc.strerror or type(exc).__name__}); {kept}"
+
+
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     """Write UTF-8 ``text`` to ``path`` atomically."""
     with atomic_path(path) as tmp:

@@ -174,3 +174,92 @@ def test_cli_dailies_again_skips_every_take(scored, takes_folder):
     assert result.returncode == 0, result.stderr
     assert "0 scored, 3 already scored, 0 failed" in result.stderr
     assert "take01.mp4" in result.stderr
+
+
+def _pins(cat):
+    with cat.session() as s:
+        return {(p.line_index, p.take_id) for p in s.scalars(select(LinePin))}
+
+
+def test_edit_never_writes_over_an_input_or_a_users_file(no_pins, season_file, takes_folder, tmp_path):
+    from lipcoach.errors import LipcoachError
+
+    cat = no_pins
+    notes = tmp_path / "notes.otio"
+    notes.write_text('{"OTIO_SCHEMA": "Timeline.1", "name": "my own notes"}')
+    page = tmp_path / "notes.html"
+    page.write_text("<html><body>my notes on the takes</body></html>")
+    take = takes_folder / "take01.mp4"
+    kept = {p: p.read_bytes() for p in (notes, page, season_file, take)}
+    with cat.session() as s:
+        takes_before = len(list(s.scalars(select(DailyTake))))
+    cases = [
+        (["-o", notes], "notes.otio", "not written by lipcoach"),
+        (["-o", tmp_path / "cut.otio", "--contact-sheet", season_file], "season.yaml", "unsupported contact sheet"),
+        (["-o", tmp_path / "cut.otio", "--contact-sheet", page], "notes.html", "not written by lipcoach"),
+        (["-o", season_file, "--format", "otio", "--force"], "season.yaml", "is an input"),
+        (["-o", take, "--format", "edl", "--force"], "take01.mp4", "is an input"),
+        (["-o", cat.root / "catalogue.sqlite", "--format", "otio", "--force"], "catalogue.sqlite", "inside the catalogue"),
+        (["-o", tmp_path / "cut.html", "--format", "otio", "--contact-sheet", tmp_path / "cut.html"], "cut.html",
+         "two outputs"),
+    ]
+    for args, named, problem in cases:
+        said = run_cli("edit", "boats-and-breath", "--data", cat.root, *args)
+        assert_one_line_error(said, named, problem)
+    assert {p: p.read_bytes() for p in kept} == kept
+    assert not (tmp_path / "cut.otio").exists() and not (tmp_path / "cut.html").exists()
+    import sqlite3
+
+    with sqlite3.connect(cat.root / "catalogue.sqlite") as db:  # still the catalogue, whole
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert db.execute("SELECT count(*) FROM daily_takes").fetchone() == (takes_before,)
+    # lipcoach's own lists are replaced freely; a user's file only with --force.
+    from lipcoach.production.edit import check_edit_outputs
+
+    plan = choose_takes(cat, "boats-and-breath")
+    for fmt, (_, suffix) in FORMATS.items():
+        written = write_edit(plan, tmp_path / f"cut{suffix}", fmt=fmt)
+        assert check_edit_outputs(cat, written)[0] == written, fmt
+        with pytest.raises(LipcoachError, match="not written by lipcoach"):
+            check_edit_outputs(cat, notes, fmt=fmt)
+    said = run_cli("edit", "boats-and-breath", "--data", cat.root, "-o", notes, "--force")
+    assert said.returncode == 0, said.stderr
+    assert len(list(otio.adapters.read_from_file(str(notes)).find_clips())) == 4 + 1
+
+
+@pytest.mark.parametrize("args, problem", [
+    (["--pin", "99=take01.mp4"], "has 4 lines"),
+    (["--pin", "2=take09.mp4"], "no scored take 'take09.mp4'"),
+    (["--pin", "0=take01.mp4"], "LINE from 1"),
+    (["--handles", "nan"], "--handles nan"),
+    (["--handles", "inf"], "--handles inf"),
+    (["--handles", "-5"], "--handles -5"),
+])
+def test_edit_refuses_bad_pins_and_handles_before_any_work(no_pins, tmp_path, args, problem):
+    before = _pins(no_pins)
+    said = run_cli("edit", "boats-and-breath", "--data", no_pins.root, "-o", tmp_path / "cut.otio", *args)
+    assert_one_line_error(said, problem)
+    assert _pins(no_pins) == before and not (tmp_path / "cut.otio").exists()
+
+
+def test_pins_are_kept_only_when_the_edit_is_written(no_pins, tmp_path, monkeypatch):
+    from lipcoach.errors import LipcoachError
+    from lipcoach.production import edit, edit_lists
+
+    notes = tmp_path / "notes.otio"
+    notes.write_text("my notes")
+    said = run_cli("edit", "boats-and-breath", "--data", no_pins.root, "-o", notes, "--pin", "3=take02.mp4")
+    assert_one_line_error(said, "notes.otio")
+    assert _pins(no_pins) == set()
+
+    def broken(*args, **kwargs):
+        raise LipcoachError(tmp_path / "cut.otio", "the otio list written does not read back")
+
+    monkeypatch.setattr(edit_lists, "_check_written", broken)
+    with pytest.raises(LipcoachError):
+        edit.cut_number(no_pins, "boats-and-breath", tmp_path / "cut.otio", pins={2: "take02.mp4"})
+    assert _pins(no_pins) == set() and not (tmp_path / "cut.otio").exists()
+    monkeypatch.undo()
+    plan, _ = edit.cut_number(no_pins, "boats-and-breath", tmp_path / "cut.otio", pins={2: "take02.mp4"})
+    assert plan.choices[2].pinned and plan.choices[2].take.name == "take02.mp4"
+    assert len(_pins(no_pins)) == 1

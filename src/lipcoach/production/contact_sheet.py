@@ -34,6 +34,7 @@ def _cls(score: float) -> str:
 def write_contact_sheet(plan, path: str | os.PathLike, *, stills: bool = True,
                         report: Optional[ProgressCallback] = None) -> None:
     """Write the contact sheet of an :class:`~lipcoach.production.edit.EditPlan` to ``path`` (atomically)."""
+    from lipcoach import __version__
     from lipcoach.fileio import write_text_atomic
     from lipcoach.take.report import grab_stills
 
@@ -49,7 +50,8 @@ def write_contact_sheet(plan, path: str | os.PathLike, *, stills: bool = True,
             times = [min(max(0.0, c.start_s + 0.25 - take.song_start_s), take.duration_s - 0.05) for c in wanted]
             for c, jpeg in zip(wanted, grab_stills(take.path, times, max_side_px=240)):
                 pictures[(take.id, c.line_index)] = jpeg
-    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Contact sheet: {e(plan.title)}</title>"
+    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+             f"<meta name='generator' content='lipcoach {__version__}'><title>Contact sheet: {e(plan.title)}</title>"
              f"<style>{_CSS}</style></head><body><h1>Contact sheet: {e(plan.title)}</h1>",
              f"<p>{len(takes)} takes, {len(plan.choices)} lines. Framed: the take the edit uses for the line "
              f"(best line score, or pinned by the editor).</p>",

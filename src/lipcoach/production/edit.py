@@ -15,8 +15,10 @@ The timeline runs on song time: one video track of the chosen clips, each cut fr
 ``handles_s`` before its line to ``handles_s`` after it (never past the middle of the gap to
 the next line, nor past the take's own ends), its source range in take time
 (``song time − take placement``); and the number's song as an audio track from 0. Times are
-whole frames at the takes' frame rate. Other formats go through OpenTimelineIO's adapters:
-CMX 3600 EDL, Final Cut Pro 7 XML, FCPXML and AAF.
+whole frames at the takes' frame rate, rounded once from exact fractions, every clip inside
+its take. The edit lists (OTIO, CMX 3600 EDL, Final Cut Pro 7 XML, FCPXML and AAF) are
+written by :mod:`lipcoach.production.edit_lists`, each read back and compared with the cut
+before it replaces anything.
 """
 
 from __future__ import annotations
@@ -29,16 +31,9 @@ from pathlib import Path
 from typing import Optional
 
 from lipcoach.errors import LipcoachError
-
-#: --format → (OTIO adapter, file suffix)
-FORMATS = {
-    "otio": ("otio_json", ".otio"),
-    "edl": ("cmx_3600", ".edl"),
-    "fcpxml": ("fcpx_xml", ".fcpxml"),
-    "fcp7xml": ("fcp_xml", ".xml"),
-    "aaf": ("AAF", ".aaf"),
-}
-
+from lipcoach.production.edit_lists import (  # noqa: F401  (the edit's writers, where callers have always found them)
+    FORMATS, FrameCut, build_timeline, check_handles, cut_points, edit_format, edit_is_ours, frame_cut, stage_edit,
+    write_edit)
 
 @dataclasses.dataclass
 class TakeInfo:
@@ -197,142 +192,134 @@ def pin_take(cat, ref: str, line_index: int, take: Optional[str]) -> None:
         s.commit()
 
 
-def cut_points(plan: EditPlan, *, handles_s: float) -> list[tuple[LineChoice, float, float]]:
-    """(choice, cut in, cut out) in song time, s, for every line that has a take."""
-    chosen = [c for c in plan.choices if c.take is not None]
-    out = []
-    for k, c in enumerate(plan.choices):
-        if c.take is None:
+def edit_inputs(cat) -> list[Path]:
+    """Files an edit must never replace, even with --force: the catalogue, the season files, every take."""
+    from sqlalchemy import select
+
+    from lipcoach.production.tables import DailyTake, Season
+
+    with cat.session() as s:
+        paths = [Path(p) for p in s.scalars(select(Season.source_path)) if p]
+        paths += [Path(p) for p in s.scalars(select(DailyTake.source_path)) if p]
+    return [cat.root / "catalogue.sqlite", *paths]
+
+
+def check_edit_outputs(cat, output: str | os.PathLike, *, fmt: Optional[str] = None,
+                       contact_sheet: Optional[str | os.PathLike] = None, force: bool = False) -> tuple[Path, str, Optional[Path]]:
+    """Check, before any work, where ``edit`` writes: (edit list, its format, contact sheet or None).
+
+    Never inside the catalogue's folder nor over an input (the catalogue, a season file, a
+    take), not even with ``force``; never over a file lipcoach did not write unless
+    ``force``; the two outputs differ. Raises :class:`LipcoachError` (one line naming the file).
+    """
+    from lipcoach.fileio import check_output, same_file
+
+    fmt = edit_format(output, fmt)
+    inputs = edit_inputs(cat)
+    checked: list[Path] = []
+    for path, suffixes, what in ((output, None, "edit list"), (contact_sheet, (".html", ".htm"), "contact sheet")):
+        if path is None:
             continue
-        prev_end = plan.choices[k - 1].end_s if k > 0 else None
-        next_start = plan.choices[k + 1].start_s if k + 1 < len(plan.choices) else None
-        cut_in = c.start_s - handles_s
-        if prev_end is not None:
-            cut_in = max(cut_in, 0.5 * (prev_end + c.start_s))
-        cut_out = c.end_s + handles_s
-        if next_start is not None:
-            cut_out = min(cut_out, 0.5 * (c.end_s + next_start))
-        cut_in = max(cut_in, c.take.song_start_s, 0.0)
-        cut_out = min(cut_out, c.take.song_end_s, plan.song_duration_s)
-        out.append((c, cut_in, cut_out))
-    assert len(out) == len(chosen)
-    return out
+        real = Path(os.path.realpath(path))
+        if real == cat.root or cat.root in real.parents:
+            raise LipcoachError(path, f"is inside the catalogue folder {cat.root.name}/, which only lipcoach manages; "
+                                      f"write the {what} somewhere else")
+        p = check_output(path, inputs=inputs, force=force, suffixes=suffixes, what=what, ours=edit_is_ours)
+        if any(same_file(p, other) for other in checked):
+            raise LipcoachError(p, f"is given for two outputs; give the {what} its own name")
+        checked.append(p)
+    return checked[0], fmt, (checked[1] if contact_sheet is not None else None)
 
 
-def build_timeline(plan: EditPlan, *, handles_s: float = 0.5):
-    """The OpenTimelineIO timeline of the plan (see module docstring)."""
-    import opentimelineio as otio
+def check_pins(cat, ref: str, pins: dict[int, str]) -> dict[int, int]:
+    """The ``--pin`` requests (line index 0-based → take id or file name) as line index → daily take id.
 
-    rate = plan.fps
+    Raises :class:`LipcoachError` for a line the number does not have or a take it has not
+    scored; nothing is stored.
+    """
+    from sqlalchemy import select
 
-    def rt(seconds: float):
-        return otio.opentime.RationalTime(round(seconds * rate), rate)
+    from lipcoach.production.dailies import _number_song
+    from lipcoach.production.tables import DailyTake
+    from lipcoach.song.songmap import SongMap
 
-    def span(start_s: float, duration_frames: int):
-        return otio.opentime.TimeRange(rt(start_s), otio.opentime.RationalTime(duration_frames, rate))
-
-    timeline = otio.schema.Timeline(name=f"{plan.title} (lipcoach best takes)")
-    timeline.global_start_time = otio.opentime.RationalTime(0, rate)
-    video = otio.schema.Track(name="V1 best take per line", kind=otio.schema.TrackKind.Video)
-    position = 0  # frames on the timeline (= song time)
-    refs = {}
-    for choice, cut_in, cut_out in cut_points(plan, handles_s=handles_s):
-        start_f, end_f = round(cut_in * rate), round(cut_out * rate)
-        start_f = max(start_f, position)
-        if end_f <= start_f:
-            continue
-        if start_f > position:
-            video.append(otio.schema.Gap(source_range=otio.opentime.TimeRange(
-                otio.opentime.RationalTime(0, rate), otio.opentime.RationalTime(start_f - position, rate))))
-        take = choice.take
-        if take.id not in refs:
-            refs[take.id] = take
-        media = otio.schema.ExternalReference(
-            target_url=Path(take.path).resolve().as_uri(),
-            available_range=otio.opentime.TimeRange(otio.opentime.RationalTime(0, rate), rt(take.duration_s)))
-        media.name = take.name
-        source_start_s = start_f / rate - take.song_start_s
-        clip = otio.schema.Clip(name=f"L{choice.line_index + 1:02d} {Path(take.name).stem}", media_reference=media,
-                                source_range=span(source_start_s, end_f - start_f))
-        clip.metadata["lipcoach"] = {"line": choice.line_index, "text": choice.text, "take_id": take.id, "take": take.name,
-                                     "line_score": choice.score, "pinned": choice.pinned, "confirmed": choice.confirmed,
-                                     "take_song_start_s": take.song_start_s}
-        if not choice.confirmed:
-            clip.markers.append(otio.schema.Marker(name="lip-sync not confirmed: check by eye",
-                                                   marked_range=span(source_start_s, 1),
-                                                   color=otio.schema.MarkerColor.RED))
-        video.append(clip)
-        position = end_f
-    audio = otio.schema.Track(name="A1 song", kind=otio.schema.TrackKind.Audio)
-    song_ref = otio.schema.ExternalReference(target_url=Path(plan.song_path).resolve().as_uri(),
-                                             available_range=span(0.0, round(plan.song_duration_s * rate)))
-    song_ref.name = Path(plan.song_path).name
-    audio.append(otio.schema.Clip(name=f"{plan.title} (song)", media_reference=song_ref,
-                                  source_range=span(0.0, round(plan.song_duration_s * rate))))
-    timeline.tracks.append(video)
-    timeline.tracks.append(audio)
-    timeline.metadata["lipcoach"] = {"number": plan.number_slug, "handles_s": handles_s,
-                                     "lines_without_take": [c.line_index for c in plan.choices if c.take is None],
-                                     "lines_unconfirmed": [c.line_index for c in plan.choices
-                                                           if c.take is not None and not c.confirmed]}
-    return timeline
+    if not pins:
+        return {}
+    number_id, _version, map_path, _song = _number_song(cat, ref)
+    n_lines = len(SongMap.load(map_path).lines)
+    resolved = {}
+    with cat.session() as s:
+        query = select(DailyTake).where(DailyTake.number_id == number_id)
+        for line_index, take in sorted(pins.items()):
+            if not 0 <= line_index < n_lines:
+                raise LipcoachError(None, f"--pin {line_index + 1}={take}: number {ref!r} has {n_lines} lines "
+                                          f"(give a line from 1 to {n_lines})")
+            take = str(take).strip()
+            found = s.scalar(query.where(DailyTake.id == int(take))) if take.isdigit() else None
+            found = found or s.scalar(query.where(DailyTake.name == take))
+            if found is None:
+                raise LipcoachError(None, f"--pin {line_index + 1}={take}: no scored take {take!r} for number {ref!r} "
+                                          "(give its id or file name)")
+            resolved[line_index] = found.id
+    return resolved
 
 
-def write_edit(plan: EditPlan, path: str | os.PathLike, *, fmt: Optional[str] = None, handles_s: float = 0.5) -> Path:
-    """Write the plan's timeline to ``path`` in ``fmt`` (default: from the suffix), atomically."""
-    import opentimelineio as otio
+def _saved_pins(cat, ref: str, lines) -> dict[int, Optional[int]]:
+    from sqlalchemy import select
 
-    from lipcoach.fileio import atomic_path
+    from lipcoach.production.season import find_number
+    from lipcoach.production.tables import LinePin
 
-    path = Path(path)
-    if fmt is None:
-        by_suffix = {suffix: name for name, (_, suffix) in FORMATS.items()}
-        fmt = by_suffix.get(path.suffix.lower())
-        if fmt is None:
-            raise LipcoachError(path, f"unknown timeline suffix; use {', '.join(s for _, s in FORMATS.values())} or --format")
-    if fmt not in FORMATS:
-        raise LipcoachError(None, f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    adapter, _ = FORMATS[fmt]
-    timeline = build_timeline(plan, handles_s=handles_s)
-    if fmt == "aaf":
-        _add_mob_ids(timeline)
-    if fmt == "edl":
-        # A CMX 3600 list carries one video track; the song's audio is a separate reel the editor lays under it.
-        timeline.tracks[:] = [timeline.tracks[0]]
-    with atomic_path(path) as tmp:
-        otio.adapters.write_to_file(timeline, str(tmp), adapter_name=adapter)
-    return path
-
-
-def _add_mob_ids(timeline) -> None:
-    """Give every media file a stable AAF source MobID (from its path), so Avid relinks the same take across exports."""
-    import hashlib
-    import uuid
-
-    from aaf2.mobid import UniqueMobID
-
-    for clip in timeline.find_clips():
-        ref = clip.media_reference
-        mob_id = UniqueMobID()
-        mob_id.material = uuid.UUID(hex=hashlib.sha256(ref.target_url.encode()).hexdigest()[:32])
-        ref.metadata["AAF"] = {"MobID": mob_id.urn}
+    with cat.session() as s:
+        number_id = find_number(cat, s, ref).number_id
+        found = {p.line_index: p.take_id for p in s.scalars(select(LinePin).where(LinePin.number_id == number_id))}
+    return {line: found.get(line) for line in lines}
 
 
 def cut_number(cat, ref: str, output: str | os.PathLike, *, fmt: Optional[str] = None, handles_s: float = 0.5,
-               pins: Optional[dict[int, str]] = None) -> tuple[EditPlan, Path]:
-    """Pin takes (line index 0-based → take id or name), choose the takes, write the edit, note the number as cut."""
+               pins: Optional[dict[int, str]] = None, contact_sheet: Optional[str | os.PathLike] = None,
+               force: bool = False, report=None) -> tuple[EditPlan, Path]:
+    """Pin takes (line index 0-based → take id or name), choose the takes, write the edit (and the
+    contact sheet), note the number as cut.
+
+    Everything the user gave is checked before any work (handles, format, outputs, pins).
+    Both outputs are written whole or not at all and renamed into place together; the pins
+    are kept only when the edit was written: a failed run leaves them as they were.
+    """
     import datetime as dt
 
+    from lipcoach.fileio import os_error_line, staged_outputs
     from lipcoach.production.season import find_number
 
-    for line_index, take in (pins or {}).items():
-        pin_take(cat, ref, line_index, take)
-    plan = choose_takes(cat, ref)
-    written = write_edit(plan, output, fmt=fmt, handles_s=handles_s)
+    handles_s = check_handles(handles_s)
+    output, fmt, sheet = check_edit_outputs(cat, output, fmt=fmt, contact_sheet=contact_sheet, force=force)
+    wanted = check_pins(cat, ref, pins or {})
+    before = _saved_pins(cat, ref, wanted)
+    targets = [output] + ([sheet] if sheet is not None else [])
+    try:
+        for line_index, take_id in wanted.items():
+            pin_take(cat, ref, line_index, str(take_id))
+        plan = choose_takes(cat, ref)
+        try:
+            with staged_outputs(*targets) as temps:
+                stage_edit(plan, temps[0], fmt=fmt, handles_s=handles_s, target=output)
+                if sheet is not None:
+                    from lipcoach.production.contact_sheet import write_contact_sheet
+
+                    try:
+                        write_contact_sheet(plan, temps[1], report=report)
+                    except OSError as exc:
+                        raise LipcoachError(sheet, os_error_line(exc)) from None
+        except OSError as exc:
+            raise LipcoachError(output, os_error_line(exc)) from None
+    except BaseException:
+        for line_index, take_id in before.items():
+            pin_take(cat, ref, line_index, None if take_id is None else str(take_id))
+        raise
     with cat.session() as s:
         find_number(cat, s, ref).cut_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         s.commit()
-    return plan, written
+    return plan, output
 
 
 def plan_dict(plan: EditPlan) -> dict:
