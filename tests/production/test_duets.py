@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lipcoach.production.dailies import TakeJob, score_one
-from lipcoach.production.duets import assign_faces
+from lipcoach.take.performers import assign_faces
 
 # The demo duet: line 1 Nellie (Ana Ruiz), line 2 Sam (Ben Okafor), lines 3-4 both.
 ANA_LINES, BEN_LINES = (0, 2, 3), (1, 2, 3)

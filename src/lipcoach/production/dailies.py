@@ -62,19 +62,16 @@ def find_takes(folder: str | os.PathLike) -> list[Path]:
 def score_one(job: TakeJob) -> dict:
     """Score one take (in a worker): ``{"doc": report}`` or ``{"error": one line}``.
 
-    A duet or group number (several performers in its map) is scored face by face, each
-    performer on their own lines (:mod:`lipcoach.production.duets`).
+    :func:`lipcoach.take.score.score`, as ``lipcoach score`` and the studio: a duet or group
+    number (several performers in its map) is judged performer by performer, each on their
+    own lines (:mod:`lipcoach.take.performers`).
     """
-    from lipcoach.production.duets import line_performers, score_duet_take
     from lipcoach.song.songmap import SongMap
-    from lipcoach.take.score import score_take
+    from lipcoach.take.score import score
 
     try:
         songmap = SongMap.load(job.map_path)
-        if line_performers(songmap) is not None:
-            return {"doc": score_duet_take(job.path, songmap, song_audio=job.song_audio)}
-        result = score_take(job.path, songmap, song_audio=job.song_audio)
-        return {"doc": result.doc}
+        return {"doc": score(job.path, songmap, song_audio=job.song_audio).doc}
     except LipcoachError as exc:
         return {"error": exc.problem if exc.path == job.path else str(exc)}
 
