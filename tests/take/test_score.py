@@ -131,7 +131,7 @@ def test_progress_comes_from_the_scoring_thread_and_never_goes_back(take):
     import threading
 
     calls = []
-    score_take(take["path"], take["sm"], track=take["track"],
+    score_take(take["path"], take["sm"], track=take["track"], body=True,
                report=lambda fraction, label: calls.append((fraction, label, threading.get_ident())))
     assert {thread for _, _, thread in calls} == {threading.get_ident()}
     fractions = [fraction for fraction, _, _ in calls]
@@ -155,7 +155,9 @@ def test_the_wrong_song_is_never_in_sync_and_the_wrong_face_is_not_lip_syncing(t
     d = score_take(take["path"], take["other"], track=take["track"]).doc
     assert d["verdict"] in ("not_lip_syncing", "cant_confirm") and d["sync"]["offset_ms"] is None
     assert d["sync"]["evidence_z"] < d["sync"]["in_sync_bar"]
-    assert d["score"] <= 20 and not any(ln["coverable"] for ln in d["lines"])
+    assert d["score"] <= 20 and all(ln["verdict"] == d["verdict"] for ln in d["lines"])
+    # Never offered to the edit as confirmed; out of sync, not offered at all.
+    assert not any(ln["coverable"] for ln in d["lines"] if d["verdict"] == "not_lip_syncing")
     # The babbling face, with plenty of words sung: no better than chance, called out.
     d = score_take(take["path"], take["sm"], track=take["track"], face=1).doc
     assert d["face"] == 1 and d["verdict"] == "not_lip_syncing" and d["sync"]["events"] >= S.DEFAULT_CONFIG.min_events
@@ -280,4 +282,9 @@ def test_a_take_too_short_to_tell_says_it_cannot_confirm_and_gives_no_timing(tak
     assert words_seen < S.DEFAULT_CONFIG.min_events <= scored.doc["sync"]["events"]
     assert d["verdict"] == "cant_confirm" and "too few words" in d["verdict_reason"]
     assert d["sync"]["offset_ms"] is None and "Can't confirm" in d["fixes"][0]
+    # Can't confirm says the evidence is short, not that the lines are unusable: a line whose every
+    # word is in the take and seen stays coverable, marked with its verdict (the edit cuts it unconfirmed).
+    whole = [ln for ln in d["lines"] if ln["n_words"] == sum(w.line == ln["index"] for w in take["sm"].words)]
+    assert all(ln["coverable"] and ln["verdict"] == "cant_confirm" for ln in whole)
+    assert f"in the take, {S.DEFAULT_CONFIG.min_events} needed" in d["verdict_reason"]
     schema.validate(d, "lipcoach.takereport")

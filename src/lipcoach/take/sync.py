@@ -364,6 +364,9 @@ class SyncEstimate:
         """One plain sentence behind the verdict, which its figures support (they are quoted in it)."""
         v = self.verdict
         if not np.isfinite(self.evidence_z):
+            if self.n_events < self.config.min_events:
+                return (f"too few words seen to tell ({self.n_events} in the take, {self.config.min_events} needed): "
+                        "record a longer take; the take is too short to measure the mouth against the vocal")
             return "the mouth could not be measured against the vocal (too little of the take was seen)"
         numbers = self._numbers()
         if v == "in_sync":
@@ -373,9 +376,9 @@ class SyncEstimate:
             return f"the mouth follows this song's vocal far better than chance ({numbers})"
         if v == "not_lip_syncing":
             if self.has_shapes:
-                return ("the mouth does not take the shapes of this song's words (lips closed on m/b/p, rounded, "
-                        f"open) nor follow its vocal any better than chance ({numbers})")
-            return f"the mouth follows this song's vocal no better than chance ({numbers})"
+                return ("the mouth's match with this song's vocal and with the shapes of its words (lips closed on "
+                        f"m/b/p, rounded, open) is no better than chance ({numbers})")
+            return f"the mouth's match with this song's vocal is no better than chance ({numbers})"
         if self.margin >= 0 and not self.at_edge and self.placement_unsure:
             return ("the mouth matches the vocal well enough for in sync, but the take has no sound and the place "
                     f"the mouth found in the song is unsure, so it is not confirmed ({numbers})")
