@@ -207,3 +207,27 @@ def test_cli_dailies_again_skips_every_take(scored, takes_folder):
     assert result.returncode == 0, result.stderr
     assert "0 scored, 3 already scored, 0 failed" in result.stderr
     assert "take01.mp4" in result.stderr
+
+
+def test_per_line_verdicts_and_unsure_placements_decide_what_is_confirmed():
+    """Unit test of the choice: a line goes by its singer's verdict, and a take whose place in the song
+    is unsure is only used unconfirmed."""
+    from lipcoach.production.edit import TakeInfo, pick_best
+
+    def take(i, name, verdict, lines, scores, *, unsure=False):
+        return TakeInfo(id=i, name=name, path=name, song_start_s=0.0, duration_s=30.0, fps=25.0, score=80.0,
+                        verdict=verdict, line_scores=scores, hidden_lines={li for li, v in lines.items() if v is None},
+                        line_verdicts=lines, placement_unsure=unsure)
+
+    lines = [(0, "one", 1.0, 3.0), (1, "two", 5.0, 7.0)]
+    # Juno in sync on her line 0, absent from Teo's line 1; Teo unconfirmed on his line 1.
+    juno = take(1, "juno.mp4", "in_sync", {0: "in_sync", 1: None}, {0: 90.0, 1: 95.0})
+    teo = take(2, "teo.mp4", "cant_confirm", {0: None, 1: "cant_confirm"}, {0: 10.0, 1: 62.0})
+    silent = take(3, "silent.mp4", "in_sync", {0: "in_sync", 1: "in_sync"}, {0: 99.0, 1: 99.0}, unsure=True)
+    chosen = pick_best(lines, [juno, teo], {})
+    assert [(c.take.name, c.confirmed) for c in chosen] == [("juno.mp4", True), ("teo.mp4", False)]
+    chosen = pick_best(lines, [juno, teo, silent], {})
+    assert [(c.take.name, c.confirmed) for c in chosen] == [("juno.mp4", True), ("silent.mp4", False)]
+    # Even without the hidden-lines guard, a line whose singer is absent (verdict None) is never a candidate.
+    juno.hidden_lines = set()
+    assert all(t.name != "juno.mp4" for t, _ in pick_best(lines, [juno, teo], {})[1].candidates)
