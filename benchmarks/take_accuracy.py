@@ -927,8 +927,76 @@ def encoded_cli_takes(grid: list[Clip], half: list[str], rng, tmp: Path) -> list
     return rows
 
 
+CASE_TITLES = {
+    "own_room": "own voice, scratch = the song re-recorded through a room",
+    "other_voice": "another voice (eSpeak NG, voice 1) on the times the words are heard, scratch through the room",
+    "other_voice2": "a second voice (eSpeak en-us, higher, faster, intonation), scratch through the room",
+    "other_mix": "song = voice 1, scratch = voice 2 through the room (a different recording)",
+    "other_voice_slot": "voice 1 stretched over each word's whole aligner slot",
+    "silent": "silent take, own voice (placed by the mouth)",
+    "silent_other": "silent take, voice 1",
+    "own_no_lyrics": "own voice, song mapped without lyrics",
+    "no_lyrics": "voice 1, song mapped without lyrics",
+    "long_own": "**10.5 s takes with lyrics**, own voice, scratch through the room",
+    "long_other_voice": "**10.5 s takes with lyrics**, voice 1, scratch through the room",
+    "hdtf_words": "**HDTF with words** (Whisper's transcript of the clip as lyrics), scratch through the room",
+    "hdtf_room": "HDTF without words (speech spans, no lyrics), scratch through the room",
+    "mismatch": "**mismatch**, scratch sound",
+    "mismatch_silent": "**mismatch**, silent",
+    "mismatch_no_lyrics": "**mismatch**, song without lyrics",
+    "hdtf_mismatch_words": "**HDTF mismatch with words** (silent and scratch sound)",
+    "hdtf_mismatch": "**HDTF mismatch without words** (silent and scratch sound)",
+}
+
+
+def markdown(result: dict) -> str:
+    """The figures of a JSON written by this benchmark as the tables of docs/benchmarks.md."""
+    out = []
+    for fold, f in result["folds"].items():
+        s, c = f["held_out"], f["config"]
+        fit, held = fold.split("_")[1], fold.split("_")[3]
+        out.append(f"**Held out: half {held}, config fitted on half {fit}** (`folds.{fold}`)\n")
+        out.append(f"config: vocal_lead_ms {c['vocal_lead_ms']}, leads closure {c['lead_closure_ms']} / opening "
+                   f"{c['lead_opening_ms']} / other {c['lead_other_ms']} ms, viseme_weight {c['viseme_weight']}, "
+                   f"shape_weight {c['shape_weight']}, shape_margin {c['shape_margin']}, shape_out_margin "
+                   f"{c['shape_out_margin']}, in_sync_margin {c['in_sync_margin']}\n")
+        out.append("| case | takes | within one frame (40 ms) | median \\|err\\| | mean err | max \\|err\\| | against this "
+                   "voice: within 40 ms, mean err | in_sync / cant_confirm / not_lip_syncing | placement \\|err\\| median, "
+                   "within 40 ms |")
+        out.append("|---|---|---|---|---|---|---|---|---|")
+        for case, title in CASE_TITLES.items():
+            v = s.get(case)
+            if not isinstance(v, dict):
+                continue
+            timing = ["–"] * 4
+            if "within_40ms" in v:
+                timing = [f"{100 * v['within_40ms']:.1f} %", f"{v['median_abs_error_ms']:.1f} ms",
+                          f"{v['mean_error_ms']:+.1f} ms", f"{v['max_abs_error_ms']:.1f} ms"]
+            voice = (f"{100 * v['within_40ms_vs_voice']:.1f} %, {v['mean_error_vs_voice_ms']:+.1f} ms"
+                     if "within_40ms_vs_voice" in v else "–")
+            place = (f"{v['placement_median_abs_error_ms']} ms, {100 * v['placement_within_40ms']:.0f} %"
+                     if "placement_median_abs_error_ms" in v else "–")
+            failed = f" ({v['failed']} failed)" if v.get("failed") else ""
+            out.append(f"| {title} | {v['n']}{failed} | " + " | ".join(timing) + f" | {voice} | {v['called_in_sync']} / "
+                       f"{v['called_cant_confirm']} / {v['called_not_lip_syncing']} | {place} |")
+        out.append("")
+        out.append(f"in-sync takes: called `not_lip_syncing` **{s['in_sync_called_not_lip_syncing']}**, `cant_confirm` "
+                   f"{s['in_sync_called_cant_confirm']}, `in_sync` {s['in_sync_called_in_sync']}; mismatches: called "
+                   f"`in_sync` **{s['mismatches_called_in_sync']}**, `not_lip_syncing` {s['mismatches_called_not_lip_syncing']}.")
+        for case in ("silent", "silent_other"):
+            v = s.get(case)
+            if isinstance(v, dict) and "placement_unsure" in v:
+                out.append(f"{case}: placement unsure {v['placement_unsure']}/{v['n']}; placed within 40 ms: sure "
+                           f"{v['sure_within_40ms']}, unsure {v['unsure_within_40ms']}; (confidence, |error| ms): "
+                           f"{', '.join(f'({a}, {b})' for a, b in v['placement_confidence_and_error_ms'])}.")
+        out.append("targets: " + "; ".join(f"{k} {v}" for k, v in s.get("targets", {}).items()) + "\n")
+    return "\n".join(out)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--markdown", type=Path, default=None,
+                    help="print the tables of docs/benchmarks.md from a JSON this benchmark wrote, and stop")
     ap.add_argument("--quick", action="store_true", help="fewer songs per half")
     ap.add_argument("--songs", type=int, default=None, help="GRID songs per half (default 6, quick 2)")
     ap.add_argument("--no-encode", action="store_true", help="skip the re-encoded files scored by `lipcoach score`")
@@ -938,6 +1006,9 @@ def main() -> int:
     ap.add_argument("--only-encode", action="store_true",
                     help="only the re-encoded mp4 takes scored by `lipcoach score` (with and without lyrics)")
     args = ap.parse_args()
+    if args.markdown is not None:
+        print(markdown(json.loads(args.markdown.read_text(encoding="utf-8"))))
+        return 0
     if not DATA.exists():
         print(f"no data at {DATA}")
         return 1
