@@ -286,3 +286,16 @@ def test_a_take_too_short_to_tell_says_it_cannot_confirm_and_gives_no_timing(tak
     assert all(ln["coverable"] and ln["verdict"] == "cant_confirm" for ln in whole)
     assert f"in the take, {S.DEFAULT_CONFIG.min_events} needed" in d["verdict_reason"]
     schema.validate(d, "lipcoach.takereport")
+
+
+def test_a_performer_the_number_does_not_have_is_refused_before_any_work(take):
+    """--performer with a name the number's lines do not use: one clear line, before the take is read."""
+    import copy
+
+    from lipcoach.errors import LipcoachError
+    from lipcoach.take.score import score
+
+    sm = copy.deepcopy(take["sm"])
+    sm.source["lines"] = [{"performers": ["Juno"] if i % 2 == 0 else ["Teo"]} for i in range(len(sm.lines))]
+    with pytest.raises(LipcoachError, match=r"no performer 'Zed' in this number \(its performers: Juno, Teo\)"):
+        score(take["tmp"] / "no-such-take.mp4", sm, performers=["Zed"])
