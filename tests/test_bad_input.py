@@ -379,7 +379,7 @@ def test_a_scored_take_joins_the_numbers_history(workspace, face_take, capsys):
         assert report is not None and cat.path("reports", report.file).is_file()
         assert cat.path("files", take.file).read_bytes() == (workspace / "face.mp4").read_bytes()
         saved = json.loads(cat.path("reports", report.file).read_text())
-        assert saved["score"] == report.score and saved["schema"] == "lipcoach.takereport/1"
+        assert saved["score"] == report.score and saved["schema"] == "lipcoach.takereport/2"
 
 
 # -- the limits, stated once ------------------------------------------------------------------

@@ -160,8 +160,9 @@ def score(
     take: Path = typer.Argument(..., help="The take: a video (mp4, mov, mkv, webm, avi, mpg), with or without sound."),
     song: Path = typer.Option(..., "--song", help="The song map of the number (from `lipcoach analyze`)."),
     output: Path = typer.Option(..., "-o", "--output", help="The coach's report (HTML)."),
-    json_path: Optional[Path] = typer.Option(None, "--json", help="Also write the report as JSON (lipcoach.takereport/1)."),
+    json_path: Optional[Path] = typer.Option(None, "--json", help="Also write the report as JSON (lipcoach.takereport/2)."),
     face: Optional[int] = typer.Option(None, "--face", help="Score this face id (default: the face that follows the vocal best)."),
+    performer: Optional[list[str]] = typer.Option(None, "--performer", help="Who is in the take (repeat for several); in a number whose lines name their performers, the take covers only their lines (default: told from whose lines each face mouths)."),
     song_audio: Optional[Path] = typer.Option(None, "--song-audio", help="The song's audio, if it moved since it was analysed."),
     data: Optional[Path] = typer.Option(None, "--data", help="A studio folder (`lipcoach serve --data`): add the take to a number's history."),
     number: Optional[int] = typer.Option(None, "--number", help="The number (its id in the studio) the take joins; with --data."),
@@ -172,13 +173,13 @@ def score(
     from lipcoach.fileio import staged_outputs
     from lipcoach.progress import progress_bar
     from lipcoach.song.songmap import SongMap
-    from lipcoach.take.score import check_score, save_json, score_take, write_report_html
+    from lipcoach.take.score import check_score, save_json, score, write_report_html
 
     songmap = SongMap.load(song)
     check_score(take, song, songmap, output=output, json_path=json_path, song_audio=song_audio, force=force)
     catalogue = open_for_take(data, number, songmap)  # a wrong number fails now, not after scoring
     with progress_bar(f"Scoring {take.name}") as report:
-        result = score_take(take, songmap, face=face, song_audio=song_audio, report=report)
+        result = score(take, songmap, face=face, performers=performer, song_audio=song_audio, report=report)
     # The page and its JSON replace earlier ones together, or not at all.
     with staged_outputs(*[p for p in (output, json_path) if p is not None]) as staged:
         write_report_html(result, staged[0])
@@ -189,6 +190,15 @@ def score(
     _say(f"verdict: {doc['verdict']}  offset {'–' if offset is None else f'{offset:+.0f}'} ms  score {doc['score']:.0f}/100")
     if doc.get("verdict_reason") and doc["verdict"] != "in_sync":
         _say(f"  ({doc['verdict_reason']})")
+    if doc["placement"].get("unsure"):
+        _say(f"  placement unsure: the take has no sound and its mouth placed it at {doc['placement']['song_start_s']:.2f} s "
+             f"with confidence {doc['placement']['confidence']:.2f} (under {doc['placement']['unsure_bar']}); check it by eye")
+    for who in doc.get("performers", []):
+        if who.get("in_take"):
+            points = "–" if who["score"] is None else f"{who['score']:.0f}"
+            _say(f"  {who['performer']} (face {who['face']}): {who['verdict']}, score {points}")
+        else:
+            _say(f"  {who['performer']}: not in this take (lines {', '.join(str(i + 1) for i in who['lines'])} not covered)")
     for note in doc.get("notes", []):
         _say(note)
     _say(f"report: {output}" + (f"  json: {json_path}" if json_path else ""))

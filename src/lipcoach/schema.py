@@ -21,7 +21,7 @@ from lipcoach.errors import LipcoachError
 #: upgraders[(name, from_version)] turns a version-N document into version N+1.
 _UPGRADERS: dict[tuple[str, int], Callable[[dict], dict]] = {}
 #: The version this code writes, per schema name.
-CURRENT: dict[str, int] = {"lipcoach.songmap": 2, "lipcoach.mouthtrack": 1, "lipcoach.takereport": 1}
+CURRENT: dict[str, int] = {"lipcoach.songmap": 2, "lipcoach.mouthtrack": 1, "lipcoach.takereport": 2}
 
 
 def register_upgrade(name: str, from_version: int):

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from lipcoach.production.dailies import run_dailies
 from lipcoach.production.edit import FORMATS, choose_takes, pin_take, write_edit
 from lipcoach.production.tables import DailyTake, LinePin
+from tests.production.conftest import TAKE_PLANS
 from tests.test_cli import assert_one_line_error, run_cli
 
 HANDLES_S = 0.5
@@ -81,17 +82,49 @@ def test_a_take_with_the_line_hidden_does_not_cover_it(no_pins, tmp_path):
         report_path.write_text(original)
 
 
-def _copy_with_verdicts(cat, dest, verdicts: dict[str, str]):
-    """A copy of the catalogue in ``dest`` whose takes (by file name) carry other verdicts; the shared one is untouched."""
+def _copy_with_verdicts(cat, dest, verdicts: dict[str, str], *, version: int = 2):
+    """A copy of the catalogue in ``dest`` whose takes (by file name) carry other verdicts, in the row and in
+    the report as the scorer writes it (``version`` 1: as takereport/1 did, every line of a take not in sync
+    ``coverable: false`` and no line verdicts); the shared one is untouched."""
     import shutil
     import sqlite3
 
     from lipcoach.production.catalogue import Catalogue
 
     shutil.copytree(cat.root, dest)
+    copy = Catalogue(dest)
     with sqlite3.connect(dest / "catalogue.sqlite") as db:
         db.executemany("UPDATE daily_takes SET verdict = ? WHERE name = ?", [(v, n) for n, v in verdicts.items()])
-    return Catalogue(dest)
+        files = dict(db.execute("SELECT name, report_file FROM daily_takes").fetchall())
+    for name, verdict in verdicts.items():
+        path = copy.path("reports", files[name])
+        doc = json.loads(path.read_text())
+        doc["verdict"] = verdict
+        for line in doc["lines"]:
+            if version == 1:
+                line.pop("verdict", None)
+                line["coverable"] = line["coverable"] and verdict == "in_sync"
+            elif line.get("verdict") is not None:
+                line["verdict"] = verdict
+                line["coverable"] = line["coverable"] and verdict != "not_lip_syncing"
+        if version == 1:
+            doc["schema"] = "lipcoach.takereport/1"
+            for key in ("unsure", "unsure_bar"):
+                doc["placement"].pop(key, None)
+        path.write_text(json.dumps(doc))
+    return copy
+
+
+@pytest.mark.parametrize("version", [2, 1])
+def test_a_number_whose_takes_are_all_unconfirmed_is_still_cut_every_line_marked(no_pins, tmp_path, version):
+    """The issue's mashup: every take cant_confirm gave 0 clips for every line. Reports written by
+    takereport/1 (every line coverable: false) are upgraded when read and cut the same way."""
+    names = [t["name"] for t in TAKE_PLANS]
+    cat = _copy_with_verdicts(no_pins, tmp_path / "data", {n: "cant_confirm" for n in names}, version=version)
+    plan = choose_takes(cat, "boats-and-breath")
+    assert all(c.take is not None and not c.confirmed for c in plan.choices)
+    assert _by_name(plan)[0] == "take01.mp4" and _by_name(plan)[3] == "take03.mp4"
+    assert sum("used unconfirmed" in n for n in plan.notes) == len(plan.choices)
 
 
 def test_an_unconfirmed_take_fills_a_line_no_confirmed_take_covers_and_is_marked(no_pins, tmp_path):
@@ -263,3 +296,25 @@ def test_pins_are_kept_only_when_the_edit_is_written(no_pins, tmp_path, monkeypa
     plan, _ = edit.cut_number(no_pins, "boats-and-breath", tmp_path / "cut.otio", pins={2: "take02.mp4"})
     assert plan.choices[2].pinned and plan.choices[2].take.name == "take02.mp4"
     assert len(_pins(no_pins)) == 1
+def test_per_line_verdicts_and_unsure_placements_decide_what_is_confirmed():
+    """Unit test of the choice: a line goes by its singer's verdict, and a take whose place in the song
+    is unsure is only used unconfirmed."""
+    from lipcoach.production.edit import TakeInfo, pick_best
+
+    def take(i, name, verdict, lines, scores, *, unsure=False):
+        return TakeInfo(id=i, name=name, path=name, song_start_s=0.0, duration_s=30.0, fps=25.0, score=80.0,
+                        verdict=verdict, line_scores=scores, hidden_lines={li for li, v in lines.items() if v is None},
+                        line_verdicts=lines, placement_unsure=unsure)
+
+    lines = [(0, "one", 1.0, 3.0), (1, "two", 5.0, 7.0)]
+    # Juno in sync on her line 0, absent from Teo's line 1; Teo unconfirmed on his line 1.
+    juno = take(1, "juno.mp4", "in_sync", {0: "in_sync", 1: None}, {0: 90.0, 1: 95.0})
+    teo = take(2, "teo.mp4", "cant_confirm", {0: None, 1: "cant_confirm"}, {0: 10.0, 1: 62.0})
+    silent = take(3, "silent.mp4", "in_sync", {0: "in_sync", 1: "in_sync"}, {0: 99.0, 1: 99.0}, unsure=True)
+    chosen = pick_best(lines, [juno, teo], {})
+    assert [(c.take.name, c.confirmed) for c in chosen] == [("juno.mp4", True), ("teo.mp4", False)]
+    chosen = pick_best(lines, [juno, teo, silent], {})
+    assert [(c.take.name, c.confirmed) for c in chosen] == [("juno.mp4", True), ("silent.mp4", False)]
+    # Even without the hidden-lines guard, a line whose singer is absent (verdict None) is never a candidate.
+    juno.hidden_lines = set()
+    assert all(t.name != "juno.mp4" for t, _ in pick_best(lines, [juno, teo], {})[1].candidates)

@@ -105,3 +105,44 @@ def test_a_different_recording_of_the_song_is_placed_by_its_onsets_not_a_spuriou
     coarse = int(round(start * SR / P.ENVELOPE_HOP)) * P.ENVELOPE_HOP
     assert P.fine_lag(take, song, coarse=coarse) is None
     assert P.fine_lag(in_a_room(song[coarse:coarse + 12 * SR], seed=3), song, coarse=coarse) is not None
+
+
+def test_a_silent_take_of_a_repeated_passage_is_placed_unsure():
+    """A chorus sung twice the same way: the mouth cannot tell the two places apart, so the placement is
+    stored as unsure (never trusted silently), while a passage sung once is placed sure."""
+    from lipcoach.take.score import MOUTH_PLACEMENT_BAR, placement_unsure
+
+    rng = np.random.default_rng(1)
+    rate = 100
+
+    def passage(seconds):
+        out = np.zeros(int(seconds * rate))
+        t = 0.2
+        while t < seconds - 0.5:
+            d = rng.uniform(0.15, 0.4)
+            out[int(t * rate): int((t + d) * rate)] = np.hanning(int((t + d) * rate) - int(t * rate))
+            t += d + rng.uniform(0.05, 0.6)
+        return out
+
+    chorus = passage(10.0)
+    vocal = np.concatenate([passage(12.0), chorus, passage(9.0), chorus, passage(6.0)])
+    mouth = chorus[100:900]
+    unsure = P.place_by_mouth(np.log(0.01 + 0.3 * mouth), np.ones(mouth.size, bool), vocal, grid_rate_hz=rate)
+    assert unsure.confidence < MOUTH_PLACEMENT_BAR and placement_unsure(unsure)
+    verse = vocal[300:1100]
+    sure = P.place_by_mouth(np.log(0.01 + 0.3 * verse), np.ones(verse.size, bool), vocal, grid_rate_hz=rate)
+    assert abs(sure.song_start_s - 3.0) < 0.02 and not placement_unsure(sure)
+    # A placement that came from the sound is never "unsure" by this rule.
+    assert not placement_unsure(P.Placement(song_start_s=1.0, confidence=0.2, method="scratch_sound"))
+
+
+def test_an_unsure_placement_is_never_in_sync_and_says_why():
+    import dataclasses
+
+    from lipcoach.take import sync as S
+
+    base = S.SyncEstimate(offset_ms=0.0, peak=1.0, r=0.5, n_events=20, searched_song=True, search_span_s=60.0)
+    strong = dataclasses.replace(base, evidence_z=base.in_bar + 1.0)
+    assert strong.verdict == "in_sync"
+    unsure = dataclasses.replace(strong, placement_unsure=True)
+    assert unsure.verdict == "cant_confirm" and "unsure" in unsure.reason

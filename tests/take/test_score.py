@@ -43,15 +43,13 @@ def take(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("take")
     song = make_song(n_lines=3, seed=1, accompaniment_db=-20.0)
     sm = songmap_of(song, tmp / "song.wav")
-    level = S.vocal_level(np.asarray(sm.loudness.values), rate_hz=sm.loudness.rate,
-                          reference_db=sm.loudness.reference_db, duration_s=sm.duration)
     line2 = (sm.lines[1].start - 0.1, sm.lines[1].end + 0.1)
     breath1 = [b for b in sm.breaths if b.before_line == 1][0]
-    follow = synth.envelope_from_level(level, rate_hz=S.GRID_RATE_HZ, shift_s=SHIFT_S, start_s=START_S)
-
-    # The mouth takes each sound's shape: shut on m/b/p, rounded on "oo", spread on "ee".
-    shaped = synth.shaped_envelope(follow, [(p.start, p.end, p.viseme) for w in sm.words for p in w.phonemes],
-                                   start_s=START_S, shift_s=SHIFT_S)
+    # The mouth is driven by the lyrics' sounds alone (never by the vocal level the estimator
+    # correlates it with), takes each sound's shape (shut on m/b/p, rounded on "oo", spread on
+    # "ee") and moves 30 ms ahead of the sound: a lead of its own, not the shipped config's.
+    shaped = synth.articulated_mouth([(p.start, p.end, p.viseme) for w in sm.words for p in w.phonemes],
+                                     start_s=START_S, shift_s=SHIFT_S, lead_s=0.03)
 
     def performer(t):
         song_t = t + START_S - SHIFT_S
@@ -60,7 +58,7 @@ def take(tmp_path_factory):
         if breath1.start <= song_t <= breath1.end:
             return 0.6  # shows the breath before line 2
         opening, rounding = shaped(t)
-        return 1.4 * opening, rounding
+        return 1.2 * opening, rounding
 
     rng = np.random.default_rng(3)
     babble_times = np.cumsum(rng.uniform(0.1, 0.5, 200))
@@ -131,7 +129,7 @@ def test_progress_comes_from_the_scoring_thread_and_never_goes_back(take):
     import threading
 
     calls = []
-    score_take(take["path"], take["sm"], track=take["track"],
+    score_take(take["path"], take["sm"], track=take["track"], body=True,
                report=lambda fraction, label: calls.append((fraction, label, threading.get_ident())))
     assert {thread for _, _, thread in calls} == {threading.get_ident()}
     fractions = [fraction for fraction, _, _ in calls]
@@ -155,7 +153,9 @@ def test_the_wrong_song_is_never_in_sync_and_the_wrong_face_is_not_lip_syncing(t
     d = score_take(take["path"], take["other"], track=take["track"]).doc
     assert d["verdict"] in ("not_lip_syncing", "cant_confirm") and d["sync"]["offset_ms"] is None
     assert d["sync"]["evidence_z"] < d["sync"]["in_sync_bar"]
-    assert d["score"] <= 20 and not any(ln["coverable"] for ln in d["lines"])
+    assert d["score"] <= 20 and all(ln["verdict"] == d["verdict"] for ln in d["lines"])
+    # Never offered to the edit as confirmed; out of sync, not offered at all.
+    assert not any(ln["coverable"] for ln in d["lines"] if d["verdict"] == "not_lip_syncing")
     # The babbling face, with plenty of words sung: no better than chance, called out.
     d = score_take(take["path"], take["sm"], track=take["track"], face=1).doc
     assert d["face"] == 1 and d["verdict"] == "not_lip_syncing" and d["sync"]["events"] >= S.DEFAULT_CONFIG.min_events
@@ -280,4 +280,22 @@ def test_a_take_too_short_to_tell_says_it_cannot_confirm_and_gives_no_timing(tak
     assert words_seen < S.DEFAULT_CONFIG.min_events <= scored.doc["sync"]["events"]
     assert d["verdict"] == "cant_confirm" and "too few words" in d["verdict_reason"]
     assert d["sync"]["offset_ms"] is None and "Can't confirm" in d["fixes"][0]
+    # Can't confirm says the evidence is short, not that the lines are unusable: a line whose every
+    # word is in the take and seen stays coverable, marked with its verdict (the edit cuts it unconfirmed).
+    whole = [ln for ln in d["lines"] if ln["n_words"] == sum(w.line == ln["index"] for w in take["sm"].words)]
+    assert all(ln["coverable"] and ln["verdict"] == "cant_confirm" for ln in whole)
+    assert f"in the take, {S.DEFAULT_CONFIG.min_events} needed" in d["verdict_reason"]
     schema.validate(d, "lipcoach.takereport")
+
+
+def test_a_performer_the_number_does_not_have_is_refused_before_any_work(take):
+    """--performer with a name the number's lines do not use: one clear line, before the take is read."""
+    import copy
+
+    from lipcoach.errors import LipcoachError
+    from lipcoach.take.score import score
+
+    sm = copy.deepcopy(take["sm"])
+    sm.source["lines"] = [{"performers": ["Juno"] if i % 2 == 0 else ["Teo"]} for i in range(len(sm.lines))]
+    with pytest.raises(LipcoachError, match=r"no performer 'Zed' in this number \(its performers: Juno, Teo\)"):
+        score(take["tmp"] / "no-such-take.mp4", sm, performers=["Zed"])

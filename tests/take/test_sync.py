@@ -366,3 +366,24 @@ def test_rhythm_z_at_the_found_lag_is_the_evidence():
     ev = S.evidence(mouth, vocal, valid, est, n_events=20)
     assert ev.evidence_z == pytest.approx(float(np.max(z[np.arange(2, 7)])), abs=1e-9)
     assert ev.evidence_z > 5.0
+
+
+@pytest.mark.parametrize("evidence_z, shape_z, shape_best_z, events", [
+    (-0.47, 0.3, 0.5, 20),   # the stranger: no better than chance, shapes absent
+    (-0.47, 0.3, 0.5, 8),    # the same, too few words to call it out
+    (-0.47, -1.0, 3.5, 20),  # no rhythm here, but the shapes are there at another lag
+    (1.2, 1.0, 1.0, 20),     # under chance's median, with shapes
+])
+def test_a_reason_never_says_the_mouth_follows_when_its_figures_say_chance(evidence_z, shape_z, shape_best_z, events):
+    est = S.SyncEstimate(offset_ms=0.0, peak=0.2, r=0.0, n_events=events, evidence_z=evidence_z, shape_z=shape_z,
+                         shape_best_z=shape_best_z, n_shapes=30)
+    assert evidence_z < est.rhythm_chance and est.verdict != "in_sync"
+    assert "follows" not in est.reason and "no better than chance" in est.reason
+    assert f"rhythm z = {evidence_z:.2f}" in est.reason  # the figure the sentence stands on
+
+
+def test_a_reason_that_says_follows_stands_on_a_match_better_than_chance():
+    base = S.SyncEstimate(offset_ms=0.0, peak=1.0, r=0.4, n_events=20, shape_z=0.0, shape_best_z=2.0, n_shapes=30)
+    est = dataclasses.replace(base, evidence_z=0.5 * (base.rhythm_chance + base.in_bar))
+    assert est.verdict == "cant_confirm" and "follows the vocal's rhythm better than chance" in est.reason
+    assert f"in sync needs {est.in_bar:.2f}" in est.reason

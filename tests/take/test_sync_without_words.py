@@ -58,6 +58,11 @@ def speech(seed: int, *, pauses_s=(4.0, 8.5)) -> tuple[np.ndarray, np.ndarray, n
     return (0.3 * env * buzz).astype(np.float32), env, mouth
 
 
+#: How far the generated mouth moves ahead of its sound, ms: a lead of this test's own (a jaw
+#: opens a few tens of ms before its syllable is heard), not the shipped config's vocal lead.
+MOUTH_LEAD_MS = 25.0
+
+
 def mouth_take(mouth: np.ndarray, *, shift_ms: float, lead_ms: float, seed: int = 0) -> MouthTrack:
     """A 25 fps mouth track of a take starting at :data:`TAKE_START_S` in the song, opening as
     ``mouth`` (0..1 at :data:`SR`) ``lead_ms`` ahead of the sound, the picture late by ``shift_ms``."""
@@ -88,7 +93,7 @@ def song():
 def offsets(sm, mouth) -> tuple[np.ndarray, list]:
     errors, docs = [], []
     for shift in SHIFTS_MS:
-        track = mouth_take(mouth, shift_ms=shift, lead_ms=S.DEFAULT_CONFIG.vocal_lead_ms, seed=shift + 500)
+        track = mouth_take(mouth, shift_ms=shift, lead_ms=MOUTH_LEAD_MS, seed=shift + 500)
         doc = score_take("generated.mp4", sm, track=track, song_start_s=TAKE_START_S, body=False).doc
         errors.append(doc["sync"]["raw_offset_ms"] - shift)
         docs.append(doc)
@@ -97,11 +102,12 @@ def offsets(sm, mouth) -> tuple[np.ndarray, list]:
 
 @pytest.mark.parametrize("kind", ["no_lyrics", "placeholders"])
 def test_the_offset_is_read_from_the_vocal_when_the_map_has_no_lyrics(song, kind):
-    """Within half a frame at every shift and unbiased: the mouth's own lead over its sound is
-    all the no-lyrics path assumes (a lead learnt from another voice would read ~40 ms off)."""
+    """Within a frame at every shift, and the same error at every shift (the offset follows the
+    picture): the mouth leads its sound by a lead of its own, so what is left is that lead
+    against the shipped one, the same for every take, never a frame."""
     errors, docs = offsets(song[kind], song["mouth"])
-    assert np.all(np.abs(errors) <= 20.0), errors
-    assert abs(float(np.mean(errors))) <= 10.0, errors
+    assert np.all(np.abs(errors) <= 40.0), errors
+    assert float(np.ptp(errors)) <= 20.0, errors
     for d in docs:
         assert d["verdict"] != "not_lip_syncing" and 0.0 <= d["sync"]["confidence"] <= 1.0
         assert d["placement"]["method"] == "given"
@@ -109,7 +115,7 @@ def test_the_offset_is_read_from_the_vocal_when_the_map_has_no_lyrics(song, kind
 
 
 def test_a_mouth_speaking_other_words_is_not_in_sync_without_lyrics(song):
-    track = mouth_take(song["other_mouth"], shift_ms=0.0, lead_ms=S.DEFAULT_CONFIG.vocal_lead_ms)
+    track = mouth_take(song["other_mouth"], shift_ms=0.0, lead_ms=MOUTH_LEAD_MS)
     for kind in ("no_lyrics", "placeholders"):
         doc = score_take("generated.mp4", song[kind], track=track, song_start_s=TAKE_START_S, body=False).doc
         assert doc["verdict"] != "in_sync" and doc["sync"]["offset_ms"] is None

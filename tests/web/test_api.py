@@ -191,7 +191,7 @@ def test_scored_takes_build_the_line_history(client, shared_data):
         take = client.get(f"/api/takes/{tid}").json()
         assert take["job"]["state"] == "done", take["job"]["error"]
         report = client.get(f"/api/takes/{tid}/report").json()
-        assert report["schema"] == "lipcoach.takereport/1" and report["placement"]["method"] == "given"
+        assert report["schema"] == "lipcoach.takereport/2" and report["placement"]["method"] == "given"
     # the half-speed take is scored on the slowed timeline: song time 2.0 s -> take time 0 at 4.0 s of the slowed track
     slow = client.get(f"/api/takes/{ids[1]}/report").json()
     assert slow["placement"]["song_start_s"] == pytest.approx(4.0, abs=1e-3)  # given, so exact: 2.0 s of song at half speed

@@ -277,11 +277,11 @@ class Catalogue:
 
     def save_report(self, s: Session, take_id: int, doc: dict) -> Report:
         """Store a take's report (``lipcoach.takereport`` JSON) under reports/ and (re)place its row."""
-        from lipcoach import schema
         from lipcoach.fileio import write_json_atomic
+        from lipcoach.take.report_json import validate_report
 
         name = f"take{take_id}.json"
-        write_json_atomic(self.path("reports", name), schema.validate(doc, "lipcoach.takereport", source=name))
+        write_json_atomic(self.path("reports", name), validate_report(doc, source=name))
         line_scores = {str(ln["index"]): ln["score"] for ln in doc.get("lines", []) if ln.get("score") is not None}
         old = s.scalar(select(Report).where(Report.take_id == take_id))
         if old is not None:

@@ -113,19 +113,16 @@ def arriving_takes(paths: list[Path], *, settle_s: float = SETTLE_S, arriving_s:
 def score_one(job: TakeJob) -> dict:
     """Score one take (in a worker): ``{"doc": report}`` or ``{"error": one line}``.
 
-    A duet or group number (several performers in its map) is scored face by face, each
-    performer on their own lines (:mod:`lipcoach.production.duets`).
+    :func:`lipcoach.take.score.score`, as ``lipcoach score`` and the studio: a duet or group
+    number (several performers in its map) is judged performer by performer, each on their
+    own lines (:mod:`lipcoach.take.performers`).
     """
-    from lipcoach.production.duets import line_performers, score_duet_take
     from lipcoach.song.songmap import SongMap
-    from lipcoach.take.score import score_take
+    from lipcoach.take.score import score
 
     try:
         songmap = SongMap.load(job.map_path)
-        if line_performers(songmap) is not None:
-            return {"doc": score_duet_take(job.path, songmap, song_audio=job.song_audio)}
-        result = score_take(job.path, songmap, song_audio=job.song_audio)
-        return {"doc": result.doc}
+        return {"doc": score(job.path, songmap, song_audio=job.song_audio).doc}
     except LipcoachError as exc:
         return {"error": exc.problem if exc.path == job.path else str(exc)}
 
@@ -150,19 +147,18 @@ def store_result(cat, number_id: int, version_id: int, job: TakeJob, doc: dict) 
     """Store a take's report (file, then row); returns the row id, or None when it was stored already."""
     from sqlalchemy import select
 
-    from lipcoach import schema
     from lipcoach.fileio import write_json_atomic
     from lipcoach.production.catalogue import storing
     from lipcoach.production.storage import note_stored
     from lipcoach.production.tables import DailyTake
-    from lipcoach.take.score import NAME
+    from lipcoach.take.report_json import validate_report
 
     with storing(cat), cat.session() as s:
         row = s.scalar(select(DailyTake).where(DailyTake.number_id == number_id, DailyTake.sha256 == job.sha256))
         if row is not None and row.songmap_version_id == version_id and cat.path("reports", row.report_file).is_file():
             return None  # a retried take that finished twice: counted once
         name = f"daily-n{number_id}-v{version_id}-{job.sha256[:16]}.json"
-        schema.validate(doc, NAME, source=job.path)
+        validate_report(doc, source=job.path)
         write_json_atomic(cat.path("reports", name), doc)
         note_stored("reports", name)
         # The same file scored before with other content (scored while it was still being copied,

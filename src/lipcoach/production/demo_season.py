@@ -308,15 +308,12 @@ def write_plan_take(songmap, song_audio_16k, plan: TakePlan, path: str | os.Path
     """Write the take ``plan`` of ``songmap`` (song audio at 16 kHz mono for the scratch track) to ``path``."""
     import numpy as np
 
-    from lipcoach.take import sync as S
-    from lipcoach.testing.faces import SR, envelope_from_level, shaped_envelope, write_take
+    from lipcoach.testing.faces import SR, articulated_mouth, write_take
 
-    level = S.vocal_level(np.asarray(songmap.loudness.values), rate_hz=songmap.loudness.rate,
-                          reference_db=songmap.loudness.reference_db, duration_s=songmap.duration)
-    follow = envelope_from_level(level, rate_hz=S.GRID_RATE_HZ, shift_s=plan.late_ms / 1000.0, start_s=plan.song_start_s)
-    # The drawn performer takes each sound's shape (the verdict looks for closures and rounding).
-    shaped = shaped_envelope(follow, [(p.start, p.end, p.viseme) for w in songmap.words for p in w.phonemes],
-                             start_s=plan.song_start_s, shift_s=plan.late_ms / 1000.0)
+    # The drawn performer mouths the lyrics' sounds (never the vocal's level, which sync
+    # measures the mouth against), takes each sound's shape and moves 30 ms ahead of it.
+    shaped = articulated_mouth([(p.start, p.end, p.viseme) for w in songmap.words for p in w.phonemes],
+                               start_s=plan.song_start_s, shift_s=plan.late_ms / 1000.0, lead_s=0.03)
     spans = [(ln.start - 0.15, ln.end + 0.15) for ln in songmap.lines]
 
     def line_at(song_t: float) -> Optional[int]:
@@ -334,7 +331,7 @@ def write_plan_take(songmap, song_audio_16k, plan: TakePlan, path: str | os.Path
             if index is not None and (index in plan.forget_lines or (sings is not None and index not in sings)):
                 return 0.02
             opening, rounding = shaped(t)
-            return 1.4 * opening, rounding
+            return 1.2 * opening, rounding
 
         return mouth
 

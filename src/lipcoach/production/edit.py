@@ -3,10 +3,12 @@
 For each line of a number, the candidates are the scored takes (``lipcoach dailies``) that
 cover the whole line (by their placement in the song), in which the line is not hidden (a
 take report may mark a line ``"hidden": true`` or ``"coverable": false``, e.g. head turned
-away), and that lip-sync (verdict ``in_sync``). The best is the highest line score (ties: the
+away, or nobody who sings the line in the take), and whose verdict *for that line* (the verdict
+of the performer who sings it, ``lines[i].verdict``; the take's verdict in reports without
+it) is ``in_sync``, with the take's place in the song sure. The best is the highest line score (ties: the
 better take overall, then the earlier take). When no confirmed take covers a line, the best
-take whose sync could not be confirmed (verdict ``cant_confirm``: a short take, few words) is
-cut in instead, marked unconfirmed (a note, a red marker on the clip, ``confirmed: false``
+take whose sync could not be confirmed (verdict ``cant_confirm``: a short take, few words; or
+a silent take whose placement is unsure) is cut in instead, marked unconfirmed (a note, a red marker on the clip, ``confirmed: false``
 in its metadata) for the editor to check by eye: a hole in the cut helps no one. A take
 called ``not_lip_syncing`` is never used. A take the editor pinned to a line wins while it
 covers the line.
@@ -47,6 +49,14 @@ class TakeInfo:
     verdict: str
     line_scores: dict[int, float]
     hidden_lines: set[int]
+    #: per line, the verdict of the performer who sings it (None: no singer of the line in the take);
+    #: a line not listed takes the take's verdict
+    line_verdicts: dict[int, Optional[str]] = dataclasses.field(default_factory=dict)
+    placement_unsure: bool = False  #: a silent take whose place in the song the mouth was unsure of
+
+    def verdict_for(self, index: int) -> Optional[str]:
+        """The verdict that counts for line ``index``: its singer's (see :class:`TakeInfo`)."""
+        return self.line_verdicts.get(index, self.verdict)
 
     @property
     def song_end_s(self) -> float:
@@ -85,6 +95,11 @@ class EditPlan:
         return rates.most_common(1)[0][0] if rates else 25.0
 
 
+def line_verdicts(doc: dict) -> dict[int, Optional[str]]:
+    """Per line, the verdict of the performer who sings it (``lines[i].verdict``, takereport/2)."""
+    return {int(ln["index"]): ln.get("verdict") for ln in doc.get("lines", []) if "verdict" in ln}
+
+
 def hidden_lines(doc: dict) -> set[int]:
     """Lines a take report marks as not coverable (``hidden: true`` or ``coverable: false``)."""
     return {int(ln["index"]) for ln in doc.get("lines", [])
@@ -96,20 +111,24 @@ def pick_best(lines, takes: list[TakeInfo], pins: dict[int, int]) -> list[LineCh
     by_id = {t.id: t for t in takes}
     choices = []
     for index, text, start_s, end_s in lines:
-        def covering(verdict: str) -> list[tuple[TakeInfo, float]]:
+        def confirmed_here(t: TakeInfo) -> bool:
+            # The line's singer is in sync, and the take is where it says it is in the song.
+            return t.verdict_for(index) == "in_sync" and not t.placement_unsure
+
+        def covering(confirmed: bool) -> list[tuple[TakeInfo, float]]:
             found = [(t, t.line_scores[index]) for t in takes
-                     if t.verdict == verdict and index in t.line_scores and index not in t.hidden_lines
-                     and t.covers(start_s, end_s)]
+                     if t.verdict_for(index) in ("in_sync", "cant_confirm") and confirmed_here(t) == confirmed
+                     and index in t.line_scores and index not in t.hidden_lines and t.covers(start_s, end_s)]
             return sorted(found, key=lambda c: (-c[1], -c[0].score, c[0].id))
 
-        candidates = covering("in_sync")
+        candidates = covering(True)
         confirmed = bool(candidates)
         if not confirmed:
-            candidates = covering("cant_confirm")
+            candidates = covering(False)
         pinned = by_id.get(pins.get(index, -1))
         if pinned is not None and pinned.covers(start_s, end_s) and index not in pinned.hidden_lines:
             choices.append(LineChoice(index, text, start_s, end_s, pinned, pinned.line_scores.get(index, 0.0), True,
-                                      candidates, confirmed=pinned.verdict == "in_sync"))
+                                      candidates, confirmed=confirmed_here(pinned)))
         elif candidates:
             choices.append(LineChoice(index, text, start_s, end_s, candidates[0][0], candidates[0][1], False, candidates,
                                       confirmed=confirmed))
@@ -122,6 +141,7 @@ def choose_takes(cat, ref: str) -> EditPlan:
     """The edit plan of number ``ref``: its current map, its scored takes, the choice per line."""
     from sqlalchemy import select
 
+    from lipcoach.take.report_json import load_report
     from lipcoach.production.catalogue import Number, SongMapVersion
     from lipcoach.production.dailies import _number_song
     from lipcoach.production.season import find_number
@@ -144,11 +164,14 @@ def choose_takes(cat, ref: str) -> EditPlan:
                 if texts_of_version[t.songmap_version_id] != [ln.text for ln in songmap.lines]:
                     notes.append(f"{t.name}: scored against an older version of the number; run dailies again")
                     continue
-            doc = json.loads(cat.path("reports", t.report_file).read_text(encoding="utf-8"))
+            # Read through the schema: a report of an older version is upgraded (takereport/1's
+            # cant_confirm lines were all coverable: false).
+            doc = load_report(cat.path("reports", t.report_file))
             takes.append(TakeInfo(id=t.id, name=t.name, path=t.source_path, song_start_s=t.song_start_s,
                                   duration_s=t.duration_s, fps=t.fps, score=t.score, verdict=t.verdict,
                                   line_scores={int(k): float(v) for k, v in json.loads(t.line_scores).items()},
-                                  hidden_lines=hidden_lines(doc)))
+                                  hidden_lines=hidden_lines(doc), line_verdicts=line_verdicts(doc),
+                                  placement_unsure=bool(doc["placement"].get("unsure"))))
         pins = {p.line_index: p.take_id for p in s.scalars(select(LinePin).where(LinePin.number_id == number_id))}
     if not takes:
         raise LipcoachError(None, f"number {row.slug!r} has no scored takes; run `lipcoach dailies FOLDER --number {row.slug}` first")
@@ -158,8 +181,9 @@ def choose_takes(cat, ref: str) -> EditPlan:
         if c.line_index in pins and not c.pinned:
             notes.append(f"line {c.line_index + 1}: the pinned take does not cover it (or hides it); the best take is used")
         if c.take is not None and not c.confirmed:
-            notes.append(f"line {c.line_index + 1}: no take is confirmed in sync; {c.take.name} is used unconfirmed "
-                         "(check it by eye)")
+            why = ("its place in the song is unsure (a silent take placed by the mouth)" if c.take.placement_unsure
+                   else "no take is confirmed in sync")
+            notes.append(f"line {c.line_index + 1}: {why}; {c.take.name} is used unconfirmed (check it by eye)")
     return EditPlan(number_slug=row.slug, title=title, song_path=str(song_audio), song_duration_s=songmap.duration,
                     takes=takes, choices=choices, notes=notes)
 

@@ -290,7 +290,9 @@ def score_job(cat: Catalogue, params: dict, report) -> dict:
     """Score a stored take against the song map version it was recorded with."""
     from lipcoach.song.edit import time_scaled
     from lipcoach.song.songmap import SongMap
-    from lipcoach.take.score import score_take
+    from lipcoach.production.catalogue import Performer
+    from lipcoach.take.performers import line_performers
+    from lipcoach.take.score import score
 
     take_id = int(params["take_id"])
     with cat.session() as s:
@@ -301,9 +303,15 @@ def score_job(cat: Catalogue, params: dict, report) -> dict:
         take_path = cat.path("files", take.file)
         map_path = cat.path("maps", smv.file)
         speed, song_start_s = take.speed, take.song_start_s
+        found = s.get(Performer, take.performer_id) if take.performer_id is not None else None
+        performer = found.name if found is not None else None
     songmap = time_scaled(SongMap.load(map_path), speed)
+    named = {p for names in (line_performers(songmap) or []) for p in names}
+    if named and performer not in named:
+        performer = None  # a name the number's lines do not use: the faces say who it is
     start = None if song_start_s is None else song_start_s / speed
-    result = score_take(take_path, songmap, song_start_s=start, report=report)
+    # The studio knows who recorded the take: in a number with several performers, it says whose lines it covers.
+    result = score(take_path, songmap, song_start_s=start, report=report, performers=[performer] if performer else None)
     doc = result.to_dict()
     with cat.session() as s:
         cat.save_report(s, take_id, doc)

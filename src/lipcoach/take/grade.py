@@ -129,9 +129,12 @@ class LineGrade:
     score: float
     n_hidden: int = 0  #: words sung while the mouth was hidden (not graded)
     hidden_words: list = dataclasses.field(default_factory=list)
-    coverable: bool = False  #: the take can cover this line in an edit (in sync, whole line, mouth visible)
+    #: the editor may cut to this take for this line: whole line in the take, mouth visible, the
+    #: singer's verdict not ``not_lip_syncing`` (unless ``verdict`` is ``in_sync`` the cut is unconfirmed)
+    coverable: bool = False
     #: what showed the breath before the line: {"face": …, "body": …}; None without an audible breath
     breath_by: Optional[dict] = None
+    verdict: Optional[str] = None  #: the verdict of the performer who sings the line (None: not in the take)
 
 
 @dataclasses.dataclass

@@ -242,6 +242,17 @@ def breath_words(line: dict) -> str:
     return "not judged (face not seen)" if by else "–"
 
 
+def usable_words(line: dict) -> str:
+    """Whether the edit may cut to this take for the line, in plain words."""
+    if line.get("singer_in_take") is False:
+        return "no (its singer is not in this take)"
+    if not line.get("coverable"):
+        return "no"
+    if "verdict" in line and line["verdict"] != "in_sync":
+        return "unconfirmed (check by eye)"
+    return "yes"
+
+
 def _cls(score: float) -> str:
     return "ok" if score >= 75 else ("warn" if score >= 50 else "bad")
 
@@ -279,6 +290,25 @@ def write_html(report, path: str | os.PathLike, *, stills: bool = True) -> None:
                  "timing, every word mouthed, closed lips on m/b/p, opening, breaths.</div></div></div>")
     for note in doc.get("notes", []):
         parts.append(f"<p class='note'>{e(note)}</p>")
+    if pl.get("unsure"):
+        parts.append(f"<p class='note'>Placement unsure: this take has no sound, and the place its mouth found in the "
+                     f"song ({_clock(pl['song_start_s'])}) has confidence {pl['confidence']:.2f}, under "
+                     f"{pl.get('unsure_bar') or 0:.2f}. It is not confirmed in sync, and the edit uses it only "
+                     "unconfirmed: check the place by eye.</p>")
+    if doc.get("performers"):
+        parts.append("<h2>Performers</h2><table><tr><th>Performer</th><th>Face</th><th>Lines</th><th>Verdict</th>"
+                     "<th>Score</th><th>Why</th></tr>")
+        for p in doc["performers"]:
+            lines = ", ".join(str(i + 1) for i in p["lines"])
+            if not p.get("in_take", True):
+                parts.append(f"<tr><td>{e(p['performer'])}</td><td>–</td><td>{lines}</td><td>not in this take</td>"
+                             "<td>–</td><td>their lines are not covered by this take</td></tr>")
+                continue
+            points = "–" if p["score"] is None else f"{p['score']:.0f}"
+            parts.append(f"<tr><td>{e(p['performer'])}</td><td>{p['face']}</td><td>{lines}</td>"
+                         f"<td>{e((p['verdict'] or '–').replace('_', ' '))}</td><td class='num'>{points}</td>"
+                         f"<td class='small'>{e(p.get('verdict_reason') or '')}</td></tr>")
+        parts.append("</table>")
     parts.append("<h2>Fix these first</h2><ol class='fixes'>")
     parts += [f"<li>{e(f)}</li>" for f in doc["fixes"]]
     parts.append("</ol>")
@@ -324,7 +354,7 @@ def write_html(report, path: str | os.PathLike, *, stills: bool = True) -> None:
             f"<td class='num'>{mouthed}</td><td>{hidden}</td>"
             f"<td>{'–' if unseen else (e(', '.join(ln['closures_missed'])) or 'ok')}</td>"
             f"<td>{e(', '.join(ln['open_more'])) or '–'}</td><td>{breath}</td>"
-            f"<td>{'yes' if ln.get('coverable') else 'no'}</td>{score}</tr>")
+            f"<td>{usable_words(ln)}</td>{score}</tr>")
     if doc["lines"]:
         parts.append("</table>")
         if any(ln.get("n_hidden") for ln in doc["lines"]):
@@ -344,6 +374,9 @@ def write_html(report, path: str | os.PathLike, *, stills: bool = True) -> None:
             parts.append(f"<tr><td>{_clock(b['start_s'])}</td><td>{'–' if li is None else li + 1}</td>"
                          f"<td>{word[b['face']]}</td><td>{word[b['body']]}</td><td>{shown}</td></tr>")
         parts.append("</table>")
+        if all(b.get("body") is None for b in breaths):
+            parts.append("<p class='small'>Shoulders: not measured. Whether the shoulders show a breath was never "
+                         "measured on real footage, so only the mouth is judged.</p>")
     lead = sync.get("lead_by_class_ms")
     allowed = (f"the lips naturally close about {lead['closure']:.0f} ms before an m, b or p is heard and open about "
                f"{lead['opening']:.0f} ms before a vowel" if lead and doc.get("words_graded", True) else

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Collection, Optional, Sequence
 
 import numpy as np
 
@@ -30,6 +30,12 @@ TAKE_OVERRUN_S = 2.0
 SILENT_DBFS = -60.0
 #: Under this placement confidence, scratch sound is not trusted and the mouth places the take.
 MIN_SOUND_CONFIDENCE = 0.15
+#: A silent take placed by its mouth with a placement confidence under this is stored as
+#: "placement unsure" (``placement.unsure``): never ``in_sync``, shown so on the page, in the
+#: studio and in the edit. Placement confidence = 3 × (best − runner-up ≥ 1 s away) / best of
+#: the mouth's match over the song (:func:`lipcoach.take.placement.place_by_mouth`). Set by
+#: hand (docs/takereport.md says why), not fitted.
+MOUTH_PLACEMENT_BAR = 0.5
 #: Lines are measured over the line plus this much on each side, s.
 LINE_MARGIN_S = 1.0
 #: Search range around the take offset for a line's own offset, ms.
@@ -80,8 +86,9 @@ def check_score(take: Path, songmap_path: Path, songmap: SongMap, *, output: Pat
     check_outputs([(output, HTML_SUFFIXES, "report"), (json_path, JSON_SUFFIXES, "JSON report")],
                   inputs=[take, songmap_path, song_audio, *source_files(songmap.source, songmap_path)], force=force)
 
+
 def save_json(report: TakeReport, path: str | os.PathLike) -> None:
-    """Write the report as ``lipcoach.takereport/1`` JSON, atomically (validated first)."""
+    """Write the report as ``lipcoach.takereport`` JSON (the current version), atomically (validated first)."""
     from lipcoach.fileio import write_json_atomic
 
     schema.validate(report.doc, NAME, source=path)
@@ -137,33 +144,46 @@ class SongSignals:
     phonemes: list
     visemes: Optional[np.ndarray]
     rate_hz: int = S.GRID_RATE_HZ
+    #: Start times (s) of the words the mouth is judged on (all of the map's, or one performer's lines').
+    word_starts_s: Optional[list] = None
+    #: The lines the mouth is judged on (None: every line).
+    lines: Optional[frozenset] = None
 
     @property
     def has_words(self) -> bool:
         return bool(self.phonemes)
 
 
-def song_signals(songmap: SongMap, *, config: S.SyncConfig = S.DEFAULT_CONFIG, use_region: bool = True) -> SongSignals:
-    """The song side of sync, from the map alone (words when it has them, else vocal activity)."""
+def song_signals(songmap: SongMap, *, config: S.SyncConfig = S.DEFAULT_CONFIG, use_region: bool = True,
+                 lines: Optional[Collection[int]] = None) -> SongSignals:
+    """The song side of sync, from the map alone (words when it has them, else vocal activity).
+
+    ``lines``: judge the mouth on these lines only (0-based; one performer's lines of a duet):
+    the rest of the song is left out of the region the mouth is held to, and its words' sounds
+    ask for no shape (a performer who rests while the other sings is not out of sync).
+    """
     rate = S.GRID_RATE_HZ
     level = S.vocal_level(np.asarray(songmap.loudness.values), rate_hz=songmap.loudness.rate,
                           reference_db=songmap.loudness.reference_db, duration_s=songmap.duration)
-    spans = [(w.start, w.end) for w in songmap.words]
+    judged = None if lines is None else frozenset(int(i) for i in lines)
+    words = [w for w in songmap.words if judged is None or w.line in judged]
+    spans = [(w.start, w.end) for w in words]
     activity = S.word_activity(spans, n=level.size) if spans else None
     vocal = S.song_signal(level, activity, config=config)
-    if not spans:
+    if not songmap.words:
         # No lyrics: the vocal's own activity (or its level) says where the mouth should move.
         spans = [(float(a), float(b)) for a, b in songmap.vocal_activity] or _level_spans(level, rate_hz=rate)
     sung = S.sung_region(spans, n=level.size) if use_region and spans else None
     # A word without phonemes (not in the dictionary, a placeholder) still says when the mouth moves.
-    phonemes = [(p.start, p.end, p.viseme) for w in songmap.words for p in w.phonemes] + [
-        (w.start, w.end, "unknown") for w in songmap.words if not w.phonemes]
+    phonemes = [(p.start, p.end, p.viseme) for w in words for p in w.phonemes] + [
+        (w.start, w.end, "unknown") for w in words if not w.phonemes]
     # Words that are all placeholders (speech spans, no word in the dictionary) say nothing about
     # the mouth's shapes: their "unknown" boxes would only repeat the word spans, and on
     # continuous speech their few edges outweighed the vocal (HDTF offsets off by 200-500 ms).
-    known = any(w.phonemes for w in songmap.words)
+    known = any(w.phonemes for w in words)
     visemes = S.viseme_signal(phonemes, n=level.size, config=config) if phonemes and known else None
-    return SongSignals(level=level, vocal=vocal, sung=sung, phonemes=phonemes, visemes=visemes, rate_hz=rate)
+    return SongSignals(level=level, vocal=vocal, sung=sung, phonemes=phonemes, visemes=visemes, rate_hz=rate,
+                       word_starts_s=[w.start for w in words], lines=judged)
 
 
 def _level_spans(level: np.ndarray, *, rate_hz: int, threshold: float = 0.3) -> list[tuple[float, float]]:
@@ -259,6 +279,11 @@ def _covered(valid: np.ndarray) -> tuple[int, int]:
     return (int(cover[0]), int(cover[-1]) + 1) if cover.size else (0, 0)
 
 
+def placement_unsure(placement: P.Placement) -> bool:
+    """A take placed by its mouth (no sound) with a confidence under :data:`MOUTH_PLACEMENT_BAR`."""
+    return placement.method == "mouth" and placement.confidence < MOUTH_PLACEMENT_BAR
+
+
 def take_span_s(track: MouthTrack, song_start_s: float, *, song_duration_s: float) -> tuple[float, float]:
     """The song times (s) a take covers, when take time 0 is song time ``song_start_s``."""
     return (max(0.0, song_start_s + float(track.t_s[0])), min(song_duration_s, song_start_s + track.duration_s))
@@ -316,6 +341,7 @@ def sync_take(track: MouthTrack, fc, placement: P.Placement, est: S.SyncEstimate
         if not absolute:
             placement, mouth, valid, est = into_placement(placement, est)
             lo_i, hi_i = _covered(valid)
+    est = dataclasses.replace(est, placement_unsure=placement_unsure(placement))
     # A silent take's offset was effectively searched over the whole song.
     span = songmap.duration if not absolute else None
     est = S.sync_verdict(mouth[lo_i:hi_i], vocal[lo_i:hi_i], valid[lo_i:hi_i], est, search_span_s=span,
@@ -327,7 +353,7 @@ def sync_take(track: MouthTrack, fc, placement: P.Placement, est: S.SyncEstimate
                             region=_region(sig, lo_i, hi_i))
     # The verdict: the lag score itself against its null, and whether the take had enough to go on.
     if songmap.words:
-        n_events = sum(lo_i <= w.start * rate < hi_i for w in songmap.words)
+        n_events = sum(lo_i <= t * rate < hi_i for t in sig.word_starts_s)
     else:
         n_events = S.count_onsets(sig.level[lo_i:hi_i], grid_rate_hz=rate)
     est = S.evidence(mouth[lo_i:hi_i], vocal[lo_i:hi_i], valid[lo_i:hi_i], est,
@@ -467,7 +493,8 @@ def grade_take(track: MouthTrack, fc, sync: SyncResult, sig: SongSignals, songma
             open_more=[w.text for w in seen if w.open_ratio is not None and w.open_ratio < G.OPEN_OK_RATIO and w.hit],
             breath=breath, score=G.line_score(seen, sync.line_offsets_ms[li] if in_sync else 200.0, breath),
             n_hidden=len(lw) - len(seen), hidden_words=[w.text for w in lw if w.hidden],
-            coverable=bool(in_sync and in_take and len(seen) == len(lw)), breath_by=G.breath_by(breaths, li),
+            coverable=bool(est.verdict != "not_lip_syncing" and in_take and len(seen) == len(lw)),
+            breath_by=G.breath_by(breaths, li), verdict=est.verdict,
         ))
     gaps = G.grade_gaps(songmap, t_s=track.t_s, opening=fc.opening, song_start_s=song_start_s,
                         offset_ms=est.offset_ms if in_sync else 0.0, take_span_s=sync.take_span_s, scale=scale)
@@ -507,7 +534,8 @@ def assemble_report(take_path: Path, track: MouthTrack, fc, songmap: SongMap, si
                    "center": [round(c, 3) for c in f.center]} for f in track.faces],
         "face": fc.id,
         "placement": {"song_start_s": round(placement.song_start_s, 4), "confidence": round(placement.confidence, 3),
-                      "method": placement.method},
+                      "method": placement.method, "unsure": placement_unsure(placement),
+                      "unsure_bar": MOUTH_PLACEMENT_BAR if placement.method == "mouth" else None},
         "sync": {"offset_ms": round(est.offset_ms, 1) if in_sync else None, "raw_offset_ms": round(est.offset_ms, 1),
                  "confidence": round(est.confidence, 3), "z": finite(est.z, 2),
                  "z_threshold": round(est.z_threshold, 2),
@@ -560,6 +588,8 @@ def score_take(
     config: S.SyncConfig = S.DEFAULT_CONFIG,
     use_region: bool = True,
     body: Optional[bool] = None,
+    lines: Optional[Collection[int]] = None,
+    placement: Any = None,
 ) -> TakeReport:
     """Score a lip-sync take against a song map: place → choose the face → sync → grade → assemble.
 
@@ -584,7 +614,14 @@ def score_take(
         Sync's tuning constants (default the shipped, calibrated ones).
     body : bool, optional
         Look for breaths shown by the body (shoulder rise, MediaPipe Pose around each breath).
-        Default: when the take is a readable file and the song map has breaths.
+        Default: off. Shoulder breaths were never measured on real footage (docs/takereport.md),
+        so the report does not claim them unless asked.
+    lines : collection of int, optional
+        Judge the mouth on these lines only (0-based: one performer's lines of a duet, see
+        :func:`score`); default every line.
+    placement : Placement, optional
+        The take's place in the song found already (:func:`place_take`: one placement for
+        every face of a take); ``None`` (and a silent take) places it here.
 
     Returns
     -------
@@ -597,7 +634,7 @@ def score_take(
     """
     report = report or silent
     take_path = Path(take_path)
-    want_body = body is not False and bool(songmap.breaths) and take_path.is_file()
+    want_body = body is True and bool(songmap.breaths) and take_path.is_file()
     ahead = None
     if track is None:
         check_take_file(take_path)  # a file that is not a video is said at once, before any thread starts
@@ -617,7 +654,7 @@ def score_take(
             track = track_mouth(take_path, report=tracking_report)
         return _score_steps(take_path, track, songmap, face=face, report=report, song_audio=song_audio,
                             song_start_s=song_start_s, config=config, use_region=use_region, want_body=want_body,
-                            ahead=ahead)
+                            ahead=ahead, lines=lines, placed=placement)
     finally:
         if ahead is not None:
             ahead.close()
@@ -625,7 +662,8 @@ def score_take(
 
 def _score_steps(take_path: Path, track: MouthTrack, songmap: SongMap, *, face: Optional[int],
                  report: ProgressCallback, song_audio, song_start_s: Optional[float], config: S.SyncConfig,
-                 use_region: bool, want_body: bool, ahead: Optional["_ReadAhead"]) -> TakeReport:
+                 use_region: bool, want_body: bool, ahead: Optional["_ReadAhead"],
+                 lines: Optional[Collection[int]] = None, placed: Optional[P.Placement] = None) -> TakeReport:
     """:func:`score_take` once the take is tracked."""
     check_faces(track)
     if track.duration_s > songmap.duration + TAKE_OVERRUN_S:
@@ -633,10 +671,10 @@ def _score_steps(take_path: Path, track: MouthTrack, songmap: SongMap, *, face: 
                                        f"{songmap.duration:.1f} s; is this the right song?")
     if face is not None:
         track.face(face)  # raises with the list of faces
-    sig = song_signals(songmap, config=config, use_region=use_region)
+    sig = song_signals(songmap, config=config, use_region=use_region, lines=lines)
     report(0.75, "placing the take in the song")
-    placement = place_take(track, songmap, song_audio=song_audio, song_start_s=song_start_s,
-                           song=ahead.song if ahead is not None else None)
+    placement = placed if placed is not None else place_take(
+        track, songmap, song_audio=song_audio, song_start_s=song_start_s, song=ahead.song if ahead is not None else None)
     # The shoulders around each breath (MediaPipe Pose) are looked at in a second thread as soon
     # as the take's place in the song is final: by sound or given, and with one candidate place
     # (the mouth picks among a repeated chorus's places). A silent take is placed by sync itself.
@@ -781,3 +819,112 @@ def _clean(d: dict) -> dict:
         else:
             out[k] = v
     return out
+
+
+def score(
+    take_path: str | os.PathLike,
+    songmap: SongMap,
+    *,
+    performers: Optional[Sequence[str]] = None,
+    face: Optional[int] = None,
+    report: Optional[ProgressCallback] = None,
+    song_audio: Optional[str | os.PathLike] = None,
+    song_start_s: Optional[float] = None,
+    track: Optional[MouthTrack] = None,
+    config: S.SyncConfig = S.DEFAULT_CONFIG,
+    body: Optional[bool] = None,
+) -> TakeReport:
+    """Score a take: who is in it, each performer graded on their own lines, the take's verdict.
+
+    The one entry point of the CLI (``lipcoach score``), the studio's score jobs and dailies.
+    A number whose map says who sings each line (a duet, a group number, a mashup of
+    characters) is judged performer by performer (:mod:`lipcoach.take.performers`): each line
+    gets the verdict of the performer who sings it, and a line whose singer is not in the take
+    has no verdict and is not coverable. Any other number is one performer on every line
+    (:func:`score_take`).
+
+    Parameters
+    ----------
+    take_path, songmap, face, report, song_audio, song_start_s, track, config, body
+        As :func:`score_take`.
+    performers : sequence of str, optional
+        Who is in the take (the studio's performer of the take, ``--performer``). With a
+        single face in shot and several performers in the number, who it is is otherwise told
+        by whose lines the face mouths best. Names must be performers of the number when its
+        map names them.
+
+    Returns
+    -------
+    TakeReport
+        ``doc["performers"]`` lists every performer of the number (``in_take``, face, lines,
+        score, verdict, reason, offset); ``doc["lines"][i]["verdict"]`` is the verdict of the
+        performer who sings line i.
+
+    Raises
+    ------
+    LipcoachError
+        As :func:`score_take`; a named performer the number does not have.
+    """
+    from lipcoach.take import performers as PF
+
+    report = report or silent
+    who = PF.line_performers(songmap)
+    wanted = [p for p in (performers or []) if p]
+    if who is None:
+        result = score_take(take_path, songmap, face=face, report=report, song_audio=song_audio,
+                            song_start_s=song_start_s, track=track, config=config, body=body)
+        if wanted:
+            doc = result.doc
+            doc["performers"] = [{"performer": name, "face": doc["face"], "lines": [ln["index"] for ln in doc["lines"]],
+                                  "in_take": True, "score": doc["score"], "verdict": doc["verdict"],
+                                  "verdict_reason": doc.get("verdict_reason"), "offset_ms": doc["sync"]["offset_ms"]}
+                                 for name in wanted]
+        return result
+    by_name = PF.lines_of(who)
+    unknown = [p for p in wanted if p not in by_name]
+    if unknown:
+        raise LipcoachError(None, f"no performer {unknown[0]!r} in this number (its performers: {', '.join(sorted(by_name))})")
+    take_path = Path(take_path)
+    if track is None:
+        check_take_file(take_path)
+        track = track_mouth(take_path, report=subrange(report, 0.0, 0.5))
+    check_faces(track)
+    if track.duration_s > songmap.duration + TAKE_OVERRUN_S:
+        raise LipcoachError(take_path, f"the take is {track.duration_s:.1f} s long but the song is only "
+                                       f"{songmap.duration:.1f} s; is this the right song?")
+    if face is not None:
+        faces = [track.face(face).id]
+    else:
+        faces = [f.id for f in track.faces if f.found_share >= PF.MIN_FOUND_SHARE] or \
+            [max(track.faces, key=lambda f: f.found_share).id]
+    candidates = sorted(wanted or by_name)
+    if len(wanted) > len(faces):
+        candidates = sorted(wanted)  # more named performers than faces: the faces say which of them are in shot
+    placement = place_take(track, songmap, song_audio=song_audio, song_start_s=song_start_s)
+    if placement is not None and not placement.alternatives and not wanted:
+        # Only the performers with a line in the take can be in it (saves scoring the others).
+        lo_s, hi_s = take_span_s(track, placement.song_start_s, song_duration_s=songmap.duration)
+        inside = [name for name in candidates
+                  if any(songmap.lines[i].end > lo_s and songmap.lines[i].start < hi_s for i in by_name[name])]
+        candidates = inside or candidates
+    pairs = [(fc, name) for fc in faces for name in candidates]
+    results: dict[tuple[int, str], TakeReport] = {}
+    for k, (fc, name) in enumerate(pairs):
+        results[fc, name] = score_take(take_path, songmap, face=fc, track=track, song_audio=song_audio,
+                                       song_start_s=song_start_s, config=config, body=body, lines=by_name[name],
+                                       placement=placement,
+                                       report=subrange(report, 0.5 + 0.5 * k / len(pairs), 0.5 + 0.5 * (k + 1) / len(pairs)))
+    if len(wanted) == len(faces) == 1:
+        face_of = {wanted[0]: faces[0]}
+    else:
+        table = {fc: {name: {ln["index"]: ln["score"] for ln in results[fc, name].doc["lines"]} for name in candidates}
+                 for fc in faces}
+        face_of = PF.assign_faces(table, {name: by_name[name] for name in candidates})
+    docs = {name: results[fc, name].doc for name, fc in face_of.items()}
+    doc = PF.combine(docs, face_of, who)
+    from lipcoach.take.report import fixes_first
+
+    doc["fixes"] = fixes_first(doc)
+    base = results[face_of[min(face_of, key=lambda n: min(by_name[n]))], min(face_of, key=lambda n: min(by_name[n]))]
+    report(1.0, "done")
+    return TakeReport(doc=doc, series=base.series, take_path=os.fspath(take_path))

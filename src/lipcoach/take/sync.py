@@ -267,6 +267,8 @@ class SyncEstimate:
     shape_z: float = float("nan")  #: the lyrics' mouth shapes against the mouth, above its circular-shift null (:func:`shape_evidence`)
     n_shapes: int = 0  #: phonemes with an expected shape in the take
     shape_best_z: float = float("nan")  #: the best shape match at any lag within ±max_lag_ms of the placement
+    #: the take was placed by its mouth with a confidence under the bar (``placement.unsure``): never ``in_sync``
+    placement_unsure: bool = False
 
     @property
     def has_shapes(self) -> bool:
@@ -338,34 +340,74 @@ class SyncEstimate:
         if not np.isfinite(self.evidence_z):
             return "cant_confirm"
         if self.margin >= 0 and not self.at_edge:
-            return "in_sync"
+            # A take placed by its mouth at a place the mouth itself is unsure of is not confirmed there.
+            return "cant_confirm" if self.placement_unsure else "in_sync"
         if self.n_events >= self.config.min_events and self.evidence_z < self.out_bar and self.shapes_absent:
             return "not_lip_syncing"
         return "cant_confirm"
 
     @property
+    def rhythm_chance(self) -> float:
+        """What chance typically reaches (the median of the best lag of the ±``max_lag_ms`` window), z."""
+        return chance_best(2.0 * self.config.max_lag_ms / 1000.0, 0.5)
+
+    def _numbers(self) -> str:
+        """The evidence in figures, for the reason: rhythm z against chance and the bar, and shapes."""
+        text = (f"rhythm z = {self.evidence_z:.2f}; chance typically reaches {self.rhythm_chance:.2f}, "
+                f"in sync needs {self.in_bar:.2f}")
+        if self.has_shapes:
+            text += f"; the words' shapes z = {self.shape_z:.2f}"
+        return text
+
+    @property
     def reason(self) -> str:
-        """One plain sentence behind the verdict."""
+        """One plain sentence behind the verdict, which its figures support (they are quoted in it)."""
         v = self.verdict
+        if not np.isfinite(self.evidence_z):
+            if self.n_events < self.config.min_events:
+                return (f"too few words seen to tell ({self.n_events} in the take, {self.config.min_events} needed): "
+                        "record a longer take; the take is too short to measure the mouth against the vocal")
+            return "the mouth could not be measured against the vocal (too little of the take was seen)"
+        numbers = self._numbers()
         if v == "in_sync":
-            if self.has_shapes:
-                return "the mouth follows this song's vocal and takes the shapes of its words far better than chance"
-            return "the mouth follows this song's vocal far better than chance"
+            if self.has_shapes and self.shape_z > 0:
+                return (f"the mouth follows this song's vocal and takes the shapes of its words far better than "
+                        f"chance ({numbers})")
+            return f"the mouth follows this song's vocal far better than chance ({numbers})"
         if v == "not_lip_syncing":
             if self.has_shapes:
-                return ("the mouth does not take the shapes of this song's words (lips closed on m/b/p, rounded, "
-                        "open) any better than chance")
-            return "the mouth follows this song's vocal no better than chance"
+                return ("the mouth's match with this song's vocal and with the shapes of its words (lips closed on "
+                        f"m/b/p, rounded, open) is no better than chance ({numbers})")
+            return f"the mouth's match with this song's vocal is no better than chance ({numbers})"
+        if self.margin >= 0 and not self.at_edge and self.placement_unsure:
+            return ("the mouth matches the vocal well enough for in sync, but the take has no sound and the place "
+                    f"the mouth found in the song is unsure, so it is not confirmed ({numbers})")
         if self.at_edge and self.margin >= 0:
-            return "the mouth's best match with the vocal is half a second or more away"
+            return f"the mouth's best match with the vocal is half a second or more away ({numbers})"
+        follows = self.evidence_z >= self.rhythm_chance
         if self.n_events < self.config.min_events:
-            return (f"too few words seen to tell ({self.n_events} in the take, {self.config.min_events} needed): "
+            seen = (f"too few words seen to tell ({self.n_events} in the take, {self.config.min_events} needed): "
                     "record a longer take")
-        if self.has_shapes:
-            return ("the mouth follows the vocal's rhythm, but its shapes (lips closed on m/b/p, rounded, open) do "
-                    "not match the words clearly enough to rule out other words on the same rhythm")
-        return ("the mouth follows the vocal's rhythm, but not clearly enough to rule out other words on the "
-                "same rhythm")
+            what = "the mouth follows the vocal's rhythm better than chance" if follows else \
+                "the mouth's match with the vocal is no better than chance"
+            return f"{seen}; {what} ({numbers})"
+        if follows:
+            if self.has_shapes:
+                return ("the mouth follows the vocal's rhythm better than chance, but not clearly enough, with the "
+                        "words' shapes (lips closed on m/b/p, rounded, open), to rule out other words on the same "
+                        f"rhythm ({numbers})")
+            return ("the mouth follows the vocal's rhythm better than chance, but not clearly enough to rule out "
+                    f"other words on the same rhythm ({numbers})")
+        # No better than chance, yet not called out: say what keeps it from not_lip_syncing.
+        if not self.shapes_absent:
+            return ("the mouth's match with the vocal is no better than chance at the offset found, but the lips "
+                    f"take the words' shapes at another lag (best shapes z = {self.shape_best_z:.2f}): the offset may "
+                    f"be misread ({numbers})")
+        if self.searched_song:
+            return ("the mouth's match with the vocal is no better than chance where the mouth placed this silent "
+                    f"take; it may be at the wrong place in the song ({numbers})")
+        return ("the mouth's match with the vocal is no better than chance, but not low enough to call it out of "
+                f"sync ({numbers}; not lip-syncing needs under {self.out_bar:.2f})")
 
     @property
     def in_sync(self) -> bool:

@@ -146,3 +146,45 @@ def shaped_envelope(follow: Callable[[float], float], phonemes, *, start_s: floa
         return follow(t) * opening, rounding
 
     return mouth
+
+
+def articulated_mouth(phonemes, *, start_s: float = 0.0, shift_s: float = 0.0, lead_s: float = 0.03,
+                      rest_gap_s: float = 0.12):
+    """A mouth (take time s → ``(opening 0..1, rounding)``) driven by the lyrics' sounds alone.
+
+    Independent of everything the sync estimator measures the mouth against: it never looks at
+    the vocal's level, and its shapes are the drawn performer's (:data:`VISEME_SHAPES`), not
+    sync's tables. The jaw moves smoothly (linearly) from one sound's shape, reached at the
+    sound's middle, to the next; between words more than ``rest_gap_s`` apart it rests shut.
+    It moves ``lead_s`` ahead of the sound (a physical lead chosen here, not the shipped config's).
+
+    Parameters
+    ----------
+    phonemes : iterable of (start_s, end_s, viseme)
+        The song's sounds, song time, s.
+    start_s, shift_s : float
+        Song time of take time 0, s; the picture is late by ``shift_s``.
+    """
+    knots_t, knots_o, knots_r = [], [], []
+    prev_end = None
+    for a, b, viseme in sorted(phonemes):
+        if prev_end is None or a - prev_end > rest_gap_s:
+            if prev_end is not None:
+                knots_t.append(prev_end + 0.5 * rest_gap_s)
+                knots_o.append(0.0)
+                knots_r.append(0.0)
+            knots_t.append(a - 0.5 * rest_gap_s)
+            knots_o.append(0.0)
+            knots_r.append(0.0)
+        opening, rounding = VISEME_SHAPES.get(viseme, (0.8, 0.0))
+        knots_t.append(0.5 * (a + b))
+        knots_o.append(opening / 1.2)
+        knots_r.append(rounding)
+        prev_end = b
+    kt, ko, kr = np.array(knots_t), np.array(knots_o), np.array(knots_r)
+
+    def mouth(t: float):
+        song_t = t + start_s - shift_s + lead_s
+        return float(np.interp(song_t, kt, ko, left=0.0, right=0.0)), float(np.interp(song_t, kt, kr, left=0.0, right=0.0))
+
+    return mouth

@@ -53,8 +53,12 @@
       if (ln.breath === "not_shown") notes.push("show the breath before the line");
       const unseen = ln.n_hidden && ln.n_hidden === ln.n_words;
       const bar = LC.el("div"); bar.style.width = (unseen ? 0 : Math.round(ln.score)) + "%";
+      // A line the take may cover but whose singer is not confirmed in sync is cut in unconfirmed.
+      const unconfirmed = ln.coverable && ln.verdict !== undefined && ln.verdict !== "in_sync";
       const cover = ln.coverable === undefined ? LC.el("td", { class: "muted", text: "–" })
-        : LC.el("td", { class: ln.coverable ? "yes" : "no", text: ln.coverable ? "yes" : "no" });
+        : ln.singer_in_take === false ? LC.el("td", { class: "no", text: "no (its singer is not in this take)" })
+        : LC.el("td", { class: ln.coverable ? (unconfirmed ? "muted" : "yes") : "no",
+                        text: ln.coverable ? (unconfirmed ? "unconfirmed" : "yes") : "no" });
       body.append(LC.el("tr", { "data-line": ln.index },
         LC.el("td", { text: String(ln.index + 1) }), wordsCell(ln, words),
         unseen ? LC.el("td", { class: "w-hidden", text: "not seen" }) : LC.el("td", { text: String(Math.round(ln.score)) }),
@@ -64,7 +68,10 @@
     const lines = r.lines || [];
     if (lines.some((ln) => ln.coverable !== undefined)) {
       const cover = lines.filter((ln) => ln.coverable).map((ln) => String(ln.index + 1));
-      $("cover").textContent = cover.length ? "In the edit this take can cover line" + (cover.length > 1 ? "s " : " ") + cover.join(", ") + "."
+      const unsure = lines.some((ln) => ln.coverable && ln.verdict !== undefined && ln.verdict !== "in_sync")
+        || (r.placement && r.placement.unsure);
+      $("cover").textContent = cover.length ? "In the edit this take can cover line" + (cover.length > 1 ? "s " : " ") + cover.join(", ")
+          + (unsure ? " (unconfirmed: the edit uses it only when no confirmed take covers a line, marked to check by eye)." : ".")
         : "In the edit this take cannot cover any line.";
     }
     if (lines.some((ln) => ln.n_hidden)) {
@@ -109,7 +116,8 @@
     $("verdict").textContent = "verdict: " + LC.verdictText(r) + (take.speed < 1 ? " · recorded at " + Math.round(take.speed * 100) + " %" : "");
     for (const f of r.fixes || []) $("fixes").append(LC.el("li", { text: f }));
     for (const n of r.notes || []) $("notes").append(LC.el("p", { class: "muted", text: n }));
-    if (r.placement) $("placement").textContent = "placed at song time " + Number(r.placement.song_start_s).toFixed(2) + " s (" + r.placement.method + ")";
+    if (r.placement) $("placement").textContent = "placed at song time " + Number(r.placement.song_start_s).toFixed(2) + " s (" + r.placement.method + ")"
+      + (r.placement.unsure ? " · placement unsure (confidence " + Number(r.placement.confidence).toFixed(2) + "): check the place by eye" : "");
     showLines(r);
     showBreaths(r);
     document.body.dataset.ready = "1";
