@@ -19,12 +19,11 @@ import os
 import re
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 from lipcoach.errors import LipcoachError
 
-if TYPE_CHECKING:
-    from lipcoach.production.edit import EditPlan, LineChoice
+from lipcoach.production.edit_plan import EditPlan, LineChoice
 
 #: --format → (OTIO adapter, file suffix)
 FORMATS = {

@@ -2,7 +2,7 @@
 
 Stages: mouth track (:mod:`.mouth`) → placement in the song (:mod:`.placement`) → choice of
 face → performer offset and verdict for the take and each line (:mod:`.sync`) → grades
-(:mod:`.grade`) → report (:mod:`.report`: JSON ``lipcoach.takereport/1`` and HTML).
+(:mod:`.grade`) → report (:mod:`.report`: JSON ``lipcoach.takereport/2`` and HTML).
 """
 
 from __future__ import annotations
@@ -512,7 +512,7 @@ NO_WORDS_NOTE = ("This song map has no lyrics, so words cannot be graded; placem
 
 def assemble_report(take_path: Path, track: MouthTrack, fc, songmap: SongMap, sig: SongSignals, sync: SyncResult,
                     grades: Grades, *, config: S.SyncConfig = S.DEFAULT_CONFIG) -> TakeReport:
-    """Step 5: the ``lipcoach.takereport/1`` document and the curves for the HTML page."""
+    """Step 5: the ``lipcoach.takereport/2`` document and the curves for the HTML page."""
     from lipcoach.take.report import fixes_first
 
     est, placement = sync.estimate, sync.placement
