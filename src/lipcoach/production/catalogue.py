@@ -208,15 +208,20 @@ class Catalogue:
     def latest_map(self, s: Session, song_id: int) -> Optional[SongMapVersion]:
         return s.scalar(select(SongMapVersion).where(SongMapVersion.song_id == song_id).order_by(SongMapVersion.version.desc()).limit(1))
 
-    def lock_song(self, s: Session, song_id: int) -> None:
+    def write_lock(self, s: Session) -> None:
         """Take the catalogue's write lock for this transaction (held until ``s`` commits or rolls back).
 
         SQLite has one writer at a time: a no-op write makes every later read in the
         transaction see the latest committed state, and makes other writers (threads or
-        processes) wait for this commit. Map versions are numbered under it.
+        processes) wait for this commit. Every read-modify-write of a map, a spec or a pin
+        takes it *before* reading what it changes, so no change is lost to a concurrent one.
         """
         # Waits up to the connection's busy timeout (30 s) for another writer to commit.
-        s.execute(text("UPDATE songs SET id = id WHERE id = :song_id"), {"song_id": song_id})
+        s.execute(text("UPDATE songs SET id = id WHERE 0"))
+
+    def lock_song(self, s: Session, song_id: int) -> None:
+        """The write lock (see :meth:`write_lock`), taken to change song ``song_id``; map versions are numbered under it."""
+        self.write_lock(s)
 
     def add_map_version(self, s: Session, song_id: int, songmap, *, origin: str, note: str = "",
                         base_version: Optional[int] = None) -> SongMapVersion:

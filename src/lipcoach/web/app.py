@@ -33,7 +33,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from lipcoach.errors import LipcoachError
+from lipcoach.errors import LipcoachError, NotFound, StorageError, storage_problem
 from lipcoach.production import jobs as J
 from lipcoach.production import storage
 from lipcoach.production.catalogue import Catalogue, StaleMap, reconcile
@@ -242,8 +242,22 @@ def _add_error_answers(app: FastAPI) -> None:
 
     @app.exception_handler(LipcoachError)
     async def lipcoach_error(_request: Request, exc: LipcoachError):
-        status = 413 if isinstance(exc, storage.TooLarge) else 409 if isinstance(exc, StaleMap) else 400
+        status = (413 if isinstance(exc, storage.TooLarge) else 409 if isinstance(exc, StaleMap) else 404 if isinstance(exc, NotFound)
+                  else 503 if isinstance(exc, StorageError) else 400)
         return JSONResponse({"error": _public_message(exc)}, status_code=status)
+
+    async def storage_error(request: Request, exc: Exception):
+        """A full disk or a read-only data folder: one line (503), not SQLite's multi-line error (500)."""
+        problem = storage_problem(exc)
+        if problem is None:
+            raise exc
+        log.error("%s %s: %s (%s)", request.method, request.url.path, problem, exc.__class__.__name__)
+        return JSONResponse({"error": f"the studio's data folder cannot be written: {problem.problem}"}, status_code=503)
+
+    from sqlalchemy.exc import OperationalError
+
+    app.add_exception_handler(OperationalError, storage_error)
+    app.add_exception_handler(OSError, storage_error)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException):
