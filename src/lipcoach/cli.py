@@ -220,7 +220,7 @@ def practice_track(
 def serve(
     data: Path = typer.Option(Path("lipcoach-data"), "--data", help="Catalogue folder (created if absent)."),
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind; anything but loopback requires a token."),
-    port: int = typer.Option(8765, "--port"),
+    port: int = typer.Option(8765, "--port", min=1, max=65535, help="Port to listen on (1-65535)."),
     demo: bool = typer.Option(False, "--demo", help="Add the built-in demo number to an empty catalogue."),
     token: Optional[str] = typer.Option(None, "--token", help="Access token (generated when binding beyond loopback)."),
     render_quality: str = typer.Option("high", "--render-quality", help="Slowed-down renders: high, balanced or fast."),
@@ -236,25 +236,58 @@ from lipcoach.cli_desk import register as _register_desk  # noqa: E402  (season,
 _register_desk(app)
 
 
+#: The click that typer actually runs on (typer >= 0.20 bundles its own copy as ``typer._click``;
+#: older typer uses the ``click`` package): usage errors are instances of *its* classes.
+_click_errors = sys.modules[typer.BadParameter.__module__]
+#: Exit code of a command interrupted by Ctrl-C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
+
+
+def usage_line(error) -> str:
+    """Click's usage error as one line: what is wrong, and where the command's help is."""
+    ctx = getattr(error, "ctx", None)
+    command = ctx.command_path if ctx is not None else "lipcoach"
+    message = " ".join(error.format_message().split())
+    return f"{command}: {message} (see `{command} --help`)"
+
+
 def main(argv: Optional[list[str]] = None) -> None:
-    """Entry point: run the app, turning LipcoachError into one line and exit code 2."""
+    """Entry point: every ending is an exit code and at most one line on stderr.
+
+    0 done; 2 bad input (:class:`LipcoachError`) or a usage error (a bad option value, a
+    missing option, an unknown command); 130 interrupted (Ctrl-C); 3 an unexpected error.
+    """
     try:
-        app(args=argv, prog_name="lipcoach", standalone_mode=False)
+        code = app(args=argv, prog_name="lipcoach", standalone_mode=False)
     except LipcoachError as error:
         _say(f"lipcoach: {error}")
         sys.exit(2)
-    except KeyboardInterrupt:
-        _say("lipcoach: interrupted")
-        sys.exit(130)
-    except Exception as error:  # click's usage errors and anything unexpected: one line, no traceback
-        import click
-
-        if isinstance(error, click.exceptions.ClickException):
-            error.show()
+    except KeyboardInterrupt:  # outside the command (typer turns one inside into exit code 130)
+        code = EXIT_INTERRUPTED
+    except _click_errors.NoArgsIsHelpError as error:  # `lipcoach` alone: the help is the answer
+        error.show()
+        sys.exit(error.exit_code)
+    except _click_errors.UsageError as error:
+        _say(usage_line(error))
+        sys.exit(2)
+    except (_click_errors.ClickException, typer.Abort) as error:
+        if isinstance(error, typer.Abort):
+            code = 1
+        else:
+            _say(f"lipcoach: {' '.join(error.format_message().split())}")
             sys.exit(error.exit_code)
-        if isinstance(error, click.exceptions.Abort):
-            sys.exit(1)
+    except Exception as error:  # anything unexpected: one line, no traceback
+        from lipcoach.errors import storage_problem
+
+        problem = storage_problem(error)
+        if problem is not None:  # a full disk or a read-only folder is the user's to fix, not a bug
+            _say(f"lipcoach: {problem}")
+            sys.exit(2)
         if os.environ.get("LIPCOACH_DEBUG"):
             raise
         _say(f"lipcoach: internal error: {type(error).__name__}: {error} (set LIPCOACH_DEBUG=1 for details)")
         sys.exit(3)
+    if code == EXIT_INTERRUPTED:
+        _say("lipcoach: interrupted; nothing half-written was kept")
+    if isinstance(code, int) and code:
+        sys.exit(code)

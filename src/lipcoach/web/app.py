@@ -304,6 +304,7 @@ def serve(data_dir: str | os.PathLike, host: str = "127.0.0.1", port: int = 8765
     """
     import uvicorn
 
+    check_bindable(host, port)  # before the data folder is made or opened
     app, url = prepare(data_dir, host, port, demo=demo, token=token, render_quality=render_quality)
     print(f"lipcoach practice studio: {url}", flush=True)
     if app.state.token:
@@ -313,6 +314,41 @@ def serve(data_dir: str | os.PathLike, host: str = "127.0.0.1", port: int = 8765
 
         webbrowser.open(url)
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+#: Ports a studio may listen on (0 is "any free port", which a user could not then find).
+MIN_PORT, MAX_PORT = 1, 65535
+
+
+def check_bindable(host: str, port: int) -> None:
+    """Refuse, in one line, a port out of range or an address the studio could not listen on.
+
+    Raises
+    ------
+    LipcoachError
+        The port is not 1-65535, the host is not an address of this machine, or another
+        program (another studio?) already listens there.
+    """
+    import errno
+    import socket
+
+    if not MIN_PORT <= port <= MAX_PORT:
+        raise LipcoachError(None, f"--port {port} is not a port; choose one from {MIN_PORT} to {MAX_PORT} (default 8765)")
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError):
+        raise LipcoachError(None, f"--host {host!r} is not an address or a name this machine knows") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: a just-closed studio's port is free
+        try:
+            probe.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise LipcoachError(None, f"port {port} on {host} is already in use (another studio?); choose another with --port") from None
+            if error.errno == errno.EACCES:
+                raise LipcoachError(None, f"port {port} needs administrator rights; choose one from 1024 to {MAX_PORT}") from None
+            raise LipcoachError(None, f"cannot listen on {host} port {port}: {error.strerror or error}") from None
 
 
 def prepare(data_dir: str | os.PathLike, host: str = "127.0.0.1", port: int = 8765, *, demo: bool = False,
