@@ -69,11 +69,12 @@ def check_export(songmap_path: Path, songmap, fmt: str, output: Optional[Path], 
 
 
 def check_score(take: Path, songmap_path: Path, songmap, *, output: Path, json_path: Optional[Path],
-                song_audio: Optional[Path], force: bool = False) -> None:
-    """``lipcoach score``: the take exists and is a video; the report and JSON can be written."""
-    from lipcoach.take.mouth import check_take_file
+                song_audio: Optional[Path], force: bool = False, max_take_s: Optional[float] = None) -> None:
+    """``lipcoach score``: the take is a readable video within the length limit; the report and JSON can be written."""
+    from lipcoach.take.mouth import MAX_TAKE_DURATION_S
+    from lipcoach.take.score import check_take
 
-    check_take_file(take)
+    check_take(take, songmap, max_take_s=MAX_TAKE_DURATION_S if max_take_s is None else max_take_s)
     if song_audio is not None and not Path(song_audio).exists():
         raise LipcoachError(song_audio, "no such file")
     check_outputs([(output, HTML_SUFFIXES, "report"), (json_path, JSON_SUFFIXES, "JSON report")],

@@ -154,6 +154,9 @@ def score(
     song_audio: Optional[Path] = typer.Option(None, "--song-audio", help="The song's audio, if it moved since it was analysed."),
     data: Optional[Path] = typer.Option(None, "--data", help="A studio folder (`lipcoach serve --data`): add the take to a number's history."),
     number: Optional[int] = typer.Option(None, "--number", help="The number (its id in the studio) the take joins; with --data."),
+    max_take_minutes: float = typer.Option(
+        30.0, "--max-take-minutes", min=0.1, max=24 * 60.0,
+        help="Refuse a longer take before tracking it (its container's length), minutes."),
     force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """Score a lip-sync take: timing per word and line, missed words, m/b/p closures, breaths."""
@@ -164,10 +167,11 @@ def score(
     from lipcoach.take.score import save_json, score_take, write_report_html
 
     songmap = SongMap.load(song)
-    check_score(take, song, songmap, output=output, json_path=json_path, song_audio=song_audio, force=force)
+    max_take_s = max_take_minutes * 60.0
+    check_score(take, song, songmap, output=output, json_path=json_path, song_audio=song_audio, force=force, max_take_s=max_take_s)
     catalogue = check_studio(data, number, songmap)  # a wrong number fails now, not after scoring
     with rich_bar(f"Scoring {take.name}") as report:
-        result = score_take(take, songmap, face=face, song_audio=song_audio, report=report)
+        result = score_take(take, songmap, face=face, song_audio=song_audio, report=report, max_take_s=max_take_s)
     # The page and its JSON replace earlier ones together, or not at all.
     with staged_outputs(*[p for p in (output, json_path) if p is not None]) as staged:
         write_report_html(result, staged[0])

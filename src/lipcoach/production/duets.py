@@ -62,7 +62,7 @@ def score_duet_take(take_path: str | os.PathLike, songmap, *, song_audio=None,
                     report: Optional[ProgressCallback] = None) -> dict:
     """Score a take of a duet or group number (see module docstring); returns the report document."""
     from lipcoach.take.mouth import check_faces, track_mouth
-    from lipcoach.take.score import score_take
+    from lipcoach.take.score import check_take, score_take
 
     report = report or silent
     who = line_performers(songmap)
@@ -72,6 +72,7 @@ def score_duet_take(take_path: str | os.PathLike, songmap, *, song_audio=None,
     for index, names in enumerate(who):
         for name in names:
             performers_lines.setdefault(name, []).append(index)
+    check_take(take_path, songmap)  # a wrong or over-long file is refused by its container's length, before tracking
     track = track_mouth(take_path, report=subrange(report, 0.0, 0.6))
     check_faces(track)
     faces = [f.id for f in track.faces if f.found_share >= MIN_FOUND_SHARE]

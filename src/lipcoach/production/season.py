@@ -419,7 +419,7 @@ class ImportSummary:
 
 def check_media(spec: SeasonSpec) -> None:
     """Probe every song's audio and stem (FFmpeg, no decoding); a bad one names the season file's line."""
-    from lipcoach.media.decode import probe
+    from lipcoach.media.decode import MAX_DURATION_S, check_duration, probe
 
     for slug, song in spec.songs.items():
         for field, path in (("audio", song.audio), ("vocals", song.vocals)):
@@ -427,6 +427,7 @@ def check_media(spec: SeasonSpec) -> None:
                 continue
             try:
                 info = probe(path)
+                check_duration(info, MAX_DURATION_S, what="it")  # by the container's length, before any decoding
             except LipcoachError as exc:
                 raise LipcoachError(f"{spec.path}:{song.lines[field]}", f"song {slug!r}: {field} {path.name}: {exc.problem}") from None
             if not info.has_audio:

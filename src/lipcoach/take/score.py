@@ -21,11 +21,13 @@ from lipcoach.song.songmap import SongMap
 from lipcoach.take import grade as G
 from lipcoach.take import placement as P
 from lipcoach.take import sync as S
-from lipcoach.take.mouth import MouthTrack, check_faces, check_take_file, track_mouth
+from lipcoach.take.mouth import MAX_TAKE_DURATION_S, MouthTrack, check_faces, check_take_file, track_mouth
 
 NAME = "lipcoach.takereport"
 #: A take may run this much longer than the song (pre-roll, a held last frame), s.
 TAKE_OVERRUN_S = 2.0
+#: A container may state a little more than the frames cover (an audio tail), s.
+CONTAINER_SLACK_S = 1.0
 #: Scratch sound quieter than this (dBFS RMS) counts as a silent take.
 SILENT_DBFS = -60.0
 #: Under this placement confidence, scratch sound is not trusted and the mouth places the take.
@@ -531,6 +533,32 @@ def assemble_report(take_path: Path, track: MouthTrack, fc, songmap: SongMap, si
     return TakeReport(doc=doc, series=series, take_path=os.fspath(take_path))
 
 
+def longest_take_s(song_duration_s: float, speed: float = 1.0) -> float:
+    """The longest take of a song worth tracking, s: the song at the recording's speed plus the allowed overrun.
+
+    Without a known song length (0), :data:`~lipcoach.take.mouth.MAX_TAKE_DURATION_S`.
+    """
+    if song_duration_s <= 0 or speed <= 0:
+        return MAX_TAKE_DURATION_S
+    return song_duration_s / speed + TAKE_OVERRUN_S + CONTAINER_SLACK_S
+
+
+def check_take(take_path: str | os.PathLike, songmap: SongMap, *, max_take_s: Optional[float] = MAX_TAKE_DURATION_S):
+    """A take's file checked before any tracking: a readable video, within the limit, not far longer than the song.
+
+    The lengths are the container's (no frame is decoded), so a wrong file (a 2-hour
+    recording, another number) is refused in a second rather than after tracking it all.
+    Returns the take's :class:`~lipcoach.media.decode.MediaInfo`.
+    """
+    info = check_take_file(take_path, max_duration_s=max_take_s)
+    # The exact check (tracked length against the song, TAKE_OVERRUN_S) follows tracking; the
+    # container may count an audio tail, so here only a take clearly too long is refused.
+    if info.duration_s > songmap.duration + TAKE_OVERRUN_S + CONTAINER_SLACK_S:
+        raise LipcoachError(take_path, f"the take is {info.duration_s:.1f} s long but the song is only "
+                                       f"{songmap.duration:.1f} s; is this the right song?")
+    return info
+
+
 def score_take(
     take_path: str | os.PathLike,
     songmap: SongMap,
@@ -543,6 +571,7 @@ def score_take(
     config: S.SyncConfig = S.DEFAULT_CONFIG,
     use_region: bool = True,
     body: Optional[bool] = None,
+    max_take_s: Optional[float] = MAX_TAKE_DURATION_S,
 ) -> TakeReport:
     """Score a lip-sync take against a song map: place → choose the face → sync → grade → assemble.
 
@@ -568,6 +597,8 @@ def score_take(
     body : bool, optional
         Look for breaths shown by the body (shoulder rise, MediaPipe Pose around each breath).
         Default: when the take is a readable file and the song map has breaths.
+    max_take_s : float, optional
+        Refuse a longer take, s (its container's length, before any tracking); None: no limit.
 
     Returns
     -------
@@ -583,7 +614,7 @@ def score_take(
     want_body = body is not False and bool(songmap.breaths) and take_path.is_file()
     ahead = None
     if track is None:
-        check_take_file(take_path)  # a file that is not a video is said at once, before any thread starts
+        check_take(take_path, songmap, max_take_s=max_take_s)  # said at once, before any thread starts
         # While the mouth is tracked (Face Mesh keeps one core busy, decoding the other part
         # of the time), a second thread reads the song for placement and starts MediaPipe Pose.
         # It starts with the tracker's first progress report, i.e. once Face Mesh runs: before
@@ -597,7 +628,7 @@ def score_take(
                 ahead.start()
                 tracking(fraction, label)
 
-            track = track_mouth(take_path, report=tracking_report)
+            track = track_mouth(take_path, report=tracking_report, max_duration_s=max_take_s)
         return _score_steps(take_path, track, songmap, face=face, report=report, song_audio=song_audio,
                             song_start_s=song_start_s, config=config, use_region=use_region, want_body=want_body,
                             ahead=ahead)
