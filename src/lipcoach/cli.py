@@ -247,6 +247,16 @@ _click_errors = sys.modules[typer.BadParameter.__module__]
 EXIT_INTERRUPTED = 130
 
 
+def _data_option(args: list[str]) -> Optional[str]:
+    """The ``--data`` folder a command line names (to name it when its disk refuses a write), or None."""
+    for k, arg in enumerate(args):
+        if arg == "--data" and k + 1 < len(args):
+            return args[k + 1]
+        if arg.startswith("--data="):
+            return arg.split("=", 1)[1]
+    return None
+
+
 def usage_line(error) -> str:
     """Click's usage error as one line: what is wrong, and where the command's help is."""
     ctx = getattr(error, "ctx", None)
@@ -283,7 +293,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     except Exception as error:  # anything unexpected: one line, no traceback
         from lipcoach.errors import storage_problem
 
-        problem = storage_problem(error)
+        problem = storage_problem(error, _data_option(sys.argv[1:] if argv is None else argv))
         if problem is not None:  # a full disk or a read-only folder is the user's to fix, not a bug
             _say(f"lipcoach: {problem}")
             sys.exit(2)
@@ -292,6 +302,6 @@ def main(argv: Optional[list[str]] = None) -> None:
         _say(f"lipcoach: internal error: {type(error).__name__}: {error} (set LIPCOACH_DEBUG=1 for details)")
         sys.exit(3)
     if code == EXIT_INTERRUPTED:
-        _say("lipcoach: interrupted; nothing half-written was kept")
+        _say("lipcoach: interrupted (Ctrl-C)")
     if isinstance(code, int) and code:
         sys.exit(code)

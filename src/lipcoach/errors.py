@@ -62,6 +62,25 @@ def storage_problem(error: BaseException, data_dir: str | os.PathLike | None = N
     """
     if isinstance(error, StorageError):
         return error
+    found = _storage_problem(error, data_dir)
+    if found is not None and data_dir is not None and found.problem != _STORAGE_ERRNOS[errno.ENOSPC] and _nearly_full(data_dir):
+        return StorageError(data_dir, "the disk is full")  # SQLite reports a failed write on a full disk as an I/O error
+    return found
+
+
+def _nearly_full(folder: str | os.PathLike) -> bool:
+    import shutil
+
+    path = os.fspath(folder)
+    while path and not os.path.exists(path):
+        path = os.path.dirname(path)
+    try:
+        return shutil.disk_usage(path or ".").free < 1 << 20
+    except OSError:
+        return False
+
+
+def _storage_problem(error: BaseException, data_dir) -> "StorageError | None":
     seen: set[int] = set()
     while error is not None and id(error) not in seen:  # SQLAlchemy wraps the driver's error; follow the chain
         seen.add(id(error))

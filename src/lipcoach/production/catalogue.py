@@ -26,7 +26,7 @@ from typing import Any, BinaryIO, Optional, Union
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, create_engine, event, select, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
-from lipcoach.errors import LipcoachError
+from lipcoach.errors import LipcoachError, StorageError, storage_problem
 
 log = logging.getLogger("lipcoach.catalogue")
 
@@ -166,6 +166,17 @@ class Catalogue:
 
     def __init__(self, data_dir: str | os.PathLike, *, start_up: bool = True):
         self.root = Path(data_dir).resolve()
+        try:
+            self._open(start_up)
+        except Exception as exc:  # a full disk or a read-only folder: one line, not SQLite's multi-line error
+            problem = storage_problem(exc, data_dir)
+            if problem is None:
+                raise
+            raise StorageError(data_dir, problem.problem) from None  # named as the user gave it
+
+    def _open(self, start_up: bool) -> None:
+        if self.root.is_dir() and not os.access(self.root, os.W_OK):
+            raise StorageError(None, "the data folder is read-only (lipcoach keeps its catalogue there); use a writable folder")
         for sub in ("files", "maps", "renders", "reports", "tmp"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         # An upload in flight when the server died was never acknowledged: drop it.

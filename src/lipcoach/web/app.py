@@ -313,7 +313,9 @@ def serve(data_dir: str | os.PathLike, host: str = "127.0.0.1", port: int = 8765
         import webbrowser
 
         webbrowser.open(url)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # Server.run, not uvicorn.run (which swallows Ctrl-C): after its clean shutdown the
+    # interrupt reaches the command line, which says so and exits 130.
+    uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run()
 
 
 #: Ports a studio may listen on (0 is "any free port", which a user could not then find).
