@@ -262,7 +262,7 @@ def usage_line(error) -> str:
     ctx = getattr(error, "ctx", None)
     command = ctx.command_path if ctx is not None else "lipcoach"
     message = " ".join(error.format_message().split())
-    return f"{command}: {message} (see `{command} --help`)"
+    return f"lipcoach: {message} (see `{command} --help`)"
 
 
 def main(argv: Optional[list[str]] = None) -> None:
