@@ -243,12 +243,15 @@ _register_desk(app)
 #: The click that typer actually runs on (typer >= 0.20 bundles its own copy as ``typer._click``;
 #: older typer uses the ``click`` package): usage errors are instances of *its* classes.
 _click_errors = sys.modules[typer.BadParameter.__module__]
+#: ``lipcoach`` or ``lipcoach season`` alone: the help is the answer (click < 8.2 has no such class).
+_NoArgsIsHelp = getattr(_click_errors, "NoArgsIsHelpError", ())
 #: Exit code of a command interrupted by Ctrl-C (128 + SIGINT), as shells report it.
 EXIT_INTERRUPTED = 130
 
 
 def _data_option(args: list[str]) -> Optional[str]:
     """The ``--data`` folder a command line names (to name it when its disk refuses a write), or None."""
+    args = [str(a) for a in args]
     for k, arg in enumerate(args):
         if arg == "--data" and k + 1 < len(args):
             return args[k + 1]
@@ -278,15 +281,16 @@ def main(argv: Optional[list[str]] = None) -> None:
         sys.exit(2)
     except KeyboardInterrupt:  # outside the command (typer turns one inside into exit code 130)
         code = EXIT_INTERRUPTED
-    except _click_errors.NoArgsIsHelpError as error:  # `lipcoach` alone: the help is the answer
+    except _NoArgsIsHelp as error:
         error.show()
         sys.exit(error.exit_code)
     except _click_errors.UsageError as error:
         _say(usage_line(error))
         sys.exit(2)
     except (_click_errors.ClickException, typer.Abort) as error:
-        if isinstance(error, typer.Abort):
-            code = 1
+        if isinstance(error, typer.Abort):  # end of input at a prompt
+            _say("lipcoach: aborted")
+            sys.exit(1)
         else:
             _say(f"lipcoach: {' '.join(error.format_message().split())}")
             sys.exit(error.exit_code)
