@@ -32,10 +32,10 @@ def built_catalogue(season_file, tmp_path_factory):
 @pytest.fixture
 def catalogue(built_catalogue, tmp_path):
     """A private copy of the built catalogue, without any scored take or pinned line."""
-    from sqlalchemy import delete
+    from sqlalchemy import delete, update
 
     from lipcoach.production.catalogue import Catalogue
-    from lipcoach.production.tables import DailyTake, LinePin
+    from lipcoach.production.tables import DailyTake, LinePin, SeasonNumber
 
     cat, _ = built_catalogue
     shutil.copytree(cat.root, tmp_path / "data")
@@ -43,6 +43,7 @@ def catalogue(built_catalogue, tmp_path):
     with copy.session() as s:
         s.execute(delete(LinePin))
         s.execute(delete(DailyTake))
+        s.execute(update(SeasonNumber).values(cut_at=None))  # an edit written by an earlier test (test_edit) is not this one's
         s.commit()
     return copy
 
