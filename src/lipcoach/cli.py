@@ -166,6 +166,9 @@ def score(
     song_audio: Optional[Path] = typer.Option(None, "--song-audio", help="The song's audio, if it moved since it was analysed."),
     data: Optional[Path] = typer.Option(None, "--data", help="A studio folder (`lipcoach serve --data`): add the take to a number's history."),
     number: Optional[int] = typer.Option(None, "--number", help="The number (its id in the studio) the take joins; with --data."),
+    max_take_minutes: float = typer.Option(
+        30.0, "--max-take-minutes", min=0.1, max=24 * 60.0,
+        help="Refuse a longer take before tracking it (its container's length), minutes."),
     force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """Score a lip-sync take: timing per word and line, missed words, m/b/p closures, breaths."""
@@ -176,10 +179,11 @@ def score(
     from lipcoach.take.score import check_score, save_json, score, write_report_html
 
     songmap = SongMap.load(song)
-    check_score(take, song, songmap, output=output, json_path=json_path, song_audio=song_audio, force=force)
+    max_take_s = max_take_minutes * 60.0
+    check_score(take, song, songmap, output=output, json_path=json_path, song_audio=song_audio, force=force, max_take_s=max_take_s)
     catalogue = open_for_take(data, number, songmap)  # a wrong number fails now, not after scoring
     with progress_bar(f"Scoring {take.name}") as report:
-        result = score(take, songmap, face=face, performers=performer, song_audio=song_audio, report=report)
+        result = score(take, songmap, face=face, performers=performer, song_audio=song_audio, report=report, max_take_s=max_take_s)
     # The page and its JSON replace earlier ones together, or not at all.
     with staged_outputs(*[p for p in (output, json_path) if p is not None]) as staged:
         write_report_html(result, staged[0])
@@ -240,7 +244,7 @@ def practice_track(
 def serve(
     data: Path = typer.Option(Path("lipcoach-data"), "--data", help="Catalogue folder (created if absent)."),
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind; anything but loopback requires a token."),
-    port: int = typer.Option(8765, "--port"),
+    port: int = typer.Option(8765, "--port", min=1, max=65535, help="Port to listen on (1-65535)."),
     demo: bool = typer.Option(False, "--demo", help="Add the built-in demo number to an empty catalogue."),
     token: Optional[str] = typer.Option(None, "--token", help="Access token (generated when binding beyond loopback)."),
     render_quality: str = typer.Option("high", "--render-quality", help="Slowed-down renders: high, balanced or fast."),
@@ -256,25 +260,72 @@ from lipcoach.cli_desk import register as _register_desk  # noqa: E402  (season,
 _register_desk(app)
 
 
+#: The click that typer actually runs on (typer >= 0.20 bundles its own copy as ``typer._click``;
+#: older typer uses the ``click`` package): usage errors are instances of *its* classes.
+_click_errors = sys.modules[typer.BadParameter.__module__]
+#: ``lipcoach`` or ``lipcoach season`` alone: the help is the answer (click < 8.2 has no such class).
+_NoArgsIsHelp = getattr(_click_errors, "NoArgsIsHelpError", ())
+#: Exit code of a command interrupted by Ctrl-C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
+
+
+def _data_option(args: list[str]) -> Optional[str]:
+    """The ``--data`` folder a command line names (to name it when its disk refuses a write), or None."""
+    args = [str(a) for a in args]
+    for k, arg in enumerate(args):
+        if arg == "--data" and k + 1 < len(args):
+            return args[k + 1]
+        if arg.startswith("--data="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def usage_line(error) -> str:
+    """Click's usage error as one line: what is wrong, and where the command's help is."""
+    ctx = getattr(error, "ctx", None)
+    command = ctx.command_path if ctx is not None else "lipcoach"
+    message = " ".join(error.format_message().split())
+    return f"lipcoach: {message} (see `{command} --help`)"
+
+
 def main(argv: Optional[list[str]] = None) -> None:
-    """Entry point: run the app, turning LipcoachError into one line and exit code 2."""
+    """Entry point: every ending is an exit code and at most one line on stderr.
+
+    0 done; 2 bad input (:class:`LipcoachError`) or a usage error (a bad option value, a
+    missing option, an unknown command); 130 interrupted (Ctrl-C); 3 an unexpected error.
+    """
     try:
-        app(args=argv, prog_name="lipcoach", standalone_mode=False)
+        code = app(args=argv, prog_name="lipcoach", standalone_mode=False)
     except LipcoachError as error:
         _say(f"lipcoach: {error}")
         sys.exit(2)
-    except KeyboardInterrupt:
-        _say("lipcoach: interrupted")
-        sys.exit(130)
-    except Exception as error:  # click's usage errors and anything unexpected: one line, no traceback
-        import click
-
-        if isinstance(error, click.exceptions.ClickException):
-            error.show()
-            sys.exit(error.exit_code)
-        if isinstance(error, click.exceptions.Abort):
+    except KeyboardInterrupt:  # outside the command (typer turns one inside into exit code 130)
+        code = EXIT_INTERRUPTED
+    except _NoArgsIsHelp as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except _click_errors.UsageError as error:
+        _say(usage_line(error))
+        sys.exit(2)
+    except (_click_errors.ClickException, typer.Abort) as error:
+        if isinstance(error, typer.Abort):  # end of input at a prompt
+            _say("lipcoach: aborted")
             sys.exit(1)
+        else:
+            _say(f"lipcoach: {' '.join(error.format_message().split())}")
+            sys.exit(error.exit_code)
+    except Exception as error:  # anything unexpected: one line, no traceback
+        from lipcoach.errors import storage_problem
+
+        problem = storage_problem(error, _data_option(sys.argv[1:] if argv is None else argv))
+        if problem is not None:  # a full disk or a read-only folder is the user's to fix, not a bug
+            _say(f"lipcoach: {problem}")
+            sys.exit(2)
         if os.environ.get("LIPCOACH_DEBUG"):
             raise
         _say(f"lipcoach: internal error: {type(error).__name__}: {error} (set LIPCOACH_DEBUG=1 for details)")
         sys.exit(3)
+    if code == EXIT_INTERRUPTED:
+        _say("lipcoach: interrupted (Ctrl-C)")
+    if isinstance(code, int) and code:
+        sys.exit(code)

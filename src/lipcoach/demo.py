@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Optional
 
@@ -55,15 +57,36 @@ def run_demo(out_dir: str | os.PathLike, *, force: bool = False, report: Optiona
 
     for name, path in planned.items():
         check_output(path, force=force, what=name, ours=same_lyrics if name == "lyrics.txt" else None)
-    paths = song.write(planned["mix.wav"].parent)
-    songmap = analyze_song(paths["mix.wav"], lyrics_path=paths["lyrics.txt"], vocals_path=paths["vocals.wav"], report=subrange(report, 0.1, 0.9))
-    paths["song.json"] = planned["song.json"]
-    songmap.save(paths["song.json"])
-    report(0.9, "plot and exports")
-    paths["song.png"] = planned["song.png"]
-    plot_songmap(songmap, paths["song.png"], audio=song.mix, sr=song.sr)
-    for fmt, suffix in SUFFIXES.items():
-        paths[f"song{suffix}"] = planned[f"song{suffix}"]
-        write_export(songmap, fmt, paths[f"song{suffix}"])
+    # Everything is made in a hidden folder inside ``out_dir`` and moved into place only once
+    # complete: an interrupted or failed demo leaves no half-made folder behind.
+    out = Path(out_dir)
+    made = [folder for folder in (planned["mix.wav"].parent, out, *out.parents) if not folder.exists()]
+    out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".lipcoach-demo-", dir=out))
+    try:
+        staged = {name: work / path.relative_to(out) for name, path in planned.items()}
+        written = song.write(staged["mix.wav"].parent)
+        songmap = analyze_song(written["mix.wav"], lyrics_path=written["lyrics.txt"], vocals_path=written["vocals.wav"],
+                               report=subrange(report, 0.1, 0.9))
+        # The map names the files where they will be, not where they were made.
+        songmap.source.update(path=str(planned["mix.wav"]), vocals=str(planned["vocals.wav"]), lyrics=str(planned["lyrics.txt"]))
+        songmap.save(staged["song.json"])
+        report(0.9, "plot and exports")
+        plot_songmap(songmap, staged["song.png"], audio=song.mix, sr=song.sr)
+        for fmt, suffix in SUFFIXES.items():
+            write_export(songmap, fmt, staged[f"song{suffix}"])
+        planned["mix.wav"].parent.mkdir(exist_ok=True)
+        for name, path in planned.items():
+            os.replace(staged[name], path)
+    except BaseException:  # Ctrl-C included
+        shutil.rmtree(work, ignore_errors=True)
+        for folder in made:  # innermost first; only folders this run created, and only if empty
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+        raise
+    shutil.rmtree(work, ignore_errors=True)
+    paths = dict(planned)
     report(1.0, "done")
     return paths

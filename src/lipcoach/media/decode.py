@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from pathlib import Path
 from typing import Optional
 
@@ -18,6 +19,8 @@ from lipcoach.errors import LipcoachError
 #: Longest file we analyse, in seconds. A musical number is rarely over 10 minutes; a
 #: medley or a whole act up to 30 minutes still fits in memory (16 kHz mono float32 ≈ 115 MB).
 MAX_DURATION_S = 30 * 60.0
+#: Highest audio sample rate a real file has (DXD is 352.8 kHz); a larger one is a damaged header, Hz.
+MAX_SAMPLE_RATE = 768_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,6 +74,7 @@ def _open(path: str | os.PathLike):
 
 def _short(exc: Exception) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = re.sub(r"^\[Errno -?\d+\] ", "", text)  # FFmpeg's error numbers say nothing to a user
     # PyAV repeats the file name in its messages; we already lead with it.
     return text.split(": '")[0][:120]
 
@@ -116,22 +120,81 @@ def _rotation(stream) -> int:
 
 
 def probe(path: str | os.PathLike) -> MediaInfo:
-    """Describe ``path`` without decoding it; raises :class:`LipcoachError` if unreadable."""
-    with _open(path) as container:
-        duration = float(container.duration or 0) / 1_000_000.0
-        audio = container.streams.audio[0] if container.streams.audio else None
-        video = video_stream(container)
-        info = dict(path=os.fspath(path), duration_s=duration, has_audio=audio is not None, has_video=video is not None)
-        if audio is not None:
-            info.update(audio_rate=int(audio.rate or 0), audio_channels=int(audio.channels or 0))
-            if not duration and audio.duration and audio.time_base:
-                info["duration_s"] = float(audio.duration * audio.time_base)
-        if video is not None:
-            fps = float(video.average_rate) if video.average_rate else 0.0
-            info.update(width=int(video.width or 0), height=int(video.height or 0), fps=fps, rotation_deg=_rotation(video))
-            if not info["duration_s"] and video.duration and video.time_base:
-                info["duration_s"] = float(video.duration * video.time_base)
-        return MediaInfo(**info)
+    """Describe ``path`` from its container, without decoding it.
+
+    The duration is the container's (or a stream's when the container does not say), so a
+    caller can refuse an over-long file before any work on it.
+
+    Raises
+    ------
+    LipcoachError
+        Missing, empty, not a media file, or damaged so that its streams cannot be described
+        (a stream without codec parameters, a sample rate or a frame size, unreadable metadata).
+    """
+    p = Path(path)
+    with _open(p) as container:
+        try:
+            return _describe(container, p)
+        except LipcoachError:
+            raise
+        except (AttributeError, TypeError):  # PyAV gives a stream whose header is damaged no codec context
+            raise LipcoachError(p, "is damaged: a stream's codec parameters are missing") from None
+        except UnicodeDecodeError:
+            raise LipcoachError(p, "is damaged: its metadata is not readable text") from None
+        except Exception as exc:
+            raise LipcoachError(p, f"is damaged: its streams cannot be read ({_short(exc)})") from None
+
+
+def _describe(container, p: Path) -> MediaInfo:
+    duration = float(container.duration or 0) / 1_000_000.0
+    if not np.isfinite(duration) or duration < 0:
+        raise LipcoachError(p, "is damaged: its container gives no valid duration")
+    audio = container.streams.audio[0] if container.streams.audio else None
+    video = video_stream(container)
+    info = dict(path=os.fspath(p), duration_s=duration, has_audio=audio is not None, has_video=video is not None)
+    if audio is not None:
+        rate, channels = int(audio.codec_context.sample_rate or audio.rate or 0), int(audio.channels or 0)
+        if not 0 < rate <= MAX_SAMPLE_RATE:
+            raise LipcoachError(p, f"is damaged: its audio stream gives no valid sample rate ({rate} Hz)")
+        info.update(audio_rate=rate, audio_channels=channels)
+        if not duration and audio.duration and audio.time_base:
+            info["duration_s"] = float(audio.duration * audio.time_base)
+    if video is not None:
+        fps = float(video.average_rate) if video.average_rate else 0.0
+        width = int(video.codec_context.width or video.width or 0)
+        height = int(video.codec_context.height or video.height or 0)
+        if width <= 0 or height <= 0:
+            raise LipcoachError(p, "is damaged: its video stream has no frame size")
+        info.update(width=width, height=height, fps=fps, rotation_deg=_rotation(video))
+        if not info["duration_s"] and video.duration and video.time_base:
+            info["duration_s"] = float(video.duration * video.time_base)
+    return MediaInfo(**info)
+
+
+def check_duration(info: MediaInfo, max_duration_s: Optional[float], *, what: str, raise_with: str = "") -> None:
+    """Refuse media longer than ``max_duration_s`` by its container's duration, before any decoding.
+
+    Parameters
+    ----------
+    info : MediaInfo
+        From :func:`probe`.
+    max_duration_s : float or None
+        The limit, s (None: no limit).
+    what : str
+        What the file is, for the message ("the take").
+    raise_with : str
+        How the user may raise the limit, appended to the message (e.g. an option).
+    """
+    if max_duration_s and info.duration_s > max_duration_s:
+        hint = f" ({raise_with})" if raise_with else ""
+        raise LipcoachError(info.path, f"{what} lasts {format_length(info.duration_s)}; the limit is {format_length(max_duration_s)}{hint}")
+
+
+def format_length(seconds: float) -> str:
+    """A media length for a message: ``"95 s"``, ``"12.5 min"``, ``"120 min"``."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds >= 600 else f"{seconds / 60:.1f} min"
 
 
 #: Sample rates a practice render keeps as they are, Hz; anything else is resampled to

@@ -51,7 +51,8 @@ def season_board(cat) -> list[dict[str, Any]]:
                     if row.cut_at is not None and (last_daily is None or row.cut_at >= last_daily):
                         state = "cut"
                     numbers.append({
-                        "id": row.slug, "title": s.get(Number, row.number_id).title, "kind": row.kind,
+                        "id": row.slug, "ref": f"{season.slug}/{row.slug}",  # ref: the name the board's routes take
+                        "title": s.get(Number, row.number_id).title, "kind": row.kind,
                         "singers": spec.get("singers", []),
                         "performers": [characters.get(c, c) for c in spec.get("singers", [])],
                         "state": state, "song_id": song.id if song is not None and version is not None else None,
@@ -76,23 +77,26 @@ def number_lines(cat, ref: str) -> dict:
     from lipcoach.production.catalogue import Song
     from lipcoach.production.edit import choose_takes, plan_dict
     from lipcoach.production.season import find_number
-    from lipcoach.production.tables import Episode
-    from lipcoach.song.songmap import SongMap
+    from lipcoach.production.tables import Episode, Season
 
     with cat.session() as s:
         row = find_number(cat, s, ref)
+        qualified = f"{s.get(Season, row.season_id).slug}/{row.slug}"
         characters = json.loads(s.get(Episode, row.episode_id).characters)
         song = s.scalar(select(Song).where(Song.number_id == row.number_id).order_by(Song.id.desc()).limit(1))
         version = cat.latest_map(s, song.id) if song is not None else None
     if version is None:
         raise LipcoachError(None, f"number {row.slug!r} has no track yet; run `lipcoach number build {row.slug}` first")
-    songmap = SongMap.load(cat.path("maps", version.file))
+    songmap = cat.load_map(version)
     try:
-        plan = plan_dict(choose_takes(cat, row.slug))
+        plan = plan_dict(choose_takes(cat, qualified))
     except LipcoachError:  # no takes yet: the lines alone
         plan = {"notes": [], "lines": [{"index": i, "text": ln.text, "start_s": ln.start, "end_s": ln.end, "chosen": None,
                                         "candidates": []} for i, ln in enumerate(songmap.lines)]}
     who = songmap.source.get("lines") or [{} for _ in songmap.lines]
     for line, entry in zip(plan["lines"], who):
         line["singers"], line["performers"] = entry.get("singers", []), entry.get("performers", [])
-    return {"number": row.slug, "kind": row.kind, "characters": characters, "song_id": song.id, **plan}
+    # map_version: the version these lines were read from; a change sent back with it as base_version
+    # is refused (409) if another version was saved since.
+    return {"number": row.slug, "ref": qualified, "kind": row.kind, "characters": characters, "song_id": song.id,
+            "map_version": version.version, **plan}

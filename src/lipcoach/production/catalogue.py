@@ -30,7 +30,7 @@ from typing import Any, BinaryIO, Optional, Union
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, create_engine, event, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, sessionmaker
 
-from lipcoach.errors import LipcoachError
+from lipcoach.errors import LipcoachError, StorageError, storage_problem
 from lipcoach.production.db import OWNED_AREAS, Base, stored_in, utcnow
 from lipcoach.production.tables import migrate as migrate_desk_tables
 
@@ -163,16 +163,29 @@ class Catalogue:
     """
 
     def __init__(self, data_dir: str | os.PathLike, *, start_up: bool = True):
+        self.root = Path(data_dir).resolve()
+        try:
+            self._open(Path(data_dir), start_up)
+        except LipcoachError:
+            raise
+        except Exception as exc:  # a full disk or a read-only folder: one line, not SQLite's multi-line error
+            problem = storage_problem(exc, data_dir)
+            if problem is None:
+                raise
+            raise StorageError(data_dir, problem.problem) from None  # named as the user gave it
+
+    def _open(self, data_dir: Path, start_up: bool) -> None:
         from sqlalchemy.exc import DBAPIError
 
-        self.root = Path(data_dir).resolve()
+        if self.root.is_dir() and not os.access(self.root, os.W_OK):
+            raise StorageError(data_dir, "the data folder is read-only (lipcoach keeps its catalogue there); use a writable folder")
         try:
             for sub in ("files", "maps", "renders", "reports", "tmp"):
                 (self.root / sub).mkdir(parents=True, exist_ok=True)
-            if start_up:
-                clear_stale_tmp(self.root / "tmp")
-        except OSError as exc:  # a read-only or full disk, a file where the folder should be
+        except (FileExistsError, NotADirectoryError) as exc:  # a file where the folder should be
             raise LipcoachError(data_dir, f"cannot be used as a data folder ({exc.strerror or exc})") from None
+        if start_up:
+            clear_stale_tmp(self.root / "tmp")
         self.engine = create_engine(
             f"sqlite:///{self.root / 'catalogue.sqlite'}",
             connect_args={"check_same_thread": False, "timeout": 30},
@@ -182,11 +195,13 @@ class Catalogue:
             Base.metadata.create_all(self.engine)
             _add_unique_version_index(self.engine)
             migrate_desk_tables(self.engine)  # the production desk's tables (seasons, dailies)
-        except DBAPIError as exc:  # one line, not SQLAlchemy's SQL and background link
+        except DBAPIError as exc:
             self.engine.dispose()
+            if storage_problem(exc, data_dir) is not None:
+                raise  # a full disk or a read-only folder: said by __init__
             problem = str(getattr(exc, "orig", None) or exc).splitlines()[0]
             hint = "; not a lipcoach catalogue" if "not a database" in problem else ""
-            raise LipcoachError(Path(data_dir) / "catalogue.sqlite", f"cannot be opened ({problem}{hint})") from None
+            raise LipcoachError(data_dir / "catalogue.sqlite", f"cannot be opened ({problem}{hint})") from None
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         _release_replaced_files(self)
 
@@ -214,15 +229,20 @@ class Catalogue:
     def latest_map(self, s: Session, song_id: int) -> Optional[SongMapVersion]:
         return s.scalar(select(SongMapVersion).where(SongMapVersion.song_id == song_id).order_by(SongMapVersion.version.desc()).limit(1))
 
-    def lock_song(self, s: Session, song_id: int) -> None:
+    def write_lock(self, s: Session) -> None:
         """Take the catalogue's write lock for this transaction (held until ``s`` commits or rolls back).
 
         SQLite has one writer at a time: a no-op write makes every later read in the
         transaction see the latest committed state, and makes other writers (threads or
-        processes) wait for this commit. Map versions are numbered under it.
+        processes) wait for this commit. Every read-modify-write of a map, a spec or a pin
+        takes it *before* reading what it changes, so no change is lost to a concurrent one.
         """
         # Waits up to the connection's busy timeout (30 s) for another writer to commit.
-        s.execute(text("UPDATE songs SET id = id WHERE id = :song_id"), {"song_id": song_id})
+        s.execute(text("UPDATE songs SET id = id WHERE 0"))
+
+    def lock_song(self, s: Session, song_id: int) -> None:
+        """The write lock (see :meth:`write_lock`), taken to change song ``song_id``; map versions are numbered under it."""
+        self.write_lock(s)
 
     def add_map_version(self, s: Session, song_id: int, songmap, *, origin: str, note: str = "",
                         base_version: Optional[int] = None) -> SongMapVersion:

@@ -133,10 +133,11 @@ def pin_take(cat, ref: str, line_index: int, take: Optional[str]) -> None:
     """Pin ``take`` (a daily take id or file name) to line ``line_index`` (0-based) of number ``ref``; None unpins."""
     from sqlalchemy import select
 
-    from lipcoach.production.season import find_number
+    from lipcoach.production.season import find_number, is_row_id
     from lipcoach.production.tables import DailyTake, LinePin
 
     with cat.session() as s:
+        cat.write_lock(s)  # first: two pins of one line at once are serialised, never a duplicate row
         number_id = find_number(cat, s, ref).number_id
         if take is None:
             for pin in s.scalars(select(LinePin).where(LinePin.number_id == number_id, LinePin.line_index == line_index)):
@@ -145,7 +146,7 @@ def pin_take(cat, ref: str, line_index: int, take: Optional[str]) -> None:
             return
         take = str(take)
         query = select(DailyTake).where(DailyTake.number_id == number_id)
-        found = s.scalar(query.where(DailyTake.id == int(take))) if take.isdigit() else None
+        found = s.scalar(query.where(DailyTake.id == int(take))) if is_row_id(take) else None
         found = found or s.scalar(query.where(DailyTake.name == take))
         if found is None:
             raise LipcoachError(None, f"no scored take {take!r} for this number (give its id or file name)")

@@ -22,7 +22,7 @@ import re
 from pathlib import Path
 from typing import Any, Optional
 
-from lipcoach.errors import LipcoachError
+from lipcoach.errors import LipcoachError, NotFound
 from lipcoach.fileio import file_sha256
 
 NAME = "lipcoach.season"
@@ -734,7 +734,7 @@ class ImportSummary:
 
 def check_media(spec: SeasonSpec) -> None:
     """Probe every song's audio and stem (FFmpeg, no decoding); a bad one names the season file's line."""
-    from lipcoach.media.decode import probe
+    from lipcoach.media.decode import MAX_DURATION_S, check_duration, probe
 
     for slug, song in spec.songs.items():
         for field, path in (("audio", song.audio), ("vocals", song.vocals)):
@@ -742,6 +742,7 @@ def check_media(spec: SeasonSpec) -> None:
                 continue
             try:
                 info = probe(path)
+                check_duration(info, MAX_DURATION_S, what="it")  # by the container's length, before any decoding
             except LipcoachError as exc:
                 raise LipcoachError(f"{spec.path}:{song.lines[field]}", f"song {slug!r}: {field} {path.name}: {exc.problem}") from None
             if not info.has_audio:
@@ -862,6 +863,15 @@ def number_spec(row) -> NumberSpec:
                       stretch_confirmed=bool(d.get("stretch_confirmed")))
 
 
+#: Largest row id SQLite can hold (signed 64 bit); a larger "id" names no row.
+MAX_ROW_ID = 2**63 - 1
+
+
+def is_row_id(text: str) -> bool:
+    """True when ``text`` is a catalogue row id: ASCII digits of a number SQLite can hold."""
+    return text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ROW_ID
+
+
 def find_number(cat, s, ref: str):
     """The :class:`SeasonNumber` named ``ref``: its id in a season file, ``season/id``, or a catalogue number id."""
     from sqlalchemy import select
@@ -874,30 +884,40 @@ def find_number(cat, s, ref: str):
         season_slug, _, ref = ref.partition("/")
         query = query.join(Season, Season.id == SeasonNumber.season_id).where(Season.slug == season_slug)
     rows = list(s.scalars(query.where(SeasonNumber.slug == ref)))
-    if not rows and ref.isdigit():
+    if not rows and is_row_id(ref):
         rows = list(s.scalars(select(SeasonNumber).where(SeasonNumber.number_id == int(ref))))
     if not rows:
         known = ", ".join(sorted(s.scalars(select(SeasonNumber.slug)))) or "none; run `lipcoach season import` first"
-        raise LipcoachError(None, f"no number {ref!r} in the catalogue (numbers: {known})")
+        shown = ref if len(ref) <= 80 else ref[:77] + "..."
+        raise NotFound(None, f"no number {shown!r} in the catalogue (numbers: {known})")
     if len(rows) > 1:
-        seasons = ", ".join(s.get(Season, r.season_id).slug for r in rows)
-        raise LipcoachError(None, f"number {ref!r} is in several seasons ({seasons}); name it as SEASON/{ref}")
+        qualified = " or ".join(f"{s.get(Season, r.season_id).slug}/{ref}" for r in rows)
+        raise LipcoachError(None, f"number {ref!r} is in several seasons; name it as SEASON/{ref}: {qualified}")
     return rows[0]
 
 
-def assign_line(cat, ref: str, line_index: int, singers: list[str]) -> dict:
+def assign_line(cat, ref: str, line_index: int, singers: list[str], *, base_version: Optional[int] = None) -> dict:
     """Give line ``line_index`` (0-based) of number ``ref`` to ``singers`` (characters of its episode).
 
     The number's spec remembers it (a later build keeps it) and its current song map gets a
-    new version whose ``source.lines`` say who sings the line. Returns the line's entry.
+    new version whose ``source.lines`` say who sings the line. Both are read and written under
+    the catalogue's write lock, so a concurrent edit (a person's word times, another line's
+    singers) is never buried. Returns the line's entry.
+
+    Parameters
+    ----------
+    base_version : int, optional
+        The map version the person saw. When another version was saved since,
+        :class:`~lipcoach.production.catalogue.StaleMap` is raised and nothing changes
+        (the web app answers 409). None: the latest, whatever it is when the lock is taken.
     """
     from sqlalchemy import select
 
-    from lipcoach.production.catalogue import Song
+    from lipcoach.production.catalogue import Song, StaleMap
     from lipcoach.production.tables import Episode
-    from lipcoach.song.songmap import SongMap
 
     with cat.session() as s:
+        cat.write_lock(s)  # first: every read below sees the latest map and spec, and no one writes until commit
         row = find_number(cat, s, ref)
         characters = json.loads(s.get(Episode, row.episode_id).characters)
         unknown = [c for c in singers if c not in characters]
@@ -907,14 +927,19 @@ def assign_line(cat, ref: str, line_index: int, singers: list[str]) -> dict:
         version = cat.latest_map(s, song.id) if song is not None else None
         if version is None:
             raise LipcoachError(None, f"number {row.slug!r} has no track yet; run `lipcoach number build {row.slug}` first")
-        songmap = SongMap.load(cat.path("maps", version.file))
+        if base_version is not None and base_version != version.version:
+            if cat.map_version(s, song.id, base_version) is None:
+                raise LipcoachError(None, f"number {row.slug!r} has no song map version {base_version}")
+            raise StaleMap(base_version, version.version)
+        songmap = cat.load_map(version)
         entries = songmap.source.get("lines") or []
         if not 0 <= line_index < len(songmap.lines) or len(entries) != len(songmap.lines):
-            raise LipcoachError(None, f"number {row.slug!r} has no line {line_index + 1}")
+            raise LipcoachError(None, f"number {row.slug!r} has no line {line_index + 1} (it has {len(songmap.lines)})")
         entries[line_index] = dict(entries[line_index], singers=list(singers), performers=[characters[c] for c in singers])
         spec = row.spec_dict()
         spec["lines"] = {**spec.get("lines", {}), str(line_index + 1): list(singers)}
         row.spec = json.dumps(spec, sort_keys=True)
-        cat.add_map_version(s, song.id, songmap, origin="edit", note=f"line {line_index + 1} sung by {', '.join(singers)}")
+        cat.add_map_version(s, song.id, songmap, origin="edit", note=f"line {line_index + 1} sung by {', '.join(singers)}",
+                            base_version=version.version)
         s.commit()
         return entries[line_index]

@@ -155,7 +155,9 @@ def store_media(src: BinaryIO, root: Path, *, what: str, need_video: bool = Fals
         if not need_video and not has_audio:
             raise LipcoachError(label, f"{what} has no audio")
         if max_duration_s is not None and duration_s > max_duration_s:
-            raise LipcoachError(label, f"{what} lasts {duration_s / 60:.1f} min; the limit is {max_duration_s / 60:.0f} min")
+            from lipcoach.media.decode import format_length
+
+            raise LipcoachError(label, f"{what} lasts {format_length(duration_s)}; the limit here is {format_length(max_duration_s)}")
         return _commit(tmp, root / "files", suffix), duration_s
     finally:
         tmp.unlink(missing_ok=True)

@@ -543,8 +543,16 @@ def count_faces(path: str | os.PathLike, *, duration_s: float, n_samples: int = 
     return best
 
 
-def check_take_file(path: str | os.PathLike):
-    """Probe a take and say plainly when it is not a video; returns its :class:`MediaInfo`.
+#: Longest take lipcoach tracks, s: a take of a number runs a few minutes, a continuous roll of
+#: a scene rarely over 20; longer is a wrong file (a whole shoot day, a 2-hour recording left
+#: running) that would hold a core for as long as it plays. Raise it with ``score --max-take-minutes``.
+MAX_TAKE_DURATION_S = 30 * 60.0
+
+
+def check_take_file(path: str | os.PathLike, *, max_duration_s: Optional[float] = MAX_TAKE_DURATION_S):
+    """Probe a take and say plainly when it is not a video or too long; returns its :class:`MediaInfo`.
+
+    The length is the container's, read before any frame is decoded.
 
     Raises
     ------
@@ -554,7 +562,7 @@ def check_take_file(path: str | os.PathLike):
     """
     import av
 
-    from lipcoach.media.decode import probe
+    from lipcoach.media.decode import check_duration, probe
 
     p = Path(path)
     try:
@@ -564,6 +572,7 @@ def check_take_file(path: str | os.PathLike):
             raise LipcoachError(p, "is not a video (FFmpeg cannot read it as any audio or video format)") from None
         raise
     if info.has_video:
+        check_duration(info, max_duration_s, what="the take", raise_with="lipcoach score --max-take-minutes raises it")
         return info
     try:
         with av.open(str(p)) as container:
@@ -583,6 +592,7 @@ def track_mouth(
     max_faces: Optional[int] = None,
     with_audio: bool = True,
     report: Optional[ProgressCallback] = None,
+    max_duration_s: Optional[float] = MAX_TAKE_DURATION_S,
 ) -> MouthTrack:
     """Track the mouth of every face in a video take.
 
@@ -597,6 +607,9 @@ def track_mouth(
     with_audio : bool
         Also keep the take's scratch sound (mono, :data:`AUDIO_SR` Hz) for placement.
     report : ProgressCallback, optional
+    max_duration_s : float, optional
+        Refuse a longer take (s): by its container's length before tracking, and while
+        decoding when the container under-reports it. None: no limit.
 
     Returns
     -------
@@ -609,7 +622,7 @@ def track_mouth(
     """
     report = report or silent
     p = Path(path)
-    info = check_take_file(p)
+    info = check_take_file(p, max_duration_s=max_duration_s)
     expected_s = max(info.duration_s, 1e-3)
     if max_faces is None:
         max_faces = count_faces(p, duration_s=info.duration_s)
@@ -637,6 +650,9 @@ def track_mouth(
     try:
         frames = _threaded(iter_frames(p, with_audio=with_audio, audio_sink=audio_blocks))
         for idx, (t, img) in enumerate(frames):
+            if max_duration_s and t > max_duration_s:  # the container under-stated its length
+                raise LipcoachError(p, f"the take runs past the {max_duration_s / 60:.0f} min limit "
+                                       "(lipcoach score --max-take-minutes raises it)")
             times.append(t)
             h, w = img.shape[:2]
             disp_w, disp_h = w, h

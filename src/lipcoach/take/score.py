@@ -21,11 +21,13 @@ from lipcoach.song.songmap import SongMap
 from lipcoach.take import grade as G
 from lipcoach.take import placement as P
 from lipcoach.take import sync as S
-from lipcoach.take.mouth import MouthTrack, check_faces, check_take_file, track_mouth
+from lipcoach.take.mouth import MAX_TAKE_DURATION_S, MouthTrack, check_faces, check_take_file, track_mouth
 
 NAME = "lipcoach.takereport"
 #: A take may run this much longer than the song (pre-roll, a held last frame), s.
 TAKE_OVERRUN_S = 2.0
+#: A container may state a little more than the frames cover (an audio tail), s.
+CONTAINER_SLACK_S = 1.0
 #: Scratch sound quieter than this (dBFS RMS) counts as a silent take.
 SILENT_DBFS = -60.0
 #: Under this placement confidence, scratch sound is not trusted and the mouth places the take.
@@ -75,12 +77,13 @@ HTML_SUFFIXES = (".html", ".htm")
 
 
 def check_score(take: Path, songmap_path: Path, songmap: SongMap, *, output: Path, json_path: Optional[Path],
-                song_audio: Optional[Path], force: bool = False) -> None:
-    """Pre-flight of ``lipcoach score``: the take exists and is a video; the report and JSON
-    can be written and replace none of the inputs (the take, the map, the files it names)."""
+                song_audio: Optional[Path], force: bool = False, max_take_s: Optional[float] = MAX_TAKE_DURATION_S) -> None:
+    """Pre-flight of ``lipcoach score``: the take is a readable video within the length limit
+    (:func:`check_take`); the report and JSON can be written and replace none of the inputs
+    (the take, the map, the files it names)."""
     from lipcoach.fileio import check_outputs, source_files
 
-    check_take_file(take)
+    check_take(take, songmap, max_take_s=max_take_s)
     if song_audio is not None and not Path(song_audio).exists():
         raise LipcoachError(song_audio, "no such file")
     check_outputs([(output, HTML_SUFFIXES, "report"), (json_path, JSON_SUFFIXES, "JSON report")],
@@ -576,6 +579,32 @@ def assemble_report(take_path: Path, track: MouthTrack, fc, songmap: SongMap, si
     return TakeReport(doc=doc, series=series, take_path=os.fspath(take_path))
 
 
+def longest_take_s(song_duration_s: float, speed: float = 1.0) -> float:
+    """The longest take of a song worth tracking, s: the song at the recording's speed plus the allowed overrun.
+
+    Without a known song length (0), :data:`~lipcoach.take.mouth.MAX_TAKE_DURATION_S`.
+    """
+    if song_duration_s <= 0 or speed <= 0:
+        return MAX_TAKE_DURATION_S
+    return song_duration_s / speed + TAKE_OVERRUN_S + CONTAINER_SLACK_S
+
+
+def check_take(take_path: str | os.PathLike, songmap: SongMap, *, max_take_s: Optional[float] = MAX_TAKE_DURATION_S):
+    """A take's file checked before any tracking: a readable video, within the limit, not far longer than the song.
+
+    The lengths are the container's (no frame is decoded), so a wrong file (a 2-hour
+    recording, another number) is refused in a second rather than after tracking it all.
+    Returns the take's :class:`~lipcoach.media.decode.MediaInfo`.
+    """
+    info = check_take_file(take_path, max_duration_s=max_take_s)
+    # The exact check (tracked length against the song, TAKE_OVERRUN_S) follows tracking; the
+    # container may count an audio tail, so here only a take clearly too long is refused.
+    if info.duration_s > songmap.duration + TAKE_OVERRUN_S + CONTAINER_SLACK_S:
+        raise LipcoachError(take_path, f"the take is {info.duration_s:.1f} s long but the song is only "
+                                       f"{songmap.duration:.1f} s; is this the right song?")
+    return info
+
+
 def score_take(
     take_path: str | os.PathLike,
     songmap: SongMap,
@@ -590,6 +619,7 @@ def score_take(
     body: Optional[bool] = None,
     lines: Optional[Collection[int]] = None,
     placement: Any = None,
+    max_take_s: Optional[float] = MAX_TAKE_DURATION_S,
 ) -> TakeReport:
     """Score a lip-sync take against a song map: place → choose the face → sync → grade → assemble.
 
@@ -622,6 +652,8 @@ def score_take(
     placement : Placement, optional
         The take's place in the song found already (:func:`place_take`: one placement for
         every face of a take); ``None`` (and a silent take) places it here.
+    max_take_s : float, optional
+        Refuse a longer take, s (its container's length, before any tracking); None: no limit.
 
     Returns
     -------
@@ -637,7 +669,7 @@ def score_take(
     want_body = body is True and bool(songmap.breaths) and take_path.is_file()
     ahead = None
     if track is None:
-        check_take_file(take_path)  # a file that is not a video is said at once, before any thread starts
+        check_take(take_path, songmap, max_take_s=max_take_s)  # said at once, before any thread starts
         # While the mouth is tracked (Face Mesh keeps one core busy, decoding the other part
         # of the time), a second thread reads the song for placement and starts MediaPipe Pose.
         # It starts with the tracker's first progress report, i.e. once Face Mesh runs: before
@@ -651,7 +683,7 @@ def score_take(
                 ahead.start()
                 tracking(fraction, label)
 
-            track = track_mouth(take_path, report=tracking_report)
+            track = track_mouth(take_path, report=tracking_report, max_duration_s=max_take_s)
         return _score_steps(take_path, track, songmap, face=face, report=report, song_audio=song_audio,
                             song_start_s=song_start_s, config=config, use_region=use_region, want_body=want_body,
                             ahead=ahead, lines=lines, placed=placement)
@@ -833,6 +865,7 @@ def score(
     track: Optional[MouthTrack] = None,
     config: S.SyncConfig = S.DEFAULT_CONFIG,
     body: Optional[bool] = None,
+    max_take_s: Optional[float] = MAX_TAKE_DURATION_S,
 ) -> TakeReport:
     """Score a take: who is in it, each performer graded on their own lines, the take's verdict.
 
@@ -872,7 +905,7 @@ def score(
     wanted = [p for p in (performers or []) if p]
     if who is None:
         result = score_take(take_path, songmap, face=face, report=report, song_audio=song_audio,
-                            song_start_s=song_start_s, track=track, config=config, body=body)
+                            song_start_s=song_start_s, track=track, config=config, body=body, max_take_s=max_take_s)
         if wanted:
             doc = result.doc
             doc["performers"] = [{"performer": name, "face": doc["face"], "lines": [ln["index"] for ln in doc["lines"]],
@@ -886,8 +919,8 @@ def score(
         raise LipcoachError(None, f"no performer {unknown[0]!r} in this number (its performers: {', '.join(sorted(by_name))})")
     take_path = Path(take_path)
     if track is None:
-        check_take_file(take_path)
-        track = track_mouth(take_path, report=subrange(report, 0.0, 0.5))
+        check_take(take_path, songmap, max_take_s=max_take_s)  # refused by the container's length, before tracking
+        track = track_mouth(take_path, report=subrange(report, 0.0, 0.5), max_duration_s=max_take_s)
     check_faces(track)
     if track.duration_s > songmap.duration + TAKE_OVERRUN_S:
         raise LipcoachError(take_path, f"the take is {track.duration_s:.1f} s long but the song is only "

@@ -33,7 +33,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from lipcoach.errors import LipcoachError
+from lipcoach.errors import LipcoachError, NotFound, StorageError, storage_problem
 from lipcoach.production import jobs as J
 from lipcoach.production import storage
 from lipcoach.production.catalogue import Catalogue, StaleMap, reconcile
@@ -242,8 +242,22 @@ def _add_error_answers(app: FastAPI) -> None:
 
     @app.exception_handler(LipcoachError)
     async def lipcoach_error(_request: Request, exc: LipcoachError):
-        status = 413 if isinstance(exc, storage.TooLarge) else 409 if isinstance(exc, StaleMap) else 400
+        status = (413 if isinstance(exc, storage.TooLarge) else 409 if isinstance(exc, StaleMap) else 404 if isinstance(exc, NotFound)
+                  else 503 if isinstance(exc, StorageError) else 400)
         return JSONResponse({"error": _public_message(exc)}, status_code=status)
+
+    async def storage_error(request: Request, exc: Exception):
+        """A full disk or a read-only data folder: one line (503), not SQLite's multi-line error (500)."""
+        problem = storage_problem(exc)
+        if problem is None:
+            raise exc
+        log.error("%s %s: %s (%s)", request.method, request.url.path, problem, exc.__class__.__name__)
+        return JSONResponse({"error": f"the studio's data folder cannot be written: {problem.problem}"}, status_code=503)
+
+    from sqlalchemy.exc import OperationalError
+
+    app.add_exception_handler(OperationalError, storage_error)
+    app.add_exception_handler(OSError, storage_error)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException):
@@ -290,6 +304,7 @@ def serve(data_dir: str | os.PathLike, host: str = "127.0.0.1", port: int = 8765
     """
     import uvicorn
 
+    check_bindable(host, port)  # before the data folder is made or opened
     app, url = prepare(data_dir, host, port, demo=demo, token=token, render_quality=render_quality)
     print(f"lipcoach practice studio: {url}", flush=True)
     if app.state.token:
@@ -298,7 +313,44 @@ def serve(data_dir: str | os.PathLike, host: str = "127.0.0.1", port: int = 8765
         import webbrowser
 
         webbrowser.open(url)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # Server.run, not uvicorn.run (which swallows Ctrl-C): after its clean shutdown the
+    # interrupt reaches the command line, which says so and exits 130.
+    uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run()
+
+
+#: Ports a studio may listen on (0 is "any free port", which a user could not then find).
+MIN_PORT, MAX_PORT = 1, 65535
+
+
+def check_bindable(host: str, port: int) -> None:
+    """Refuse, in one line, a port out of range or an address the studio could not listen on.
+
+    Raises
+    ------
+    LipcoachError
+        The port is not 1-65535, the host is not an address of this machine, or another
+        program (another studio?) already listens there.
+    """
+    import errno
+    import socket
+
+    if not MIN_PORT <= port <= MAX_PORT:
+        raise LipcoachError(None, f"--port {port} is not a port; choose one from {MIN_PORT} to {MAX_PORT} (default 8765)")
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError):
+        raise LipcoachError(None, f"--host {host!r} is not an address or a name this machine knows") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: a just-closed studio's port is free
+        try:
+            probe.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise LipcoachError(None, f"port {port} on {host} is already in use (another studio?); choose another with --port") from None
+            if error.errno == errno.EACCES:
+                raise LipcoachError(None, f"port {port} needs administrator rights; choose one from 1024 to {MAX_PORT}") from None
+            raise LipcoachError(None, f"cannot listen on {host} port {port}: {error.strerror or error}") from None
 
 
 def prepare(data_dir: str | os.PathLike, host: str = "127.0.0.1", port: int = 8765, *, demo: bool = False,

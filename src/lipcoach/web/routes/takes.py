@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from lipcoach.errors import LipcoachError
 from lipcoach.production import storage
-from lipcoach.production.catalogue import Job, Report, Take
+from lipcoach.production.catalogue import Job, Report, Song, Take
 from lipcoach.web.deps import StudioDep, row_or_404, song_or_404
 from lipcoach.web.models import RowId
 
@@ -40,8 +40,13 @@ async def upload_take(
         if smv is None:
             raise LipcoachError(None, "this song has no song map yet; wait for the analysis")
         smv_id = smv.id
+        song_duration_s = s.get(Song, song_id).duration_s
+    from lipcoach.take.score import longest_take_s
+
+    # A take far longer than the song (at the speed it was recorded) is refused here, before
+    # it is stored or queued: scoring would only refuse it after tracking it to the end.
     stored, _duration_s = await run_in_threadpool(storage.store_media, video.file, cat.root, what="the take", need_video=True,
-                                                  label=video.filename)
+                                                  label=video.filename, max_duration_s=longest_take_s(song_duration_s, speed))
     with cat.session() as s:
         take = Take(song_id=song_id, songmap_version_id=smv_id, file=stored, speed=speed,
                     song_start_s=song_start_s, loop_start_s=loop_start_s, loop_end_s=loop_end_s)

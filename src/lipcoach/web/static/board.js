@@ -26,7 +26,7 @@
         box.addEventListener("change", () => {
           const singers = [...who.querySelectorAll("input:checked")].map((b) => b.value);
           if (!singers.length) { box.checked = true; return; }
-          post("/api/season-numbers/" + data.number + "/lines", { line: line.index, singers: singers });
+          post("/api/season-numbers/" + encodeURIComponent(data.ref) + "/lines", { line: line.index, singers: singers, base_version: data.map_version });
         });
         who.append(LC.el("label", { class: "singer" }, box, LC.el("span", { text: " " + character + " (" + performer + ") " })));
       }
@@ -37,7 +37,7 @@
         if (line.chosen && line.chosen.pinned && line.chosen.take_id === c.take_id) option.selected = true;
         select.append(option);
       }
-      select.addEventListener("change", () => post("/api/season-numbers/" + data.number + "/pins",
+      select.addEventListener("change", () => post("/api/season-numbers/" + encodeURIComponent(data.ref) + "/pins",
         { line: line.index, take_id: select.value ? Number(select.value) : null }));
       const chosen = line.chosen ? "now: " + line.chosen.name + " · " + Math.round(line.chosen.score) + (line.chosen.pinned ? " (pinned)" : "") + (line.chosen.confirmed === false ? " · sync not confirmed: check by eye" : "") : "";
       table.append(LC.el("tr", {},
@@ -59,7 +59,7 @@
 
   async function openLines(n) {
     try {
-      showLines(Object.assign(await LC.api("/api/season-numbers/" + encodeURIComponent(n.id) + "/edit"), { title: n.title }));
+      showLines(Object.assign(await LC.api("/api/season-numbers/" + encodeURIComponent(n.ref) + "/edit"), { title: n.title }));
     } catch (err) {
       detail.hidden = false;
       detail.replaceChildren(LC.el("p", { class: "error", text: err.message }));
