@@ -268,7 +268,8 @@ def _host_name(header: str) -> str:
 
 
 def serve(data_dir: str | os.PathLike, host: str = "127.0.0.1", port: int = 8765, *, demo: bool = False,
-          token: Optional[str] = None, open_browser: bool = False, render_quality: str = "high") -> None:
+          token: Optional[str] = None, open_browser: bool = False, render_quality: str = "high",
+          https: bool = False) -> None:
     """Run the practice studio until interrupted (Ctrl-C).
 
     Parameters
@@ -287,23 +288,41 @@ def serve(data_dir: str | os.PathLike, host: str = "127.0.0.1", port: int = 8765
         Open the URL in the default browser.
     render_quality : {"high", "balanced", "fast"}
         Rubber Band preset of the speed renders.
+    https : bool
+        Serve over HTTPS with a self-signed certificate made here (:mod:`lipcoach.web.tls`, kept in
+        ``data_dir/tls``), so a phone on the same network may open its camera for live coaching.
+        Bound to loopback (the default), the studio is then bound to every interface, with a token.
     """
     import uvicorn
 
-    app, url = prepare(data_dir, host, port, demo=demo, token=token, render_quality=render_quality)
+    ssl = {}
+    if https:
+        from lipcoach.web.tls import ensure_certificate
+
+        if is_loopback(host):
+            host = "0.0.0.0"  # a phone reaches the studio over the network
+        cert, key = ensure_certificate(os.path.join(os.fspath(data_dir), "tls"), host)
+        ssl = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
+    app, url = prepare(data_dir, host, port, demo=demo, token=token, render_quality=render_quality, https=https)
     print(f"lipcoach practice studio: {url}", flush=True)
     if app.state.token:
         print("(bound beyond this machine: the token in that URL is required on every request)", flush=True)
+    if https:
+        print("(self-signed certificate: the phone's browser asks once to accept it; then the camera opens)", flush=True)
     if open_browser:
         import webbrowser
 
         webbrowser.open(url)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, log_level="warning", **ssl)
 
 
 def prepare(data_dir: str | os.PathLike, host: str = "127.0.0.1", port: int = 8765, *, demo: bool = False,
-            token: Optional[str] = None, render_quality: str = "high") -> tuple[FastAPI, str]:
-    """The app :func:`serve` runs and the URL it prints (with the token when one is needed)."""
+            token: Optional[str] = None, render_quality: str = "high", https: bool = False) -> tuple[FastAPI, str]:
+    """The app :func:`serve` runs and the URL it prints (with the token when one is needed).
+
+    With ``https`` and every interface bound, the URL names this machine's address on the local
+    network (what a phone types).
+    """
     if not is_loopback(host) and not token:
         token = secrets.token_urlsafe(24)
     app = create_app(data_dir, token=token, render_quality=render_quality)
@@ -312,6 +331,10 @@ def prepare(data_dir: str | os.PathLike, host: str = "127.0.0.1", port: int = 87
 
         add_demo_number(app.state.catalogue)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    if https and host in ("0.0.0.0", "::", ""):
+        from lipcoach.web.tls import local_addresses
+
+        shown = (local_addresses() or ["127.0.0.1"])[0]
     shown = f"[{shown}]" if ":" in shown else shown
-    url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
+    url = f"{'https' if https else 'http'}://{shown}:{port}/" + (f"?token={token}" if token else "")
     return app, url
