@@ -8,7 +8,7 @@ client → server
     text ``{"type": "end"}``: the pass is over, send its summary;
     text ``{"type": "keep", "performer": ""}``: keep the last ended pass as a take and score it in full.
 server → client
-    ``{"type": "frame", "id", "t_s", "face", "opening", "closed", "cues": [...], "server_ms"}`` per frame;
+    ``{"type": "frame", "id", "t_s", "face", "opening", "closed", "cues": [...], "cpu_ms", "server_ms"}`` per frame;
     ``{"type": "summary", ...}`` (:meth:`LivePass.summary`), ``{"type": "kept", "take_id", "job"}``,
     ``{"type": "error", "error": one line}``.
 
@@ -22,6 +22,7 @@ import asyncio
 import json
 import secrets
 import struct
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
 
@@ -99,10 +100,13 @@ class _Session:
     def frame(self, frame_id: int, song_t: float, jpeg: bytes) -> dict:
         from lipcoach.take.live import new_pass_needed
 
+        cpu0 = time.process_time()
         if new_pass_needed(self.current, song_t):
             self.new_pass(self.speed)
         out = self.current.add_jpeg(song_t, jpeg)
-        return {"type": "frame", "id": frame_id, **out}
+        # CPU the studio process spent on this frame (decode, Face Mesh and its threads, judging), ms: unlike wall time, not
+        # inflated by other programs on a shared machine.
+        return {"type": "frame", "id": frame_id, **out, "cpu_ms": round(1000 * (time.process_time() - cpu0), 1)}
 
     def end(self) -> dict:
         if self.current is None or not self.current.frames.t_s:

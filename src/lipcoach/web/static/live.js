@@ -13,7 +13,7 @@
   const live = {
     on: false, ws: null, stream: null, inFlight: 0, nextId: 1, sent: new Map(), passOpen: false,
     speedPct: 100, latencies: [], cueLatencies: [], dropped: 0, frames: 0, cues: [], summaries: [], lastSummary: null,
-    fpsTimes: [],
+    fpsTimes: [], studio: [],
   };
   let P = null, words = [], lines = [], wordSpans = [];
 
@@ -81,6 +81,8 @@
     const cam = $("liveCam");
     const onFrame = (now, meta) => {
       if (!live.on) return;
+      // The camera's own capture time when the browser gives it, else when the frame reached the page.
+      live.clock = meta && meta.captureTime ? "captureTime" : "frame callback";
       sendFrame(cam, meta && meta.captureTime ? meta.captureTime : now);
       cam.requestVideoFrameCallback(onFrame);
     };
@@ -128,6 +130,7 @@
     live.inFlight = Math.max(0, live.inFlight - 1);
     const sent = live.sent.get(m.id); live.sent.delete(m.id);
     live.frames++;
+    live.studio.push([m.server_ms, m.cpu_ms, m.cues.length]);
     const t = performance.now();
     live.fpsTimes.push(t); while (live.fpsTimes.length && live.fpsTimes[0] < t - 2000) live.fpsTimes.shift();
     meter(m);
