@@ -114,9 +114,6 @@ def run(face: Path, fps_list: list[int], seconds: float) -> dict:
                     deadline = time.monotonic() + 60
                     while page.evaluate("lcLive.state.lastSummary") is None and time.monotonic() < deadline:
                         time.sleep(0.2)
-                    if speed == 100:
-                        shot = REPO / "docs" / "screenshots" / "practice-live.png"
-                        page.screenshot(path=str(shot), full_page=True)
                     lat, cue = np.array(stats["lat"]), np.array(stats["cue"])
                     row = {
                         "camera_fps": fps, "speed_pct": speed, "camera": source, "played_s": round(wall, 1),
