@@ -6,7 +6,7 @@ Debian's Chromium (Playwright) opens the practice page of a synthetic 4-line num
 real app (uvicorn + WebSocket, in this process). Its fake camera plays a real talking-face clip
 (HDTF, ``../shared/data/faces/hdtf``; a generated face when the clip is absent) at 640×480, as a
 y4m file at each frame rate asked for. Live coaching is switched on and the song played through
-(one pass at 100 %, one at 75 %). The page measures, for every frame it sends, the time from the
+(one pass at 100 %, one at 75 % once the studio's Rubber Band render of that speed is in). The page measures, for every frame it sends, the time from the
 camera frame (the browser's ``captureTime`` when it gives one, else the frame callback) to the
 paint after the studio's answer; "cue" latencies are those of answers that carried cues.
 
@@ -30,7 +30,6 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "web"))
 from common import DATA, REPO  # noqa: E402
 
 FACE = DATA / "faces" / "hdtf" / "WDA_BobMenendez_000.mp4"
@@ -41,6 +40,36 @@ TARGET_P95_MS = 150.0
 def _cpu_s() -> float:
     me = resource.getrusage(resource.RUSAGE_SELF)
     return me.ru_utime + me.ru_stime
+
+
+class Studio:
+    """The real app under uvicorn on a free loopback port, in a thread of this process."""
+
+    def __init__(self, app):
+        import socket
+        import threading
+
+        import uvicorn
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the studio did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc):
+        self.server.should_exit = True
+        self.thread.join(10)
 
 
 def camera_clip(path: Path, face: Path, *, fps: int, seconds: float) -> str:
@@ -69,7 +98,6 @@ def run(face: Path, fps_list: list[int], seconds: float) -> dict:
     from lipcoach.testing.studio import make_studio
     from lipcoach.testing.synthetic_song import make_song
     from lipcoach.web.app import create_app
-    from studio_fixtures import LiveServer, free_port
 
     tmp = Path(tempfile.mkdtemp(prefix="live-latency-"))
     song = make_song(n_lines=4, seed=11)
@@ -77,7 +105,7 @@ def run(face: Path, fps_list: list[int], seconds: float) -> dict:
     song_id = make_studio(tmp / "data", song, files)
     runs = []
     try:
-        with LiveServer(create_app(tmp / "data"), free_port()) as server, sync_playwright() as p:
+        with Studio(create_app(tmp / "data")) as server, sync_playwright() as p:
             for fps in fps_list:
                 y4m = tmp / f"camera{fps}.y4m"
                 source = camera_clip(y4m, face, fps=fps, seconds=max(seconds, 12.0))
@@ -102,6 +130,12 @@ def run(face: Path, fps_list: list[int], seconds: float) -> dict:
                                   "lcLive.state.dropped = 0; lcLive.state.lastSummary = null; lcLive.state.studio = []")
                     page.evaluate(f"lcPractice.speed({speed}); lcPractice.seek(0)")
                     page.wait_for_timeout(500)
+                    # A slowed speed asks the studio for its Rubber Band render: measure once it is in
+                    # (the render's CPU is the practice page's cost, measured by practice_speed.py).
+                    deadline = time.monotonic() + 300
+                    while speed != 100 and page.evaluate(f"lcPractice.mix().src.pct !== {speed} || lcPractice.mix().pending.size > 0"):
+                        assert time.monotonic() < deadline, "the slowed render did not arrive"
+                        time.sleep(0.5)
                     load0, cpu0, t0 = os.getloadavg()[0], _cpu_s(), time.perf_counter()
                     page.evaluate("lcPractice.play()")
                     play_s = min(seconds, song.duration) / (speed / 100)

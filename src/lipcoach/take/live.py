@@ -43,14 +43,14 @@ from lipcoach.take.mouth import (CLOSED_OPENING, FaceTrack, MouthTrack, _NEEDED,
 
 #: A word is judged once frames reach this far past the end of its timing window, s (as played):
 #: the mouth signal's resting baseline and the lag search need a little of what follows.
-JUDGE_MARGIN_S = 0.25
+JUDGE_MARGIN_S = 0.4
 #: The pass's running offset (the centre of each line's search) is read over at most this much of
 #: the latest frames, s; a pass longer than this is judged on its latest part.
 RUNNING_SPAN_S = 10.0
 #: Frames larger than this are refused (a 640×480 JPEG is 30–60 KB), bytes.
 MAX_FRAME_BYTES = 2 * 1024 * 1024
 #: Frames further apart than this (s of song) start a new pass: a seek or a loop's restart.
-JUMP_S = 0.5
+JUMP_S = 2.0
 #: A frame stamped this much (s of song) before the one before it starts a new pass too; less is the
 #: jitter of a browser's clocks, read as a repeated time stamp.
 JUMP_BACK_S = 0.2

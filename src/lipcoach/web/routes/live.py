@@ -62,6 +62,8 @@ class _Session:
         self.studio = studio
         self.song_id = song_id
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lipcoach-live")
+        # A pass's full scoring runs beside the frames of the next pass (a loop goes straight on).
+        self.scorer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lipcoach-live-score")
         self.songmap = None
         self.smv_id = None
         self.reader = None
@@ -108,14 +110,15 @@ class _Session:
         # inflated by other programs on a shared machine.
         return {"type": "frame", "id": frame_id, **out, "cpu_ms": round(1000 * (time.process_time() - cpu0), 1)}
 
-    def end(self) -> dict:
+    def end(self):
+        """Close the pass under way; it becomes the one "keep" keeps. None when it had no frame."""
         if self.current is None or not self.current.frames.t_s:
-            return {"type": "summary", "frames": 0, "error": "no camera frames in this pass", "report": None}
+            return None
         pass_, self.current = self.current, None
         pass_.close_video()
         self._drop(self.ended)
         self.ended = pass_
-        return {"type": "summary", **pass_.summary()}
+        return pass_
 
     def keep(self, performer: str) -> dict:
         from lipcoach.production import storage
@@ -161,6 +164,21 @@ async def live(ws: WebSocket, song_id: int) -> None:
     def run(fn, *args):
         return loop.run_in_executor(session.worker, fn, *args)
 
+    sending = asyncio.Lock()
+
+    async def send(doc: dict) -> None:
+        async with sending:
+            await ws.send_json(doc)
+
+    async def summarise(pass_) -> None:
+        try:
+            doc = await loop.run_in_executor(session.scorer, pass_.summary)
+            await send({"type": "summary", **doc})
+        except Exception:  # the socket closed meanwhile
+            pass
+
+    scoring: set = set()
+
     try:
         try:
             await run(session.open)
@@ -182,7 +200,7 @@ async def live(ws: WebSocket, song_id: int) -> None:
                     t0 = loop.time()
                     out = await run(session.frame, frame_id, song_t, data[_HEADER.size:])
                     out["server_ms"] = round(1000 * (loop.time() - t0), 1)
-                    await ws.send_json(out)
+                    await send(out)
                     continue
                 try:
                     cmd = json.loads(msg.get("text") or "")
@@ -195,16 +213,25 @@ async def live(ws: WebSocket, song_id: int) -> None:
                         raise LipcoachError(None, "speed must be a number from 0.25 to 1")
                     await run(session.new_pass, float(speed))
                 elif kind == "end":
-                    await ws.send_json(await run(session.end))
+                    ended = await run(session.end)
+                    if ended is None:
+                        await send({"type": "summary", "frames": 0, "error": "no camera frames in this pass", "report": None})
+                    else:
+                        task = asyncio.create_task(summarise(ended))
+                        scoring.add(task)
+                        task.add_done_callback(scoring.discard)
                 elif kind == "keep":
                     performer = cmd.get("performer") or ""
-                    await ws.send_json(await run(session.keep, str(performer)[:200]))
+                    await send(await run(session.keep, str(performer)[:200]))
                 else:
                     raise LipcoachError(None, f"unknown live message type {kind!r}")
             except LipcoachError as exc:
-                await ws.send_json({"type": "error", "error": exc.problem})
+                await send({"type": "error", "error": exc.problem})
     except WebSocketDisconnect:
         pass
     finally:
+        for task in list(scoring):
+            await asyncio.wait([task], timeout=30)
         await run(session.close)
         session.worker.shutdown(wait=False)
+        session.scorer.shutdown(wait=False)
