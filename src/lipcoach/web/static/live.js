@@ -245,6 +245,8 @@
     const ul = LC.el("ul");
     for (const f of r.fixes || []) ul.append(LC.el("li", { text: f }));
     box.append(ul);
+    // The full report of a slowed pass is a slowed take's report: its ms are as played.
+    if (m.speed < 1) box.append(LC.el("div", { class: "muted", text: "The report's ms are as played at " + Math.round(m.speed * 100) + " % (the cues above: ms of the song)." }));
     $("liveKeep").disabled = false;
   }
   function keep() {
