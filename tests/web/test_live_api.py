@@ -41,5 +41,14 @@ def test_the_studio_socket_refuses_other_sites_and_answers_frames(client, songma
         assert ws.receive_json() == {"type": "error", "error": "a camera frame is not a JPEG picture"}
         ws.send_text("{")
         assert ws.receive_json()["error"] == "a live message is not JSON"
+        for k in range(1, 30):  # a little over a second of the song
+            t = 5.0 + k * 0.04 * 0.8
+            ws.send_bytes(struct.pack("<Id", 100 + k, t) + jpeg(F.face_frame(mouth(t), size=(320, 240), face_scale=0.42)))
+            assert ws.receive_json()["id"] == 100 + k
         ws.send_text(json.dumps({"type": "end"}))
         assert ws.receive_json()["type"] == "summary"
+        ws.send_text(json.dumps({"type": "keep"}))
+        kept = ws.receive_json()
+        assert kept["type"] == "kept" and kept["job"]["kind"] == "score"
+    take = client.get(f"/api/takes/{kept['take_id']}").json()
+    assert take["song_start_s"] == pytest.approx(5.0, abs=1e-6) and take["speed"] == 1.0

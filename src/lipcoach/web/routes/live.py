@@ -92,7 +92,7 @@ class _Session:
         self._drop(self.current)
         self.speed = speed
         cat = self.studio.cat
-        video = cat.root / "tmp" / (storage._new_name(".mov"))
+        video = storage.scratch_path(cat.root, ".mov")
         pass_ = LivePass(self.songmap, speed=speed, reader=self.reader, video_path=video,
                          signals=self.signals.get(speed))
         self.signals[speed] = pass_.sig  # the song side of a speed is worked out once per session
@@ -127,7 +127,7 @@ class _Session:
         if pass_ is None or pass_.video_path is None or not pass_.video_path.exists():
             raise LipcoachError(None, "no ended pass to keep: play a pass with the camera on first")
         cat = self.studio.cat
-        name = storage._commit(pass_.video_path, cat.root / "files", ".mov")
+        name = storage.keep_file(pass_.video_path, cat.root, ".mov")
         self.ended = None
         with cat.session() as s:
             take = Take(song_id=self.song_id, songmap_version_id=self.smv_id, file=name, speed=pass_.speed,
