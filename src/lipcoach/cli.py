@@ -248,11 +248,13 @@ def serve(
     demo: bool = typer.Option(False, "--demo", help="Add the built-in demo number to an empty catalogue."),
     token: Optional[str] = typer.Option(None, "--token", help="Access token (generated when binding beyond loopback)."),
     render_quality: str = typer.Option("high", "--render-quality", help="Slowed-down renders: high, balanced or fast."),
+    https: bool = typer.Option(False, "--https", help="Serve over HTTPS with a self-signed certificate made here, "
+                               "so a phone on the same network can open its camera (binds every interface, with a token)."),
 ) -> None:
     """Run the practice studio (a local web app) until Ctrl-C."""
     from lipcoach.web.app import serve as run_server
 
-    run_server(data, host, port, demo=demo, token=token, render_quality=render_quality)
+    run_server(data, host, port, demo=demo, token=token, render_quality=render_quality, https=https)
 
 
 from lipcoach.cli_desk import register as _register_desk  # noqa: E402  (season, number, dailies, edit)

@@ -99,6 +99,16 @@ def _commit(tmp: Path, files_dir: Path, suffix: str) -> str:
     return name
 
 
+def scratch_path(root: Path, suffix: str) -> Path:
+    """A new file name in the catalogue's tmp/ area (for a file written piece by piece, then :func:`keep_file`)."""
+    return root / "tmp" / _new_name(suffix)
+
+
+def keep_file(tmp: Path, root: Path, suffix: str) -> str:
+    """Move a finished file from tmp/ into files/ under a new name (durably); returns the stored name."""
+    return _commit(tmp, root / "files", suffix)
+
+
 def media_kind(path: Path) -> tuple[str, bool, bool, float]:
     """``(suffix, has_audio, has_video, duration_s)`` of a media file, judged by its content."""
     import av

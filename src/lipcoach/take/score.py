@@ -365,22 +365,13 @@ def sync_take(track: MouthTrack, fc, placement: P.Placement, est: S.SyncEstimate
     est = shape_check(track, fc, placement, est, sig, lo_i, hi_i, config=config)
     take_span = take_span_s(track, placement.song_start_s, song_duration_s=songmap.duration)
 
-    def window_offset(lo_s, hi_s, *, max_lag_ms, center_ms):
-        region = np.zeros(vocal.size, dtype=bool)
-        region[max(0, int(lo_s * rate)):max(0, int(hi_s * rate))] = True
-        if sig.sung is not None:
-            region &= sig.sung
-        return S.estimate_offset(mouth, vocal, valid, region=region, max_lag_ms=max_lag_ms, center_ms=center_ms,
-                                 visemes=sig.visemes, config=config)
-
     line_offsets: list[Optional[float]] = [None] * len(songmap.lines)
     line_r: list[float] = [0.0] * len(songmap.lines)
     line_raw: list[float] = []
     for li, ln in enumerate(songmap.lines):
         if ln.start < take_span[0] or ln.end > take_span[1]:
             continue
-        le = window_offset(ln.start - LINE_MARGIN_S, ln.end + LINE_MARGIN_S, max_lag_ms=LINE_LAG_MS,
-                           center_ms=est.offset_ms)
+        le = line_estimate(mouth, valid, sig, ln, center_ms=est.offset_ms, config=config)
         line_offsets[li] = round(le.offset_ms, 1) if est.in_sync else None
         line_raw.append(le.offset_ms)
         line_r[li] = le.r
@@ -389,12 +380,53 @@ def sync_take(track: MouthTrack, fc, placement: P.Placement, est: S.SyncEstimate
         for wi, w in enumerate(songmap.words):
             if w.start < take_span[0] or w.end > take_span[1]:
                 continue
-            mid = 0.5 * (w.start + w.end)
             base = line_offsets[w.line] if w.line < len(line_offsets) and line_offsets[w.line] is not None else est.offset_ms
-            word_offsets[wi] = round(window_offset(mid - 0.6, mid + 0.6, max_lag_ms=120.0, center_ms=base).offset_ms, 1)
+            word_offsets[wi] = word_offset_ms(mouth, valid, sig, w, center_ms=base, config=config)
     return SyncResult(placement=placement, estimate=est, absolute=absolute, mouth=mouth, valid=valid, lo_i=lo_i,
                       hi_i=hi_i, take_span_s=take_span, line_offsets_ms=line_offsets, line_r=line_r,
                       line_raw_ms=line_raw, word_offsets_ms=word_offsets)
+
+
+def window_estimate(mouth: np.ndarray, valid: np.ndarray, sig: SongSignals, lo_s: float, hi_s: float, *,
+                    max_lag_ms: float, center_ms: float, config: S.SyncConfig = S.DEFAULT_CONFIG) -> S.SyncEstimate:
+    """The performer's offset over song times ``lo_s``..``hi_s`` (s; sung parts only), searched ``center_ms ± max_lag_ms``.
+
+    ``mouth`` / ``valid``: :func:`lipcoach.take.sync.mouth_signal` on the song grid of ``sig``.
+    """
+    rate = sig.rate_hz
+    region = np.zeros(sig.vocal.size, dtype=bool)
+    region[max(0, int(lo_s * rate)):max(0, int(hi_s * rate))] = True
+    if sig.sung is not None:
+        region &= sig.sung
+    return S.estimate_offset(mouth, sig.vocal, valid, region=region, max_lag_ms=max_lag_ms, center_ms=center_ms,
+                             visemes=sig.visemes, config=config)
+
+
+def line_estimate(mouth: np.ndarray, valid: np.ndarray, sig: SongSignals, line, *, center_ms: float,
+                  config: S.SyncConfig = S.DEFAULT_CONFIG) -> S.SyncEstimate:
+    """A line's own offset: the line with :data:`LINE_MARGIN_S` each side, :data:`LINE_LAG_MS` around ``center_ms``.
+
+    The take report and the live coach (:mod:`lipcoach.take.live`) read lines with this one rule.
+    """
+    return window_estimate(mouth, valid, sig, line.start - LINE_MARGIN_S, line.end + LINE_MARGIN_S,
+                           max_lag_ms=LINE_LAG_MS, center_ms=center_ms, config=config)
+
+
+#: A word's timing is read over its middle ± this, s, searched :data:`WORD_LAG_MS` around its line's offset.
+WORD_WINDOW_S = 0.6
+WORD_LAG_MS = 120.0
+
+
+def word_offset_ms(mouth: np.ndarray, valid: np.ndarray, sig: SongSignals, word, *, center_ms: float,
+                   config: S.SyncConfig = S.DEFAULT_CONFIG) -> float:
+    """A word's timing error (ms, + = late): the offset over the word and its neighbours, near its line's offset.
+
+    The take report and the live coach (:mod:`lipcoach.take.live`) time words with this one rule.
+    """
+    mid = 0.5 * (word.start + word.end)
+    est = window_estimate(mouth, valid, sig, mid - WORD_WINDOW_S, mid + WORD_WINDOW_S, max_lag_ms=WORD_LAG_MS,
+                          center_ms=center_ms, config=config)
+    return round(est.offset_ms, 1)
 
 
 def shape_check(track: MouthTrack, fc, placement: P.Placement, est: S.SyncEstimate, sig: SongSignals, lo_i: int,

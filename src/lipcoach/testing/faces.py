@@ -188,3 +188,79 @@ def articulated_mouth(phonemes, *, start_s: float = 0.0, shift_s: float = 0.0, l
         return float(np.interp(song_t, kt, ko, left=0.0, right=0.0)), float(np.interp(song_t, kt, kr, left=0.0, right=0.0))
 
     return mouth
+def lip_sync_mouth(songmap, *, shift_s: float = 0.0, gain: float = 1.4):
+    """A drawn performer lip-syncing ``songmap``: song time s → ``(opening, rounding)``, late by ``shift_s``.
+
+    The mouth opens with the map's vocal level and takes each sound's shape (:data:`VISEME_SHAPES`).
+    """
+    from lipcoach.take import sync as S
+
+    level = S.vocal_level(np.asarray(songmap.loudness.values), rate_hz=songmap.loudness.rate,
+                          reference_db=songmap.loudness.reference_db, duration_s=songmap.duration)
+    follow = envelope_from_level(level, rate_hz=S.GRID_RATE_HZ, shift_s=shift_s)
+    shaped = shaped_envelope(follow, [(p.start, p.end, p.viseme) for w in songmap.words for p in w.phonemes],
+                             shift_s=shift_s)
+
+    def mouth(song_t: float):
+        opening, rounding = shaped(song_t)
+        return gain * opening, rounding
+
+    return mouth
+
+
+def face_frame(mouth_shape, *, size: tuple[int, int] = (640, 480), face_scale: float = 0.8) -> np.ndarray:
+    """One RGB frame of the drawn face with ``mouth_shape`` = ``(opening, rounding)`` (blurred like a camera)."""
+    import cv2
+
+    w, h = size
+    img = np.full((h, w, 3), (70, 90, 120), np.uint8)
+    opening, rounding = mouth_shape
+    draw_face(img, w // 2, h // 2, opening, scale=face_scale, round_frac=rounding)
+    return cv2.GaussianBlur(img, (5, 5), 0)
+
+
+def write_y4m(path: Path, frames, *, fps: int = 25) -> int:
+    """Write RGB frames (an iterable of equal-size uint8 arrays) as a YUV4MPEG2 clip, Chromium's fake camera format.
+
+    Returns the number of frames written.
+    """
+    import cv2
+
+    n = 0
+    with open(path, "wb") as out:
+        for rgb in frames:
+            h, w = rgb.shape[:2]
+            if n == 0:
+                out.write(f"YUV4MPEG2 W{w} H{h} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+            out.write(b"FRAME\n")
+            out.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420).tobytes())
+            n += 1
+    return n
+
+
+#: Frame-index stamp of :func:`stamp_index`: this many bits, as square blocks of this many pixels.
+INDEX_BITS, INDEX_BLOCK_PX = 10, 12
+
+
+def stamp_index(img: np.ndarray, index: int) -> np.ndarray:
+    """Write ``index`` into the top-left corner as :data:`INDEX_BITS` black/white blocks (bit 0 first).
+
+    A browser test reads it back from the frame the page sends, so it knows which clip frame was
+    stamped with which song time (a fake camera starts its clip whenever the capture opens).
+    """
+    b = INDEX_BLOCK_PX
+    for bit in range(INDEX_BITS):
+        img[0:b, bit * b:(bit + 1) * b] = 255 if (index >> bit) & 1 else 0
+    return img
+
+
+def lip_sync_clip(songmap, *, start_s: float, end_s: float, shift_s: float = 0.0, fps: int = 25,
+                  size: tuple[int, int] = (320, 240), face_scale: float = 0.42):
+    """Frames of the drawn performer lip-syncing ``songmap`` from song time ``start_s`` to ``end_s``, late by ``shift_s``.
+
+    Frame ``k`` shows song time ``start_s + k / fps`` (as the performer sings it) and carries ``k`` in
+    its corner (:func:`stamp_index`).
+    """
+    mouth = lip_sync_mouth(songmap, shift_s=shift_s)
+    for k in range(int(round((end_s - start_s) * fps))):
+        yield stamp_index(face_frame(mouth(start_s + k / fps), size=size, face_scale=face_scale), k)

@@ -20,7 +20,6 @@ value is a 400 with one line saying what is wrong; no message carries a server p
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 import re
@@ -37,13 +36,12 @@ from lipcoach.errors import LipcoachError, NotFound, StorageError, storage_probl
 from lipcoach.production import jobs as J
 from lipcoach.production import storage
 from lipcoach.production.catalogue import Catalogue, StaleMap, reconcile
+from lipcoach.web.access import TOKEN_COOKIE, host_name, is_loopback
 from lipcoach.web.deps import Studio
 from lipcoach.web.routes import ROUTERS
 
 log = logging.getLogger("lipcoach.web")
 
-_COOKIE = "lipcoach_token"
-_LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1", "[::1]"}
 #: Request bodies larger than these are refused (413) before they are read, bytes.
 BODY_LIMITS = [
     (re.compile(r"^/api/songs$"), 2 * storage.MAX_AUDIO_BYTES + storage.MAX_LYRICS_BYTES + 64 * 1024),
@@ -54,15 +52,6 @@ BODY_LIMITS = [
 DEFAULT_BODY_LIMIT = 16 * 1024
 #: Media routes: a browser page of another site may not load these.
 _MEDIA = re.compile(r"^/api/(songs/[^/]+/audio/|renders/|takes/[^/]+/video)")
-
-
-def is_loopback(host: str) -> bool:
-    if host in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def body_limit(path: str) -> int:
@@ -211,10 +200,10 @@ def _add_guard(app: FastAPI, token: Optional[str]) -> None:
     @app.middleware("http")
     async def guard(request: Request, call_next):
         if token is None:
-            if not is_loopback(_host_name(request.headers.get("host") or "")):
+            if not is_loopback(host_name(request.headers.get("host") or "")):
                 return JSONResponse({"error": "this studio only answers on 127.0.0.1 / localhost"}, status_code=403)
         else:
-            given = request.query_params.get("token") or request.cookies.get(_COOKIE) or ""
+            given = request.query_params.get("token") or request.cookies.get(TOKEN_COOKIE) or ""
             auth = request.headers.get("authorization", "")
             if auth.lower().startswith("bearer "):
                 given = auth[7:].strip()
@@ -226,7 +215,7 @@ def _add_guard(app: FastAPI, token: Optional[str]) -> None:
             return JSONResponse({"error": "media of this studio play only on its own pages"}, status_code=403)
         response = await call_next(request)
         if token is not None and request.query_params.get("token"):
-            response.set_cookie(_COOKIE, token, httponly=True, samesite="strict")
+            response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Content-Security-Policy"] = (
             "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self'; script-src 'self'; "
@@ -274,15 +263,9 @@ def _add_error_answers(app: FastAPI) -> None:
 # -- helpers ---------------------------------------------------------------------------------
 
 
-def _host_name(header: str) -> str:
-    """``"127.0.0.1:8765"`` → ``"127.0.0.1"``; ``"[::1]:8765"`` → ``"::1"``."""
-    if header.startswith("["):
-        return header[1:].split("]", 1)[0]
-    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
-
-
 def serve(data_dir: str | os.PathLike, host: str = "127.0.0.1", port: int = 8765, *, demo: bool = False,
-          token: Optional[str] = None, open_browser: bool = False, render_quality: str = "high") -> None:
+          token: Optional[str] = None, open_browser: bool = False, render_quality: str = "high",
+          https: bool = False) -> None:
     """Run the practice studio until interrupted (Ctrl-C).
 
     Parameters
@@ -301,21 +284,36 @@ def serve(data_dir: str | os.PathLike, host: str = "127.0.0.1", port: int = 8765
         Open the URL in the default browser.
     render_quality : {"high", "balanced", "fast"}
         Rubber Band preset of the speed renders.
+    https : bool
+        Serve over HTTPS with a self-signed certificate made here (:mod:`lipcoach.web.tls`, kept in
+        ``data_dir/tls``), so a phone on the same network may open its camera for live coaching.
+        Bound to loopback (the default), the studio is then bound to every interface, with a token.
     """
     import uvicorn
 
+    ssl = {}
+    if https:
+        from lipcoach.web.tls import ensure_certificate
+
+        if is_loopback(host):
+            host = "0.0.0.0"  # a phone reaches the studio over the network
     check_bindable(host, port)  # before the data folder is made or opened
-    app, url = prepare(data_dir, host, port, demo=demo, token=token, render_quality=render_quality)
+    if https:
+        cert, key = ensure_certificate(os.path.join(os.fspath(data_dir), "tls"), host)
+        ssl = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
+    app, url = prepare(data_dir, host, port, demo=demo, token=token, render_quality=render_quality, https=https)
     print(f"lipcoach practice studio: {url}", flush=True)
     if app.state.token:
         print("(bound beyond this machine: the token in that URL is required on every request)", flush=True)
+    if https:
+        print("(self-signed certificate: the phone's browser asks once to accept it; then the camera opens)", flush=True)
     if open_browser:
         import webbrowser
 
         webbrowser.open(url)
     # Server.run, not uvicorn.run (which swallows Ctrl-C): after its clean shutdown the
     # interrupt reaches the command line, which says so and exits 130.
-    uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run()
+    uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", **ssl)).run()
 
 
 #: Ports a studio may listen on (0 is "any free port", which a user could not then find).
@@ -354,8 +352,12 @@ def check_bindable(host: str, port: int) -> None:
 
 
 def prepare(data_dir: str | os.PathLike, host: str = "127.0.0.1", port: int = 8765, *, demo: bool = False,
-            token: Optional[str] = None, render_quality: str = "high") -> tuple[FastAPI, str]:
-    """The app :func:`serve` runs and the URL it prints (with the token when one is needed)."""
+            token: Optional[str] = None, render_quality: str = "high", https: bool = False) -> tuple[FastAPI, str]:
+    """The app :func:`serve` runs and the URL it prints (with the token when one is needed).
+
+    With ``https`` and every interface bound, the URL names this machine's address on the local
+    network (what a phone types).
+    """
     if not is_loopback(host) and not token:
         token = secrets.token_urlsafe(24)
     app = create_app(data_dir, token=token, render_quality=render_quality)
@@ -364,6 +366,10 @@ def prepare(data_dir: str | os.PathLike, host: str = "127.0.0.1", port: int = 87
 
         add_demo_number(app.state.catalogue)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    if https and host in ("0.0.0.0", "::", ""):
+        from lipcoach.web.tls import local_addresses
+
+        shown = (local_addresses() or ["127.0.0.1"])[0]
     shown = f"[{shown}]" if ":" in shown else shown
-    url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
+    url = f"{'https' if https else 'http'}://{shown}:{port}/" + (f"?token={token}" if token else "")
     return app, url

@@ -5,7 +5,7 @@ Adding a resource is one module with an ``APIRouter`` named ``router`` and one l
 
 from __future__ import annotations
 
-from lipcoach.web.routes import jobs, maps, numbers, pages, renders, seasons, songs, takes
+from lipcoach.web.routes import jobs, live, maps, numbers, pages, renders, seasons, songs, takes
 
 ROUTERS = [
     pages.router,
@@ -16,4 +16,5 @@ ROUTERS = [
     takes.router,
     jobs.router,
     seasons.router,
+    live.router,
 ]

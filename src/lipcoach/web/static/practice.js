@@ -145,6 +145,7 @@
     loadHistory();
     requestAnimationFrame(tick);
     document.body.dataset.ready = "1";
+    document.dispatchEvent(new CustomEvent("lc:ready", { detail: { songId, map, words, lines, wordSpans } }));
     status.textContent = "ready in " + Math.round(performance.now() - t0) + " ms";
     window.lcPractice.readyMs = performance.now();
   }
@@ -214,7 +215,12 @@
 
   // -- transport ------------------------------------------------------------------------------
   const songTime = () => (mix ? mix.songTime() : 0);
-  function seek(t) { t = Math.max(0, Math.min(duration, t)); return Promise.all([mix.seek(t), stem ? stem.seek(t) : null]); }
+  function seek(t) {
+    t = Math.max(0, Math.min(duration, t));
+    // A jump while the song runs starts the live coach's pass over from there.
+    if (state.playing && !state.counting) document.dispatchEvent(new CustomEvent("lc:seek", { detail: { to: t } }));
+    return Promise.all([mix.seek(t), stem ? stem.seek(t) : null]);
+  }
   function setSpeed(pct, fromRamp) {
     pct = Math.max(25, Math.min(100, Math.round(pct)));
     state.speedPct = pct; $("speed").value = pct; $("speedLabel").textContent = pct + " %";
@@ -274,9 +280,15 @@
     await mix.el.play().catch((e) => LC.showError(status, e));
     if (stem) { stem.seek(mix.songTime()); stem.el.play().catch(() => {}); }
     if (state.recording) state.recording.playing = true;
+    // Other modules (live coaching) follow the passes: one starts here, once the count-in is over.
+    document.dispatchEvent(new CustomEvent("lc:pass", { detail: { speedPct: state.speedPct, from: mix.songTime(), loop: state.loop } }));
   }
   function play() { state.pass = 0; state.baseSpeed = state.speedPct; if (state.loop) { const t = songTime(); if (t < state.loop.a || t >= state.loop.b) seek(state.loop.a); } startPass(); }
-  function pause() { startGen++; silenceClicks(); state.playing = false; state.counting = false; mix.el.pause(); if (stem) stem.el.pause(); setPlayButton(); }
+  function pause() {
+    const wasPlaying = state.playing && !state.counting;
+    startGen++; silenceClicks(); state.playing = false; state.counting = false; mix.el.pause(); if (stem) stem.el.pause(); setPlayButton();
+    if (wasPlaying) document.dispatchEvent(new CustomEvent("lc:passend"));
+  }
   function setPlayButton() { $("play").textContent = state.playing ? "❚❚ Pause" : "▶ Play"; }
   function onPassEnd() {
     if (state.recording) { pause(); stopRecording(); return; }
@@ -285,6 +297,7 @@
     const n = Math.max(1, Number($("passes").value) || 1);
     if (state.pass >= n) { pause(); seek(state.loop.a); state.pass = 0; if ($("ramp").checked && state.baseSpeed) setSpeed(state.baseSpeed); updatePassLabel(); return; }
     mix.el.pause(); if (stem) stem.el.pause();
+    document.dispatchEvent(new CustomEvent("lc:passend"));
     startPass();
   }
   function updatePassLabel() {
@@ -299,7 +312,7 @@
     // A new loop counts its passes from 1, and while playing it starts over from its start:
     // otherwise the rest of a pass already under way would count as the first pass.
     state.pass = 0;
-    if (state.playing && !state.recording) { mix.el.pause(); if (stem) stem.el.pause(); startPass(); }
+    if (state.playing && !state.recording) { mix.el.pause(); if (stem) stem.el.pause(); document.dispatchEvent(new CustomEvent("lc:passend")); startPass(); }
     updatePassLabel();
     loopChanged();
   }
@@ -605,6 +618,13 @@
     seek: (t) => seek(t),
     loopLine: (i) => loopLine(i),
     lines: () => lines,
+    words: () => words,
+    wordSpans: () => wordSpans,
+    songId,
+    // Playing and past the count-in: the song time runs.
+    running: () => state.playing && !state.counting && !!mix && !mix.el.paused,
+    play: () => play(),
+    pause: () => pause(),
   };
   load();
 })();
