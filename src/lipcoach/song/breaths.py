@@ -119,6 +119,12 @@ JOIN_GAP_S = 0.06
 #: Band background (:func:`band_background_db`): half-window, s, and percentile per band.
 BACKGROUND_WINDOW_S = 3.0
 BACKGROUND_PERCENTILE = 20.0
+#: With a vocal stem and the mix (``detect_breaths(stem, mix=...)``): a breath heard in the stem
+#: must also raise the mix over the band's own spectrum in the nearby rests by at least this
+#: much (median over the breath of :func:`broadband_excess_db` on the mix), dB: separation
+#: leaves cymbal and reverb residue in a stem's rests, and that residue is the band's usual
+#: sound in the mix, while a singer's breath adds to it.
+MIX_CHECK_DB = 0.5
 #: Window for the local noise floor (± this many seconds) and its percentile.
 FLOOR_WINDOW_S = 4.0
 FLOOR_PERCENTILE = 5.0
@@ -399,6 +405,23 @@ def breaths_over_the_band(features: vf.FrameFeatures, words: Sequence[Word]) -> 
     return spans, background_band_db
 
 
+def mix_excess_db(mix_features: vf.FrameFeatures, voiced: np.ndarray, words: Optional[Sequence[Word]]) -> np.ndarray:
+    """How far the mix stands over the band's own spectrum in the nearby rests, per frame, dB
+    (:func:`broadband_excess_db` over :func:`band_background_db`; rests = away from the words,
+    or from the stem's voiced frames without words)."""
+    n = len(mix_features.times_s)
+    guard = voiced[:n] if len(voiced) >= n else np.pad(voiced, (0, n - len(voiced)))
+    rest = _search_mask(mix_features, guard, words)
+    return broadband_excess_db(mix_features, band_background_db(mix_features, rest))
+
+
+def mix_check(excess_db: np.ndarray, start_s: float, end_s: float, *, hop_s: float, min_db: float = MIX_CHECK_DB) -> bool:
+    """Whether a breath heard in a stem also raises the mix (median of ``excess_db`` over it ≥ ``min_db``)."""
+    a = max(0, int(round(start_s / hop_s)))
+    b = min(len(excess_db), max(a + 1, int(round(end_s / hop_s))))
+    return a < len(excess_db) and float(np.median(excess_db[a:b])) >= min_db
+
+
 def detect_breaths(
     vocal: np.ndarray,
     *,
@@ -409,6 +432,8 @@ def detect_breaths(
     infer_silent: bool = True,
     features: Optional[vf.FrameFeatures] = None,
     over_band: bool = True,
+    mix: Optional[np.ndarray] = None,
+    mix_features: Optional[vf.FrameFeatures] = None,
 ) -> list[Breath]:
     """Find every inhalation of the singer.
 
@@ -441,6 +466,13 @@ def detect_breaths(
         With words, also judge rests against the band's own spectrum
         (:func:`breaths_over_the_band`); False keeps the noise-floor rule alone (the
         benchmark's peer).
+    mix : np.ndarray, optional
+        The mix, when ``vocal`` is a vocal stem of it (same length and rate). Breaths are read
+        from the stem, where the band is gone and an inhalation stands over the stem's floor;
+        each one heard there must also show in the mix (:func:`mix_check`), so separation
+        residue (cymbals, reverb) is not taken for a breath.
+    mix_features : FrameFeatures, optional
+        Precomputed :func:`lipcoach.song.vocal.frame_features` of ``mix``.
 
     Returns
     -------
@@ -531,6 +563,11 @@ def detect_breaths(
             heard_over_band.add((start, end))
             a, b = features.index(start), features.index(end) + 1
             floor[a:b] = np.maximum(floor[a:b], band_floor[a:b])
+
+    if mix is not None:
+        mix_features = mix_features or vf.frame_features(mix, sr=sr)
+        support = mix_excess_db(mix_features, voiced, words)
+        found = [f for f in found if not f[2] or mix_check(support, f[0], f[1], hop_s=hop_s)]
 
     if infer_silent:
         for rest_start, onset, min_rest in _phrase_starts(features, voiced, words, lines):
