@@ -125,6 +125,8 @@ BACKGROUND_PERCENTILE = 20.0
 #: leaves cymbal and reverb residue in a stem's rests, and that residue is the band's usual
 #: sound in the mix, while a singer's breath adds to it.
 MIX_CHECK_DB = 0.5
+#: With words, only the last breath heard in each rest is kept (:func:`latest_per_rest`).
+ONE_PER_REST = True
 #: Window for the local noise floor (± this many seconds) and its percentile.
 FLOOR_WINDOW_S = 4.0
 FLOOR_PERCENTILE = 5.0
@@ -422,6 +424,23 @@ def mix_check(excess_db: np.ndarray, start_s: float, end_s: float, *, hop_s: flo
     return a < len(excess_db) and float(np.median(excess_db[a:b])) >= min_db
 
 
+def latest_per_rest(found: list[tuple[float, float, bool]], word_starts_s: np.ndarray) -> list[tuple[float, float, bool]]:
+    """One inhalation per rest: of the breaths that end before the same sung word (with no
+    word between them), only the one that ends last.
+
+    A singer fills the lungs once before the phrase, as late as the phrase allows; other noise
+    earlier in the rest (a fill, a strum, the band's own breathy pad) is not that breath.
+    ``found`` holds (start_s, end_s, heard); only heard ones are thinned.
+    """
+    heard = [f for f in found if f[2]]
+    keep: dict[int, tuple[float, float, bool]] = {}
+    for f in heard:
+        k = int(np.searchsorted(word_starts_s, f[1] - WORD_SLACK_S))  # index of the next word
+        if k not in keep or f[1] > keep[k][1]:
+            keep[k] = f
+    return [f for f in found if not f[2]] + list(keep.values())
+
+
 def detect_breaths(
     vocal: np.ndarray,
     *,
@@ -434,6 +453,7 @@ def detect_breaths(
     over_band: bool = True,
     mix: Optional[np.ndarray] = None,
     mix_features: Optional[vf.FrameFeatures] = None,
+    one_per_rest: bool = ONE_PER_REST,
 ) -> list[Breath]:
     """Find every inhalation of the singer.
 
@@ -473,6 +493,8 @@ def detect_breaths(
         residue (cymbals, reverb) is not taken for a breath.
     mix_features : FrameFeatures, optional
         Precomputed :func:`lipcoach.song.vocal.frame_features` of ``mix``.
+    one_per_rest : bool
+        With words, keep only the last breath heard in each rest (:func:`latest_per_rest`).
 
     Returns
     -------
@@ -568,6 +590,8 @@ def detect_breaths(
         mix_features = mix_features or vf.frame_features(mix, sr=sr)
         support = mix_excess_db(mix_features, voiced, words)
         found = [f for f in found if not f[2] or mix_check(support, f[0], f[1], hop_s=hop_s)]
+    if words and one_per_rest:
+        found = latest_per_rest(found, np.array(sorted(w.start for w in words)))
 
     if infer_silent:
         for rest_start, onset, min_rest in _phrase_starts(features, voiced, words, lines):

@@ -336,7 +336,7 @@ def _attack(audio: np.ndarray, *, sr: int, time_s: float, radius_s: float = 0.02
     return float((a + (k + lag) * step) / sr)
 
 
-def beat_grid(audio: np.ndarray, *, sr: int) -> tuple[float, list[float], list[float]]:
+def beat_grid(audio: np.ndarray, *, sr: int, octave: bool = True) -> tuple[float, list[float], list[float]]:
     """Tempo, beats and downbeats of a song.
 
     Parameters
@@ -345,6 +345,9 @@ def beat_grid(audio: np.ndarray, *, sr: int) -> tuple[float, list[float], list[f
         The mix, mono (n,) or (channels, n), float.
     sr : int
         Sample rate, Hz.
+    octave : bool
+        Settle the tempo octave with :func:`settle_octave` (False: the tracker's own octave,
+        the benchmark's peer).
 
     Returns
     -------
@@ -386,7 +389,8 @@ def beat_grid(audio: np.ndarray, *, sr: int) -> tuple[float, list[float], list[f
     beats = beats[(beats >= 0.0) & (beats <= len(audio) / sr)]
     if len(beats) < 2:
         return 0.0, [], []
-    beats = settle_octave(audio, sr=sr, beats_s=beats, hop=hop)
+    if octave:
+        beats = settle_octave(audio, sr=sr, beats_s=beats, hop=hop)
     tempo = 60.0 / float(np.median(np.diff(beats))) if len(beats) > 1 else 0.0
     meter, phase = _downbeat_phase(audio, sr=sr, beats_s=beats, hop=hop)
     downbeats = beats[phase::meter]
