@@ -437,7 +437,9 @@ def generated_songs(clips: list[dict], *, spleeter: bool) -> dict:
         song = make_band_song(seed=seed, tempo_bpm=tempo, style=STYLES[k % len(STYLES)], breath_clips=sounds)
         words = [Word(text=w, start=a, end=b, line=i) for i, line in enumerate(song.lines) for w, a, b in line]
         lines = [Line(text=" ".join(w for w, _, _ in line), start=line[0][1], end=line[-1][2]) for line in song.lines]
-        signals = {"stem": (song.vocals, song.mix), "mix": (song.mix, None)}
+        # The user's own stem (a studio stem holds no separation residue: no check), the same
+        # stem with the mix as a check (what a separated stem gets), and the mix alone.
+        signals = {"stem": (song.vocals, None), "stem_checked": (song.vocals, song.mix), "mix": (song.mix, None)}
         if spleeter:
             separated = spleeter_stem(song.mix, f"band_{seed}_{tempo}")
             if separated is not None:
@@ -455,7 +457,7 @@ def generated_songs(clips: list[dict], *, spleeter: bool) -> dict:
         print(f"  seed {seed} {tempo:3d} bpm {row['drums']:13s} {row['n_breaths']} breaths: " + "; ".join(
             f"{n} {row[n]['true_positives']} found of {row[n]['n_estimated']} heard" for n in signals), flush=True)
     pooled = {}
-    for name in ("stem", "spleeter", "mix"):
+    for name in ("stem", "stem_checked", "spleeter", "mix"):
         mine = [r for r in rows if name in r]
         if len(mine) != len(rows):
             continue
@@ -529,6 +531,7 @@ def main() -> None:
     parser.add_argument("--spleeter", action="store_true", help="also hear breaths in Spleeter's stem (make spleeter), with the mix as a check")
     parser.add_argument("--generated", action="store_true", help="also the generated songs with exact breath truth")
     parser.add_argument("--no-line-rule", action="store_true", help="skip the quieter (line rule) run on real mixes")
+    parser.add_argument("--no-mixes", action="store_true", help="skip the real mixes (speech and, with --generated, generated songs only)")
     parser.add_argument("--json", type=Path, default=Path("out/bench/breath_accuracy.json"))
     args = parser.parse_args()
     if not (args.data / "breaths" / "libritts_test_clean").exists():
@@ -544,11 +547,12 @@ def main() -> None:
     clips = cut_breaths(files)
     print(f"Real inhalations in real mixes, audible over the band (1–6 kHz power {BAND_LEVEL_RANGE_DB[0]:+.0f}…{BAND_LEVEL_RANGE_DB[1]:+.0f} dB re the band's there,"
           f" RMS ≤ {MAX_LEVEL_RE_LINE_DB:.0f} dB re the next line; annotated words as the map's):")
-    result["mixes"] = real_mixes(args.data, clips, split=args.split, n_pipeline=args.pipeline, rule="band", spleeter=args.spleeter)
+    if not args.no_mixes:
+        result["mixes"] = real_mixes(args.data, clips, split=args.split, n_pipeline=args.pipeline, rule="band", spleeter=args.spleeter)
     if args.generated:
         print("Generated songs (band_songs.py), exact breath truth, no breaths but the labelled ones:")
         result["generated"] = generated_songs(clips, spleeter=args.spleeter)
-    if not args.no_line_rule:
+    if not args.no_line_rule and not args.no_mixes:
         print(f"Real inhalations in real mixes, quieter (RMS {LINE_LEVEL_RANGE_DB[0]:.0f}…{LINE_LEVEL_RANGE_DB[1]:.0f} dB re the next line's mix level, mostly under the band):")
         result["mixes_line_rule"] = real_mixes(args.data, clips, split=args.split, n_pipeline=0, rule="line", spleeter=args.spleeter)
     if args.entrances:

@@ -63,8 +63,12 @@ def choose_aligner(aligner: str, *, has_stem: bool) -> str:
 #: within 20 ms), while on the classical guide or the mix it lands on drum and bass attacks and
 #: measures worse than the aligner's onset as given, so there the onset is not refined.
 REFINE_ENTRANCES_ON = ("stem", "spleeter")
-#: Vocal guides breaths are read from, with the mix as a check (the others: the mix alone).
+#: Vocal guides breaths are read from (the others: the mix alone) ...
 BREATHS_FROM_STEM = ("stem", "spleeter")
+#: ... and those whose breaths must also show in the mix (``breaths.mix_check``): a separated
+#: stem carries residue of the band in its rests; a studio stem does not, and on exact stems
+#: the check only cost breaths (benchmarks/breath_accuracy.py, generated songs).
+BREATHS_CHECKED_ON_MIX = ("spleeter",)
 #: A song whose loudest 20 ms frame is below this level (dBFS) is treated as silent.
 SILENCE_DB = -60.0
 
@@ -285,13 +289,13 @@ def analyze_song(
     tempo_bpm, beats, downbeats = music.tempo_bpm, music.beats, music.downbeats
     report(0.9, "breaths")
     # A vocal stem (the user's or Spleeter's) holds the breath without the band: breaths are
-    # read there, each checked against the mix (benchmarks/breath_accuracy.py). The classical
+    # read there, a separated stem's checked against the mix (benchmarks/breath_accuracy.py). The classical
     # guide does not lift a breath above the band, so without a stem they are sought in the mix.
     on_stem = method in BREATHS_FROM_STEM
     found_breaths = breaths.detect_breaths(
         vocal if on_stem else mix, sr=sr, words=words or None, lines=lines or None,
         features=music.features if on_stem else None,
-        accompaniment_level_db=music.accompaniment_db, mix=mix if on_stem else None,
+        accompaniment_level_db=music.accompaniment_db, mix=mix if method in BREATHS_CHECKED_ON_MIX else None,
     )
     if lines:
         report(0.95, "entrances")

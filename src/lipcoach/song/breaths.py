@@ -121,10 +121,13 @@ BACKGROUND_WINDOW_S = 3.0
 BACKGROUND_PERCENTILE = 20.0
 #: With a vocal stem and the mix (``detect_breaths(stem, mix=...)``): a breath heard in the stem
 #: must also raise the mix over the band's own spectrum in the nearby rests by at least this
-#: much (median over the breath of :func:`broadband_excess_db` on the mix), dB: separation
-#: leaves cymbal and reverb residue in a stem's rests, and that residue is the band's usual
-#: sound in the mix, while a singer's breath adds to it.
+#: much (median over the breath of :func:`broadband_excess_db` on the mix, over the band's
+#: median spectrum there), dB: separation leaves cymbal, shaker and reverb residue in a stem's
+#: rests, and that residue is the band's usual sound in the mix, while a singer's breath adds
+#: to it.
 MIX_CHECK_DB = 0.5
+#: ... over this percentile, per band, of the mix in the nearby rests (the band's typical sound).
+MIX_CHECK_PERCENTILE = 50.0
 #: With words, only the last breath heard in each rest is kept (:func:`latest_per_rest`).
 ONE_PER_REST = True
 #: Window for the local noise floor (± this many seconds) and its percentile.
@@ -408,13 +411,14 @@ def breaths_over_the_band(features: vf.FrameFeatures, words: Sequence[Word]) -> 
 
 
 def mix_excess_db(mix_features: vf.FrameFeatures, voiced: np.ndarray, words: Optional[Sequence[Word]]) -> np.ndarray:
-    """How far the mix stands over the band's own spectrum in the nearby rests, per frame, dB
-    (:func:`broadband_excess_db` over :func:`band_background_db`; rests = away from the words,
-    or from the stem's voiced frames without words)."""
+    """How far the mix stands over the band's typical spectrum in the nearby rests, per frame, dB
+    (:func:`broadband_excess_db` over :func:`band_background_db` at the median,
+    :data:`MIX_CHECK_PERCENTILE`: a rest frame without a breath sits near 0; rests = away from
+    the words, or from the stem's voiced frames without words)."""
     n = len(mix_features.times_s)
     guard = voiced[:n] if len(voiced) >= n else np.pad(voiced, (0, n - len(voiced)))
     rest = _search_mask(mix_features, guard, words)
-    return broadband_excess_db(mix_features, band_background_db(mix_features, rest))
+    return broadband_excess_db(mix_features, band_background_db(mix_features, rest, percentile=MIX_CHECK_PERCENTILE))
 
 
 def mix_check(excess_db: np.ndarray, start_s: float, end_s: float, *, hop_s: float, min_db: float = MIX_CHECK_DB) -> bool:
