@@ -531,6 +531,7 @@ def main() -> None:
     parser.add_argument("--spleeter", action="store_true", help="also hear breaths in Spleeter's stem (make spleeter), with the mix as a check")
     parser.add_argument("--generated", action="store_true", help="also the generated songs with exact breath truth")
     parser.add_argument("--no-line-rule", action="store_true", help="skip the quieter (line rule) run on real mixes")
+    parser.add_argument("--pipeline-only", action="store_true", help="only the --pipeline songs (classical guide, breaths in the mix)")
     parser.add_argument("--no-mixes", action="store_true", help="skip the real mixes (speech and, with --generated, generated songs only)")
     parser.add_argument("--json", type=Path, default=Path("out/bench/breath_accuracy.json"))
     args = parser.parse_args()
@@ -538,6 +539,13 @@ def main() -> None:
         sys.exit(f"breath_accuracy: no real breath material at {args.data / 'breaths'}")
     t0 = time.time()
     files = speech_breaths(args.data)
+    if args.pipeline_only:
+        result = {"far_s": FAR_S, "pipeline": pipeline_songs(args.data, cut_breaths(files), args.pipeline, rule="band", separation="classical")}
+        result["seconds"] = time.time() - t0
+        tmp = args.json.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(result, indent=1, default=float))
+        tmp.replace(args.json)
+        return
     result: dict = {"band_level_range_db": BAND_LEVEL_RANGE_DB, "max_level_re_line_db": MAX_LEVEL_RE_LINE_DB,
                     "line_level_range_db": LINE_LEVEL_RANGE_DB, "lead_s": LEAD_S, "far_s": FAR_S, "min_overlap": breath_eval.MIN_OVERLAP}
     print("Real speech, LibriTTS test-clean, hand labels (default):")

@@ -24,6 +24,10 @@ works in three steps on the shared frame analysis of :mod:`lipcoach.song.vocal`
    usual (noise fills the valleys between the band's partials); it lasts 0.15–1.5 s, holds its
    excess, swells rather than strikes, and ends at most :data:`MAX_LEAD_S` before a word
    (:func:`breaths_over_the_band`). Such breaths are ``audible``: they stand over the band.
+2c. **One per rest, checked on the mix.** With words, only the last breath heard before each
+   sung word is kept (:func:`latest_per_rest`). When ``vocal`` is a separated stem and the mix
+   is given, a breath heard in the stem must also raise the mix over the band's typical sound
+   there (:func:`mix_check`).
 3. **Silent inhalations.** A singer (or speaker) inhales before a phrase that follows a rest,
    even when the breath noise drowns in the noise floor or in the accompaniment leaking into
    a separated vocal. When step 2 found nothing in such a rest, a breath is placed at its end

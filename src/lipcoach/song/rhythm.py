@@ -7,6 +7,8 @@ both ends added), each beat is snapped to the local onset-envelope peak and then
 first strong attack of the high-passed signal within 25 ms (0.5 ms resolution, so beat
 times are not quantised to the hop), and beats that landed on a vocal onset rather than the
 pulse (more than 10 ms off a robust line through their ±8 neighbours) go back on that line.
+A grid tracked at twice the song's tempo (a slow song's eighth notes) is halved when the kick
+and the snare both favour the same one of two alternating beats (:func:`settle_octave`).
 The meter (4, or 3 when it fits clearly better) comes from the beats that carry the strongest
 low-frequency onsets and chord changes; the bar phase from the harmonic rhythm (chroma change
 between the two beats before and the two beats after: chords change on 1 far more than on 3)
