@@ -32,8 +32,9 @@ about breaths, not about the aligner). A detected breath matches a placed one by
 0.2 s, beside it). *Recall* counts placed breaths matched by an **audible** detection (the
 acoustic evidence; inferred, ``audible=False`` marks sit at the end of every rest whatever
 the audio holds, so they cannot count as finding a breath; their recall is printed apart).
-*False alarms*: audible detections more than :data:`FAR_S` (2 s) from every annotated word
-(intros, solos, outros), as a share of all audible detections. The same detector also runs
+*Far from singing*: reported breaths that end more than :data:`FAR_S` (1 s) before the next
+annotated word, or come after the last (intros, solos, outros), as a share of the heard
+breaths and of every mark reported. The same detector also runs
 on the *unmodified* mix: what it reports in the chosen rests there is printed as
 information (real breaths left in the mix, or false alarms: no truth exists for them).
 The peer, in the same run: the detector's noise-floor rule alone (``over_band=False``).

@@ -14,8 +14,11 @@ Calibration and evaluation are disjoint: the calibration half (seeds 0–11, tem
 100, 118, 136, 154 bpm) fits the grid-choice constants of :mod:`lipcoach.song.rhythm`
 (``SLOT_SPREAD_MS``, ``OUTLIER_SHARE``, ``BEAT_SHARE``; ``--calibrate``) and the bar-phase
 constants (``HARMONIC_SPAN_BEATS``, ``BACKBEAT_WEIGHT``: bar phase right on the most songs);
-every reported figure comes from the evaluation half (seeds 100–123, tempi 76, 92, 108, 124,
-142, 160 bpm).
+``--calibrate-octave`` prints the tempo-octave rule's evidence there. Every reported figure
+comes from the other generator (``band_songs.py``: chord changes and drums not where the
+downbeat rule looks; seeds 300–323, 66–150 bpm); ``--groove-evaluation`` adds the groove
+generator's own held-out seeds (100–123) as in the previous round. The tracker's tempo
+without the octave rule is scored beside it (``tracker_tempo_right``).
 
 Slot names (and the bar phase) are also scored with the downbeat rule this benchmark replaced
 (:func:`previous_phase`), in the same run, as the peer.
