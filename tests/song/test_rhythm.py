@@ -231,6 +231,8 @@ def test_grid_scores():
     assert scores["beat_f_measure"] == 1.0 and scores["tempo_error_bpm"] == pytest.approx(1.0) and scores["tempo_octave_ok"] == 1.0
     scores = entrance_eval.grid_scores(ref, ref + 0.25, 120.0, 60.0)
     assert scores["beat_f_measure"] == 0.0 and scores["tempo_octave_ok"] == 1.0 and scores["tempo_error_ratio"] == pytest.approx(0.5)
+    assert scores["tempo_right"] == 0.0  # half the tempo is an octave of it, not the tempo
+    assert entrance_eval.grid_scores(ref, ref, 120.0, 121.0)["tempo_right"] == 1.0
 
 
 def test_beats_never_fall_outside_the_song():
