@@ -364,3 +364,58 @@ def test_an_inhalation_that_stalls_halfway_is_one_breath(seed):
     heard = audible_in(found, 2.42, 3.8)
     assert len(heard) == 1, found
     assert breath_eval.iou_matrix([[start_s, start_s + 0.35]], [[heard[0].start, heard[0].end]])[0, 0] >= 0.5
+
+
+# -- a vocal stem with the mix as a check -------------------------------------------------------
+
+def stem_and_mix(*, breath: bool, leak: bool, seed=6):
+    """Two sung lines over a band with a steady noise bed (a shaker wash, 1–6 kHz). The stem
+    holds the voice, and optionally an inhalation before line 2 (also in the mix) and a 0.4 s
+    leak of the wash at 2.7–3.1 s (separation residue: in the stem only, since the mix has the
+    wash throughout)."""
+    from scipy.signal import butter, sosfilt
+
+    rng = np.random.default_rng(seed)
+    y, words, lines, _ = song_over_a_band(breath_over_band_db=None, seed=seed)
+    n = len(y)
+    wash = 0.02 * sosfilt(butter(4, [1000, 6000], btype="bandpass", fs=SR, output="sos"), rng.standard_normal(n))
+    voice = np.zeros(n)
+    for w in words:
+        a = int(w.start * SR)
+        voice[a : a + int(0.42 * SR)] += sung(0.42, f0=220.0)
+    band = y - voice  # song_over_a_band mixed the same notes; keep one copy of them
+    stem = voice.copy()
+    mix = voice + band + wash
+    if breath:
+        b = 0.04 * inhalation(0.5, rng=rng) / 0.02
+        a = int(3.2 * SR)
+        stem[a : a + len(b)] += b
+        mix[a : a + len(b)] += b
+    if leak:
+        a, b = int(2.7 * SR), int(3.1 * SR)
+        stem[a:b] += 0.7 * wash[a:b] * np.hanning(b - a)
+    return stem.astype(np.float32), mix.astype(np.float32), words, lines
+
+
+def test_separation_residue_in_a_stem_is_not_a_breath_when_the_mix_does_not_show_it():
+    stem, mix, words, lines = stem_and_mix(breath=False, leak=True)
+    alone = detect_breaths(stem, sr=SR, words=words, lines=lines)
+    assert len(audible_in(alone, 2.42, 3.8)) == 1  # the stem alone takes the leak for a breath
+    checked = detect_breaths(stem, sr=SR, words=words, lines=lines, mix=mix)
+    assert audible_in(checked, 2.42, 3.8) == []
+    assert [b.before_line for b in checked if not b.audible and 2.42 < b.end <= 3.8] == [1]
+
+
+def test_an_inhalation_in_the_stem_and_the_mix_is_kept():
+    stem, mix, words, lines = stem_and_mix(breath=True, leak=False)
+    heard = audible_in(detect_breaths(stem, sr=SR, words=words, lines=lines, mix=mix), 2.42, 3.8)
+    assert len(heard) == 1
+    assert abs(heard[0].start - 3.2) <= 0.1 and heard[0].before_line == 1
+
+
+def test_one_inhalation_per_rest_the_last_before_the_line():
+    from lipcoach.song.breaths import latest_per_rest
+
+    starts = np.array([1.0, 5.0])
+    found = [(0.2, 0.5, True), (2.0, 2.3, True), (4.0, 4.6, True), (4.2, 4.8, False)]
+    assert sorted(latest_per_rest(found, starts)) == [(0.2, 0.5, True), (4.0, 4.6, True), (4.2, 4.8, False)]

@@ -231,6 +231,8 @@ def test_grid_scores():
     assert scores["beat_f_measure"] == 1.0 and scores["tempo_error_bpm"] == pytest.approx(1.0) and scores["tempo_octave_ok"] == 1.0
     scores = entrance_eval.grid_scores(ref, ref + 0.25, 120.0, 60.0)
     assert scores["beat_f_measure"] == 0.0 and scores["tempo_octave_ok"] == 1.0 and scores["tempo_error_ratio"] == pytest.approx(0.5)
+    assert scores["tempo_right"] == 0.0  # half the tempo is an octave of it, not the tempo
+    assert entrance_eval.grid_scores(ref, ref, 120.0, 121.0)["tempo_right"] == 1.0
 
 
 def test_beats_never_fall_outside_the_song():
@@ -245,3 +247,44 @@ def test_beats_never_fall_outside_the_song():
     tempo, beats, downbeats = beat_grid(audio, sr=sr)
     assert beats and min(beats) >= 0.0 and max(beats) <= 12.0
     assert abs(tempo - 120.0) < 1.0
+
+
+def slow_backbeat(tempo_bpm=72.0, seconds=24.0, seed=0):
+    """A slow rock groove: kick on 1 and 3, snare on 2 and 4, a ride on every eighth (the
+    eighths are what make a beat tracker count the song at twice its tempo)."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * SR)
+    y = (1e-3 * rng.standard_normal(n)).astype(np.float32)
+    beat_s = 60.0 / tempo_bpm
+    beats = np.arange(0.5, seconds - 0.5, beat_s)
+    t = np.arange(int(0.2 * SR)) / SR
+    kick = np.sin(2 * np.pi * np.cumsum(50 + 100 * np.exp(-t / 0.03)) / SR) * np.exp(-t / 0.07)
+    snare = 0.5 * rng.standard_normal(len(t)) * np.exp(-t / 0.05) + 0.4 * np.sin(2 * np.pi * 190 * t) * np.exp(-t / 0.03)
+    ride = (0.3 * rng.standard_normal(len(t)) + 0.1 * sum(np.sin(2 * np.pi * f * t) for f in (3200, 4700, 6100))) * np.exp(-t / 0.15)
+
+    def add(sound, at_s, gain):
+        i = int(round(at_s * SR))
+        m = min(len(sound), n - i)
+        if m > 0:
+            y[i : i + m] += gain * sound[:m]
+
+    for k, b in enumerate(beats):
+        add(kick if k % 2 == 0 else snare, b, 0.8)
+        add(ride, b, 0.2)
+        add(ride, b + beat_s / 2, 0.2)
+    return y, beats
+
+
+def test_a_slow_backbeat_is_counted_at_its_own_tempo_not_twice_it():
+    y, beats = slow_backbeat(72.0)
+    tempo, est_beats, _ = rhythm.beat_grid(y, sr=SR)
+    assert tempo == pytest.approx(72.0, rel=0.03)  # the tracker alone says 144
+    err = [np.min(np.abs(np.asarray(est_beats) - b)) for b in beats[2:-2]]
+    assert np.median(err) < 0.02
+
+
+def test_a_fast_backbeat_keeps_its_tempo():
+    """Kick and snare on alternate beats is a backbeat at the tracked tempo: never halved."""
+    y, beats = slow_backbeat(144.0)
+    tempo, _, _ = rhythm.beat_grid(y, sr=SR)
+    assert tempo == pytest.approx(144.0, rel=0.03)

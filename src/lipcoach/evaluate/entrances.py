@@ -151,7 +151,8 @@ def grid_scores(reference_beats_s, estimated_beats_s, reference_tempo_bpm: float
     -------
     dict
         ``beat_f_measure`` (0..1), ``tempo_error_bpm`` (|est − ref|), ``tempo_error_ratio``
-        (|est − ref| / ref), ``tempo_octave_ok`` (1.0 when within 4 % of ref, ref/2 or 2·ref).
+        (|est − ref| / ref), ``tempo_right`` (1.0 when within 4 % of ref: the song's own tempo, not
+        an octave of it), ``tempo_octave_ok`` (1.0 when within 4 % of ref, ref/2 or 2·ref).
     """
     import mir_eval
 
@@ -164,5 +165,6 @@ def grid_scores(reference_beats_s, estimated_beats_s, reference_tempo_bpm: float
         beat_f_measure=f,
         tempo_error_bpm=float(error),
         tempo_error_ratio=float(error / reference_tempo_bpm) if reference_tempo_bpm > 0 else float("nan"),
+        tempo_right=float(error <= 0.04 * reference_tempo_bpm),
         tempo_octave_ok=float(octave),
     )

@@ -58,6 +58,17 @@ def choose_aligner(aligner: str, *, has_stem: bool) -> str:
     if aligner != "auto":
         return aligner
     return "pocketsphinx" if has_stem else "hybrid"
+#: Vocal guides a line's first-word onset is refined on before it is placed on the grid
+#: (benchmarks/entrance_accuracy.py): on a vocal stem refining wins (slots right and offsets
+#: within 20 ms), while on the classical guide or the mix it lands on drum and bass attacks and
+#: measures worse than the aligner's onset as given, so there the onset is not refined.
+REFINE_ENTRANCES_ON = ("stem", "spleeter")
+#: Vocal guides breaths are read from (the others: the mix alone) ...
+BREATHS_FROM_STEM = ("stem", "spleeter")
+#: ... and those whose breaths must also show in the mix (``breaths.mix_check``): a separated
+#: stem carries residue of the band in its rests; a studio stem does not, and on exact stems
+#: the check only cost breaths (benchmarks/breath_accuracy.py, generated songs).
+BREATHS_CHECKED_ON_MIX = ("spleeter",)
 #: A song whose loudest 20 ms frame is below this level (dBFS) is treated as silent.
 SILENCE_DB = -60.0
 
@@ -290,17 +301,19 @@ def analyze_song(
     loudness, activity, onsets = music.loudness, music.activity, music.onsets
     tempo_bpm, beats, downbeats = music.tempo_bpm, music.beats, music.downbeats
     report(0.9, "breaths")
-    # Separation removes breaths with the band (Spleeter) or does not lift them above it
-    # (classical): benchmarks/separation.py. Without a stem, breaths are sought in the mix.
-    breath_signal = vocal if method == "stem" else mix
+    # A vocal stem (the user's or Spleeter's) holds the breath without the band: breaths are
+    # read there, a separated stem's checked against the mix (benchmarks/breath_accuracy.py). The classical
+    # guide does not lift a breath above the band, so without a stem they are sought in the mix.
+    on_stem = method in BREATHS_FROM_STEM
     found_breaths = breaths.detect_breaths(
-        breath_signal, sr=sr, words=words or None, lines=lines or None,
-        features=music.features if breath_signal is vocal else None,
-        accompaniment_level_db=music.accompaniment_db,
+        vocal if on_stem else mix, sr=sr, words=words or None, lines=lines or None,
+        features=music.features if on_stem else None,
+        accompaniment_level_db=music.accompaniment_db, mix=mix if method in BREATHS_CHECKED_ON_MIX else None,
     )
     if lines:
         report(0.95, "entrances")
-        for line, entrance in zip(lines, rhythm.line_entrances(lines, words, beats=beats, downbeats=downbeats, vocal=vocal, sr=sr)):
+        refine_on = vocal if method in REFINE_ENTRANCES_ON else None
+        for line, entrance in zip(lines, rhythm.line_entrances(lines, words, beats=beats, downbeats=downbeats, vocal=refine_on, sr=sr)):
             line.entrance = entrance
     section_of_line = [ln.section for ln in lines]
     report(1.0, "done")

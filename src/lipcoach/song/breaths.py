@@ -24,6 +24,10 @@ works in three steps on the shared frame analysis of :mod:`lipcoach.song.vocal`
    usual (noise fills the valleys between the band's partials); it lasts 0.15–1.5 s, holds its
    excess, swells rather than strikes, and ends at most :data:`MAX_LEAD_S` before a word
    (:func:`breaths_over_the_band`). Such breaths are ``audible``: they stand over the band.
+2c. **One per rest, checked on the mix.** With words, only the last breath heard before each
+   sung word is kept (:func:`latest_per_rest`). When ``vocal`` is a separated stem and the mix
+   is given, a breath heard in the stem must also raise the mix over the band's typical sound
+   there (:func:`mix_check`).
 3. **Silent inhalations.** A singer (or speaker) inhales before a phrase that follows a rest,
    even when the breath noise drowns in the noise floor or in the accompaniment leaking into
    a separated vocal. When step 2 found nothing in such a rest, a breath is placed at its end
@@ -119,6 +123,17 @@ JOIN_GAP_S = 0.06
 #: Band background (:func:`band_background_db`): half-window, s, and percentile per band.
 BACKGROUND_WINDOW_S = 3.0
 BACKGROUND_PERCENTILE = 20.0
+#: With a vocal stem and the mix (``detect_breaths(stem, mix=...)``): a breath heard in the stem
+#: must also raise the mix over the band's own spectrum in the nearby rests by at least this
+#: much (median over the breath of :func:`broadband_excess_db` on the mix, over the band's
+#: median spectrum there), dB: separation leaves cymbal, shaker and reverb residue in a stem's
+#: rests, and that residue is the band's usual sound in the mix, while a singer's breath adds
+#: to it.
+MIX_CHECK_DB = 0.5
+#: ... over this percentile, per band, of the mix in the nearby rests (the band's typical sound).
+MIX_CHECK_PERCENTILE = 50.0
+#: With words, only the last breath heard in each rest is kept (:func:`latest_per_rest`).
+ONE_PER_REST = True
 #: Window for the local noise floor (± this many seconds) and its percentile.
 FLOOR_WINDOW_S = 4.0
 FLOOR_PERCENTILE = 5.0
@@ -399,6 +414,41 @@ def breaths_over_the_band(features: vf.FrameFeatures, words: Sequence[Word]) -> 
     return spans, background_band_db
 
 
+def mix_excess_db(mix_features: vf.FrameFeatures, voiced: np.ndarray, words: Optional[Sequence[Word]]) -> np.ndarray:
+    """How far the mix stands over the band's typical spectrum in the nearby rests, per frame, dB
+    (:func:`broadband_excess_db` over :func:`band_background_db` at the median,
+    :data:`MIX_CHECK_PERCENTILE`: a rest frame without a breath sits near 0; rests = away from
+    the words, or from the stem's voiced frames without words)."""
+    n = len(mix_features.times_s)
+    guard = voiced[:n] if len(voiced) >= n else np.pad(voiced, (0, n - len(voiced)))
+    rest = _search_mask(mix_features, guard, words)
+    return broadband_excess_db(mix_features, band_background_db(mix_features, rest, percentile=MIX_CHECK_PERCENTILE))
+
+
+def mix_check(excess_db: np.ndarray, start_s: float, end_s: float, *, hop_s: float, min_db: float = MIX_CHECK_DB) -> bool:
+    """Whether a breath heard in a stem also raises the mix (median of ``excess_db`` over it ≥ ``min_db``)."""
+    a = max(0, int(round(start_s / hop_s)))
+    b = min(len(excess_db), max(a + 1, int(round(end_s / hop_s))))
+    return a < len(excess_db) and float(np.median(excess_db[a:b])) >= min_db
+
+
+def latest_per_rest(found: list[tuple[float, float, bool]], word_starts_s: np.ndarray) -> list[tuple[float, float, bool]]:
+    """One inhalation per rest: of the breaths that end before the same sung word (with no
+    word between them), only the one that ends last.
+
+    A singer fills the lungs once before the phrase, as late as the phrase allows; other noise
+    earlier in the rest (a fill, a strum, the band's own breathy pad) is not that breath.
+    ``found`` holds (start_s, end_s, heard); only heard ones are thinned.
+    """
+    heard = [f for f in found if f[2]]
+    keep: dict[int, tuple[float, float, bool]] = {}
+    for f in heard:
+        k = int(np.searchsorted(word_starts_s, f[1] - WORD_SLACK_S))  # index of the next word
+        if k not in keep or f[1] > keep[k][1]:
+            keep[k] = f
+    return [f for f in found if not f[2]] + list(keep.values())
+
+
 def detect_breaths(
     vocal: np.ndarray,
     *,
@@ -409,6 +459,9 @@ def detect_breaths(
     infer_silent: bool = True,
     features: Optional[vf.FrameFeatures] = None,
     over_band: bool = True,
+    mix: Optional[np.ndarray] = None,
+    mix_features: Optional[vf.FrameFeatures] = None,
+    one_per_rest: bool = ONE_PER_REST,
 ) -> list[Breath]:
     """Find every inhalation of the singer.
 
@@ -441,6 +494,15 @@ def detect_breaths(
         With words, also judge rests against the band's own spectrum
         (:func:`breaths_over_the_band`); False keeps the noise-floor rule alone (the
         benchmark's peer).
+    mix : np.ndarray, optional
+        The mix, when ``vocal`` is a vocal stem of it (same length and rate). Breaths are read
+        from the stem, where the band is gone and an inhalation stands over the stem's floor;
+        each one heard there must also show in the mix (:func:`mix_check`), so separation
+        residue (cymbals, reverb) is not taken for a breath.
+    mix_features : FrameFeatures, optional
+        Precomputed :func:`lipcoach.song.vocal.frame_features` of ``mix``.
+    one_per_rest : bool
+        With words, keep only the last breath heard in each rest (:func:`latest_per_rest`).
 
     Returns
     -------
@@ -531,6 +593,13 @@ def detect_breaths(
             heard_over_band.add((start, end))
             a, b = features.index(start), features.index(end) + 1
             floor[a:b] = np.maximum(floor[a:b], band_floor[a:b])
+
+    if mix is not None:
+        mix_features = mix_features or vf.frame_features(mix, sr=sr)
+        support = mix_excess_db(mix_features, voiced, words)
+        found = [f for f in found if not f[2] or mix_check(support, f[0], f[1], hop_s=hop_s)]
+    if words and one_per_rest:
+        found = latest_per_rest(found, np.array(sorted(w.start for w in words)))
 
     if infer_silent:
         for rest_start, onset, min_rest in _phrase_starts(features, voiced, words, lines):
