@@ -95,7 +95,7 @@ def camera_clip(path: Path, face: Path, *, fps: int, seconds: float) -> str:
 def run(face: Path, fps_list: list[int], seconds: float) -> dict:
     from playwright.sync_api import sync_playwright
 
-    from lipcoach.testing.studio import make_studio
+    from lipcoach.production.sample_studio import make_studio
     from lipcoach.testing.synthetic_song import make_song
     from lipcoach.web.app import create_app
 

@@ -25,7 +25,7 @@ def test_a_y4m_clip_holds_every_frame_and_its_stamp_reads_back(tmp_path):
 
 
 def test_the_drawn_performer_is_late_by_the_shift(short_song):
-    from lipcoach.testing.studio import truth_songmap
+    from lipcoach.production.sample_studio import truth_songmap
 
     sm = truth_songmap(short_song, source_path="x")
     on, late = F.lip_sync_mouth(sm), F.lip_sync_mouth(sm, shift_s=0.2)

@@ -50,14 +50,14 @@ def shape_at(page, t: float, speed: float = 1.0) -> str:
 
 
 def phoneme(short_song, symbol: str):
-    from lipcoach.testing.studio import truth_songmap
+    from lipcoach.production.sample_studio import truth_songmap
 
     sm = truth_songmap(short_song, source_path="x")
     return next(p for w in sm.words for p in w.phonemes if p.symbol == symbol)
 
 
 def test_closed_lips_on_p_and_the_vowel_shape_a_frame_ahead(page, short_song):
-    from lipcoach.testing.studio import truth_songmap
+    from lipcoach.production.sample_studio import truth_songmap
 
     sm = truth_songmap(short_song, source_path="x")
     paper = sm.words[0]
@@ -88,7 +88,7 @@ def test_f_v_and_rounded_shapes_and_in_betweens(page):
 
 
 def test_the_mouth_follows_playback_and_exaggerate_opens_it_wider(page, short_song):
-    from lipcoach.testing.studio import truth_songmap
+    from lipcoach.production.sample_studio import truth_songmap
 
     sm = truth_songmap(short_song, source_path="x")
     wide = next(p for w in sm.words for p in w.phonemes if page.evaluate(f"lcGuide.PHONE_SHAPE['{p.symbol}']") in "CD")

@@ -18,7 +18,7 @@ def jpeg(rgb) -> bytes:
 
 @pytest.fixture(scope="module")
 def songmap(short_song):
-    from lipcoach.testing.studio import truth_songmap
+    from lipcoach.production.sample_studio import truth_songmap
 
     return truth_songmap(short_song, source_path="song.wav")
 

@@ -150,7 +150,7 @@ def run_pass(page, live_server, *, speed_pct: int = 100) -> dict:
 @pytest.fixture(scope="module")
 def passes(live_server, short_song, tmp_path_factory):
     """One pass in sync and one with the performer 200 ms late, each with its own fake camera."""
-    from lipcoach.testing.studio import truth_songmap
+    from lipcoach.production.sample_studio import truth_songmap
 
     songmap = truth_songmap(short_song, source_path="song.wav")
     out = {}
