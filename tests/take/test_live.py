@@ -38,7 +38,7 @@ def performer_frames(songmap, *, speed: float, late_ms_played: float, from_s: fl
 
 @pytest.fixture(scope="module")
 def songmap(short_song):
-    from lipcoach.testing.studio import truth_songmap
+    from lipcoach.production.sample_studio import truth_songmap
 
     return truth_songmap(short_song, source_path="song.wav")
 
@@ -81,7 +81,7 @@ def test_a_kept_pass_scores_as_its_live_cues_said_within_a_frame(slowed_pass, sh
 
     from lipcoach.production.catalogue import Catalogue, Report, Take
     from lipcoach.production.jobs import score_job
-    from lipcoach.testing.studio import make_studio
+    from lipcoach.production.sample_studio import make_studio
 
     song_id = make_studio(tmp_path / "data", short_song, short_song_files)
     cat = Catalogue(tmp_path / "data")
