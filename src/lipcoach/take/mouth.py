@@ -586,6 +586,63 @@ def check_take_file(path: str | os.PathLike, *, max_duration_s: Optional[float] 
     raise LipcoachError(p, "is not a video (it holds no pictures)")
 
 
+def _measure_face(face_landmarks, w: int, h: int, *, src_scale: float) -> tuple[tuple, tuple]:
+    """One face of one frame: its detection ``(cx, cy, eye)`` in frame pixels for the face
+    assigner, and its measures ``(opening, width, eye_px_src, cx, cy, yaw_deg, pitch_deg)``
+    (eye distance in source pixels, centre as a share of the frame)."""
+    # Only the dozen landmarks we measure are copied out of the protobuf (468 is slow).
+    lm = _NEEDED_BUFFER.copy()
+    pts = face_landmarks.landmark
+    for i in _NEEDED:
+        q = pts[i]
+        lm[i] = (q.x * w, q.y * h, q.z * w)
+    opening, width, eye, (cx, cy) = mouth_measures(lm)
+    return (cx, cy, eye), (opening, width, eye * src_scale, cx / w, cy / h, *head_pose(lm))
+
+
+def _face_tracks(rows: list, n: int) -> list[FaceTrack]:
+    """The per-detection rows ``(frame index, face id, opening, width, eye_px_src, cx, cy, yaw, pitch)`` as one
+    :class:`FaceTrack` per face over ``n`` frames: brief false detections dropped, ids left to right."""
+    faces_out: list[FaceTrack] = []
+    data = np.array(rows, dtype=float).reshape(-1, 9)
+    for fid in sorted(set(int(r[1]) for r in rows)):
+        sel = data[data[:, 1] == fid]
+        idx = sel[:, 0].astype(int)
+        found = np.zeros(n, dtype=bool)
+        found[idx] = True
+        opening = np.full(n, np.nan)
+        width = np.full(n, np.nan)
+        opening[idx] = sel[:, 2]
+        width[idx] = sel[:, 3]
+        yaw = np.full(n, np.nan)
+        pitch = np.full(n, np.nan)
+        yaw[idx] = sel[:, 7]
+        pitch[idx] = sel[:, 8]
+        faces_out.append(FaceTrack(
+            id=fid, found=found, opening=opening, width=width,
+            closed=np.where(found, np.nan_to_num(opening, nan=1.0) < CLOSED_OPENING, False),
+            rounding=rounding_from_width(width), eye_px=float(np.median(sel[:, 4])),
+            center=(float(np.median(sel[:, 5])), float(np.median(sel[:, 6]))), yaw_deg=yaw, pitch_deg=pitch,
+        ))
+    # Brief false detections (a poster, a reflection) are not faces of the take.
+    faces_out = [f for f in faces_out if f.found.sum() >= max(3, 0.05 * n)] or faces_out
+    # Final ids run left to right on screen, so "--face 0" is the leftmost face.
+    faces_out.sort(key=lambda f: f.center[0])
+    for new_id, f in enumerate(faces_out):
+        f.id = new_id
+    return faces_out
+
+
+def _joined_audio(audio_blocks: list) -> tuple[Optional[np.ndarray], float]:
+    """The scratch sound's ``(start_s, samples)`` blocks as one mono array (None without sound) and its start, s."""
+    audio = None
+    audio_start_s = 0.0
+    if audio_blocks:
+        audio_start_s = audio_blocks[0][0]
+        audio = np.concatenate([b for _, b in audio_blocks]).astype(np.float32, copy=False)
+    return audio, audio_start_s
+
+
 def track_mouth(
     path: str | os.PathLike,
     *,
@@ -620,6 +677,9 @@ def track_mouth(
     LipcoachError
         No video stream, undecodable file, no face in enough frames, or a face too small.
     """
+    # Longer than the rest: the Face Mesh graph, its silenced native logs and the decoding
+    # thread are opened and closed around the one frame loop, in one place; the per-face
+    # measures and the tracks made of them are steps of their own (_measure_face, _face_tracks).
     report = report or silent
     p = Path(path)
     info = check_take_file(p, max_duration_s=max_duration_s)
@@ -665,15 +725,9 @@ def track_mouth(
                 quiet.close()
             dets, measures = [], []
             for fl in faces:
-                # Only the dozen landmarks we measure are copied out of the protobuf (468 is slow).
-                lm = _NEEDED_BUFFER.copy()
-                pts = fl.landmark
-                for i in _NEEDED:
-                    q = pts[i]
-                    lm[i] = (q.x * w, q.y * h, q.z * w)
-                opening, width, eye, (cx, cy) = mouth_measures(lm)
-                dets.append((cx, cy, eye))
-                measures.append((opening, width, eye * src_scale, cx / w, cy / h, *head_pose(lm)))
+                det, measure = _measure_face(fl, w, h, src_scale=src_scale)
+                dets.append(det)
+                measures.append(measure)
             for fid, m in zip(assigner.assign(dets), measures):
                 rows.append((idx, fid, *m))
             if idx % 25 == 0:
@@ -687,39 +741,8 @@ def track_mouth(
     t_s = np.asarray(times, dtype=float)
     n = t_s.size
     fps = float(1.0 / np.median(np.diff(t_s))) if n > 1 else float(info.fps or 25.0)
-    faces_out: list[FaceTrack] = []
-    data = np.array(rows, dtype=float).reshape(-1, 9)
-    for fid in sorted(set(int(r[1]) for r in rows)):
-        sel = data[data[:, 1] == fid]
-        idx = sel[:, 0].astype(int)
-        found = np.zeros(n, dtype=bool)
-        found[idx] = True
-        opening = np.full(n, np.nan)
-        width = np.full(n, np.nan)
-        opening[idx] = sel[:, 2]
-        width[idx] = sel[:, 3]
-        yaw = np.full(n, np.nan)
-        pitch = np.full(n, np.nan)
-        yaw[idx] = sel[:, 7]
-        pitch[idx] = sel[:, 8]
-        faces_out.append(FaceTrack(
-            id=fid, found=found, opening=opening, width=width,
-            closed=np.where(found, np.nan_to_num(opening, nan=1.0) < CLOSED_OPENING, False),
-            rounding=rounding_from_width(width), eye_px=float(np.median(sel[:, 4])),
-            center=(float(np.median(sel[:, 5])), float(np.median(sel[:, 6]))), yaw_deg=yaw, pitch_deg=pitch,
-        ))
-    # Brief false detections (a poster, a reflection) are not faces of the take.
-    faces_out = [f for f in faces_out if f.found.sum() >= max(3, 0.05 * n)] or faces_out
-    # Final ids run left to right on screen, so "--face 0" is the leftmost face.
-    faces_out.sort(key=lambda f: f.center[0])
-    for new_id, f in enumerate(faces_out):
-        f.id = new_id
-
-    audio = None
-    audio_start_s = 0.0
-    if audio_blocks:
-        audio_start_s = audio_blocks[0][0]
-        audio = np.concatenate([b for _, b in audio_blocks]).astype(np.float32, copy=False)
+    faces_out = _face_tracks(rows, n)
+    audio, audio_start_s = _joined_audio(audio_blocks)
     report(1.0, "tracking the mouth")
     return MouthTrack(t_s=t_s, faces=faces_out, width_px=disp_w, height_px=disp_h, rotation_deg=info.rotation_deg,
                       fps=fps, source=os.fspath(p), audio=audio, audio_start_s=audio_start_s)

@@ -21,6 +21,8 @@ from typing import Optional
 
 import numpy as np
 
+from lipcoach.take.signals import smooth
+
 #: Audio rate used for placement, Hz.
 PLACEMENT_SR = 16000
 #: Hop of the onset envelopes, samples at PLACEMENT_SR (10 ms).
@@ -262,11 +264,9 @@ def place_by_mouth(mouth: np.ndarray, valid: np.ndarray, vocal: np.ndarray, *, g
         ``song_start_s`` such that the mouth best follows the vocal (before the visual-lead
         correction applied by :mod:`lipcoach.take.sync`).
     """
-    from lipcoach.take.sync import _smooth
-
     m = np.where(valid, mouth - mouth[valid].mean() if valid.any() else 0.0, 0.0)
     dm = np.gradient(m) * valid
-    dv = np.gradient(_smooth(vocal))
+    dv = np.gradient(smooth(vocal))
     n = int(2 ** np.ceil(np.log2(vocal.size + m.size)))
 
     def xcorr(x_song, x_take):
@@ -283,7 +283,7 @@ def place_by_mouth(mouth: np.ndarray, valid: np.ndarray, vocal: np.ndarray, *, g
     score = xcorr(vocal, m) / local_norm(vocal) / max(np.linalg.norm(m), 1e-9)
     score += xcorr(dv, dm) / local_norm(dv) / max(np.linalg.norm(dm), 1e-9)
     if visemes is not None and np.any(visemes):
-        dx = np.gradient(_smooth(visemes))
+        dx = np.gradient(smooth(visemes))
         score += xcorr(dx, dm) / local_norm(dx) / max(np.linalg.norm(dm), 1e-9)
     lags = np.arange(n)
     lags = np.where(lags > n // 2, lags - n, lags)

@@ -257,15 +257,10 @@ def _cls(score: float) -> str:
     return "ok" if score >= 75 else ("warn" if score >= 50 else "bad")
 
 
-def write_html(report, path: str | os.PathLike, *, stills: bool = True) -> None:
-    """Write the report page (UTF-8, self-contained) to ``path`` atomically."""
-    from lipcoach.fileio import write_text_atomic
-
-    doc = report.doc
-    e = html.escape
-    in_sync = doc["verdict"] == "in_sync"
+def _headline(doc: dict) -> str:
+    """The page's one-sentence verdict (with the overall timing when in sync)."""
     sync = doc["sync"]
-    if in_sync:
+    if doc["verdict"] == "in_sync":
         off = sync["offset_ms"]
         timing = ("right on the vocal" if abs(off) <= G.ON_TIME_MS else
                   f"{abs(off):.0f} ms {'behind' if off > 0 else 'ahead of'} the vocal")
@@ -276,25 +271,13 @@ def write_html(report, path: str | os.PathLike, *, stills: bool = True) -> None:
         headline = f"Can't confirm a lip-sync of this song: {doc.get('verdict_reason') or 'too little evidence'}."
     else:
         headline = "Not lip-syncing this song: the mouth does not follow the vocal."
-    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='generator' content='lipcoach'><title>Take report — {e(Path(doc['take']['path']).name)}</title>"
-             f"<style>{_CSS}</style></head><body>"]
-    parts.append(f"<h1>Take report: {e(Path(doc['take']['path']).name)}</h1>")
-    song_name = Path(doc["song"]["path"]).name if doc["song"].get("path") else "song map"
-    pl = doc["placement"]
-    parts.append(f"<div class='meta'>Song: {e(song_name)} · take starts at {_clock(pl['song_start_s'])} of the song "
-                 f"(found by {e(pl['method'].replace('_', ' '))}, confidence {pl['confidence']:.2f}) · "
-                 f"{doc['take']['duration_s']:.1f} s at {doc['take']['fps']:.2f} fps · scored face {doc['face']} ({len(doc['faces'])} found)</div>")
-    parts.append(f"<div class='verdict'><div class='score {_cls(doc['score'])}'>{doc['score']:.0f}</div><div>"
-                 f"<div style='font-size:19px'>{e(headline)}</div><div class='small'>Sync confidence "
-                 f"{sync['confidence']:.2f} (z = {sync['z'] if sync['z'] is not None else '–'}). Score out of 100: "
-                 "timing, every word mouthed, closed lips on m/b/p, opening, breaths.</div></div></div>")
-    for note in doc.get("notes", []):
-        parts.append(f"<p class='note'>{e(note)}</p>")
-    if pl.get("unsure"):
-        parts.append(f"<p class='note'>Placement unsure: this take has no sound, and the place its mouth found in the "
-                     f"song ({_clock(pl['song_start_s'])}) has confidence {pl['confidence']:.2f}, under "
-                     f"{pl.get('unsure_bar') or 0:.2f}. It is not confirmed in sync, and the edit uses it only "
-                     "unconfirmed: check the place by eye.</p>")
+    return headline
+
+
+def _performers_table(doc: dict) -> list[str]:
+    """Who is in the take (a number whose map says who sings each line): each performer's verdict and score."""
+    e = html.escape
+    parts: list[str] = []
     if doc.get("performers"):
         parts.append("<h2>Performers</h2><table><tr><th>Performer</th><th>Face</th><th>Lines</th><th>Verdict</th>"
                      "<th>Score</th><th>Why</th></tr>")
@@ -309,31 +292,34 @@ def write_html(report, path: str | os.PathLike, *, stills: bool = True) -> None:
                          f"<td>{e((p['verdict'] or '–').replace('_', ' '))}</td><td class='num'>{points}</td>"
                          f"<td class='small'>{e(p.get('verdict_reason') or '')}</td></tr>")
         parts.append("</table>")
-    parts.append("<h2>Fix these first</h2><ol class='fixes'>")
-    parts += [f"<li>{e(f)}</li>" for f in doc["fixes"]]
-    parts.append("</ol>")
+    return parts
 
-    parts.append("<h2>Your mouth against the vocal</h2><div class='plot'>")
-    report.series.setdefault("breaths", [])
-    parts.append(plot_svg(report))
-    parts.append("</div><div class='small'>Blue: the singer's vocal level. Red: how wide your mouth opens "
-                 "(as you did it). Words in red were missed or had open lips on m/b/p.</div>")
 
-    if stills and in_sync:  # word-level faults mean little when the mouth follows another song
-        moments = worst_moments(doc)
-        if moments:
-            jpegs = grab_stills(report.take_path, [w["take_time_s"] + 0.5 * (w["end_s"] - w["start_s"]) for w in moments])
-            figs = []
-            for w, jpg in zip(moments, jpegs):
-                if jpg is None:
-                    continue
-                why = moment_reason(w)
-                figs.append(f"<figure><img alt='still' src='data:image/jpeg;base64,{base64.b64encode(jpg).decode()}'>"
-                            f"<figcaption><b>‘{e(w['text'])}’</b> at {_clock(w['take_time_s'])} of the take — {e(why)}"
-                            "</figcaption></figure>")
-            if figs:
-                parts.append("<h2>Worst moments</h2><div class='stills'>" + "".join(figs) + "</div>")
+def _worst_moments(report) -> list[str]:
+    """Stills of the worst words (:func:`worst_moments`), each with why it is shown; empty when none could be grabbed."""
+    doc = report.doc
+    e = html.escape
+    parts: list[str] = []
+    moments = worst_moments(doc)
+    if moments:
+        jpegs = grab_stills(report.take_path, [w["take_time_s"] + 0.5 * (w["end_s"] - w["start_s"]) for w in moments])
+        figs = []
+        for w, jpg in zip(moments, jpegs):
+            if jpg is None:
+                continue
+            why = moment_reason(w)
+            figs.append(f"<figure><img alt='still' src='data:image/jpeg;base64,{base64.b64encode(jpg).decode()}'>"
+                        f"<figcaption><b>‘{e(w['text'])}’</b> at {_clock(w['take_time_s'])} of the take — {e(why)}"
+                        "</figcaption></figure>")
+        if figs:
+            parts.append("<h2>Worst moments</h2><div class='stills'>" + "".join(figs) + "</div>")
+    return parts
 
+
+def _lines_table(doc: dict) -> list[str]:
+    """The line-by-line table: timing (ms), words mouthed, hidden words, m/b/p, opening, breath, edit use, score."""
+    e = html.escape
+    parts: list[str] = []
     if doc["lines"]:
         parts.append("<h2>Line by line</h2><table><tr><th>#</th><th>Line</th><th>At</th><th>Timing</th>"
                      "<th>Words mouthed</th><th>Hidden</th><th>m/b/p</th><th>Open more</th><th>Breath before</th>"
@@ -363,6 +349,12 @@ def write_html(report, path: str | os.PathLike, *, stills: bool = True) -> None:
                          f"{th.get('hidden_yaw_deg', G.HIDDEN_YAW_DEG):.0f}° left/right or "
                          f"{th.get('hidden_pitch_deg', G.HIDDEN_PITCH_DEG):.0f}° up/down; the camera cannot judge "
                          "them, so they are not counted as misses.</p>")
+    return parts
+
+
+def _breaths_table(doc: dict) -> list[str]:
+    """The breaths table: each breath shown by the mouth and (when measured) the shoulders."""
+    parts: list[str] = []
     breaths = doc.get("breaths", [])
     if breaths:
         word = {"shown": "shown", "not_shown": "not shown", "hidden": "face not seen", None: "not measured"}
@@ -377,6 +369,53 @@ def write_html(report, path: str | os.PathLike, *, stills: bool = True) -> None:
         if all(b.get("body") is None for b in breaths):
             parts.append("<p class='small'>Shoulders: not measured. Whether the shoulders show a breath was never "
                          "measured on real footage, so only the mouth is judged.</p>")
+    return parts
+
+
+def write_html(report, path: str | os.PathLike, *, stills: bool = True) -> None:
+    """Write the report page (UTF-8, self-contained) to ``path`` atomically."""
+    from lipcoach.fileio import write_text_atomic
+
+    doc = report.doc
+    e = html.escape
+    in_sync = doc["verdict"] == "in_sync"
+    sync = doc["sync"]
+    headline = _headline(doc)
+    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='generator' content='lipcoach'><title>Take report — {e(Path(doc['take']['path']).name)}</title>"
+             f"<style>{_CSS}</style></head><body>"]
+    parts.append(f"<h1>Take report: {e(Path(doc['take']['path']).name)}</h1>")
+    song_name = Path(doc["song"]["path"]).name if doc["song"].get("path") else "song map"
+    pl = doc["placement"]
+    parts.append(f"<div class='meta'>Song: {e(song_name)} · take starts at {_clock(pl['song_start_s'])} of the song "
+                 f"(found by {e(pl['method'].replace('_', ' '))}, confidence {pl['confidence']:.2f}) · "
+                 f"{doc['take']['duration_s']:.1f} s at {doc['take']['fps']:.2f} fps · scored face {doc['face']} ({len(doc['faces'])} found)</div>")
+    parts.append(f"<div class='verdict'><div class='score {_cls(doc['score'])}'>{doc['score']:.0f}</div><div>"
+                 f"<div style='font-size:19px'>{e(headline)}</div><div class='small'>Sync confidence "
+                 f"{sync['confidence']:.2f} (z = {sync['z'] if sync['z'] is not None else '–'}). Score out of 100: "
+                 "timing, every word mouthed, closed lips on m/b/p, opening, breaths.</div></div></div>")
+    for note in doc.get("notes", []):
+        parts.append(f"<p class='note'>{e(note)}</p>")
+    if pl.get("unsure"):
+        parts.append(f"<p class='note'>Placement unsure: this take has no sound, and the place its mouth found in the "
+                     f"song ({_clock(pl['song_start_s'])}) has confidence {pl['confidence']:.2f}, under "
+                     f"{pl.get('unsure_bar') or 0:.2f}. It is not confirmed in sync, and the edit uses it only "
+                     "unconfirmed: check the place by eye.</p>")
+    parts += _performers_table(doc)
+    parts.append("<h2>Fix these first</h2><ol class='fixes'>")
+    parts += [f"<li>{e(f)}</li>" for f in doc["fixes"]]
+    parts.append("</ol>")
+
+    parts.append("<h2>Your mouth against the vocal</h2><div class='plot'>")
+    report.series.setdefault("breaths", [])
+    parts.append(plot_svg(report))
+    parts.append("</div><div class='small'>Blue: the singer's vocal level. Red: how wide your mouth opens "
+                 "(as you did it). Words in red were missed or had open lips on m/b/p.</div>")
+
+    if stills and in_sync:  # word-level faults mean little when the mouth follows another song
+        parts += _worst_moments(report)
+
+    parts += _lines_table(doc)
+    parts += _breaths_table(doc)
     lead = sync.get("lead_by_class_ms")
     allowed = (f"the lips naturally close about {lead['closure']:.0f} ms before an m, b or p is heard and open about "
                f"{lead['opening']:.0f} ms before a vowel" if lead and doc.get("words_graded", True) else

@@ -317,33 +317,65 @@ class SyncResult:
 def sync_take(track: MouthTrack, fc, placement: P.Placement, est: S.SyncEstimate, sig: SongSignals,
               songmap: SongMap, *, config: S.SyncConfig = S.DEFAULT_CONFIG) -> SyncResult:
     """Step 3: the performer's offset, the verdict (two pieces of evidence), then each line and word."""
-    rate = sig.rate_hz
-    vocal = sig.vocal
-    mouth, valid = S.mouth_signal(track.t_s, fc.opening, start_s=-placement.song_start_s, n=vocal.size)
     absolute = placement.method != "mouth"
+    placement, mouth, valid, est, lo_i, hi_i = _settle_offset(track, fc, placement, est, sig, absolute=absolute,
+                                                              config=config)
+    est = _take_evidence(track, fc, placement, est, sig, songmap, mouth, valid, lo_i, hi_i, absolute=absolute,
+                         config=config)
+    take_span = take_span_s(track, placement.song_start_s, song_duration_s=songmap.duration)
+    line_offsets, line_r, line_raw = _line_offsets(mouth, valid, sig, songmap, est, take_span, config=config)
+    word_offsets = _word_offsets(mouth, valid, sig, songmap, est, take_span, line_offsets, config=config)
+    return SyncResult(placement=placement, estimate=est, absolute=absolute, mouth=mouth, valid=valid, lo_i=lo_i,
+                      hi_i=hi_i, take_span_s=take_span, line_offsets_ms=line_offsets, line_r=line_r,
+                      line_raw_ms=line_raw, word_offsets_ms=word_offsets)
 
-    def into_placement(placement, est):
-        # A silent take's start is found from the mouth itself: a constant offset cannot be
-        # told apart from where the take starts, so it goes into the placement.
-        placement = dataclasses.replace(placement, song_start_s=placement.song_start_s + est.offset_ms / 1000.0)
-        mouth, valid = S.mouth_signal(track.t_s, fc.opening, start_s=-placement.song_start_s, n=vocal.size)
-        return placement, mouth, valid, S.estimate_offset(mouth, vocal, valid, region=sig.sung, visemes=sig.visemes,
-                                                          config=config)
 
+def _offset_into_placement(track: MouthTrack, fc, placement: P.Placement, est: S.SyncEstimate, sig: SongSignals, *,
+                           config: S.SyncConfig):
+    """A silent take's offset moved into its place: (placement, mouth, valid, estimate) found again there.
+
+    A silent take's start is found from the mouth itself: a constant offset cannot be told
+    apart from where the take starts, so it goes into the placement.
+    """
+    placement = dataclasses.replace(placement, song_start_s=placement.song_start_s + est.offset_ms / 1000.0)
+    mouth, valid = S.mouth_signal(track.t_s, fc.opening, start_s=-placement.song_start_s, n=sig.vocal.size)
+    return placement, mouth, valid, S.estimate_offset(mouth, sig.vocal, valid, region=sig.sung, visemes=sig.visemes,
+                                                      config=config)
+
+
+def _settle_offset(track: MouthTrack, fc, placement: P.Placement, est: S.SyncEstimate, sig: SongSignals, *,
+                   absolute: bool, config: S.SyncConfig):
+    """The take's offset, moved where rhythm and shapes together match best when that is over :data:`JOINT_MOVE_MS` away.
+
+    Returns ``(placement, mouth, valid, estimate, lo_i, hi_i)``: ``mouth``/``valid`` on the
+    song grid of ``sig``, ``lo_i:hi_i`` the grid samples the take covers. A silent take
+    (``absolute`` False) has its offset moved into its placement.
+    """
+    rate = sig.rate_hz
+    mouth, valid = S.mouth_signal(track.t_s, fc.opening, start_s=-placement.song_start_s, n=sig.vocal.size)
     if not absolute:
-        placement, mouth, valid, est = into_placement(placement, est)
+        placement, mouth, valid, est = _offset_into_placement(track, fc, placement, est, sig, config=config)
     # The null test runs over the part of the song the take covers.
     lo_i, hi_i = _covered(valid)
     joint = joint_match(track, fc, placement, sig, lo_i, hi_i, config=config)
     if joint is not None and abs(joint[0] - est.offset_ms) > JOINT_MOVE_MS:
         # The rhythm's best lag is not where the lips take the lyrics' shapes: the offset is
         # found again near the joint best (the rhythm's own peak there, for its sub-sample fit).
-        near = S.estimate_offset(mouth, vocal, valid, region=sig.sung, visemes=sig.visemes, config=config,
+        near = S.estimate_offset(mouth, sig.vocal, valid, region=sig.sung, visemes=sig.visemes, config=config,
                                  center_ms=joint[0], max_lag_ms=JOINT_MOVE_MS)
         est = dataclasses.replace(near, at_edge=abs(near.offset_ms) >= config.max_lag_ms - 1000.0 / rate)
         if not absolute:
-            placement, mouth, valid, est = into_placement(placement, est)
+            placement, mouth, valid, est = _offset_into_placement(track, fc, placement, est, sig, config=config)
             lo_i, hi_i = _covered(valid)
+    return placement, mouth, valid, est, lo_i, hi_i
+
+
+def _take_evidence(track: MouthTrack, fc, placement: P.Placement, est: S.SyncEstimate, sig: SongSignals,
+                   songmap: SongMap, mouth: np.ndarray, valid: np.ndarray, lo_i: int, hi_i: int, *, absolute: bool,
+                   config: S.SyncConfig) -> S.SyncEstimate:
+    """The verdict's evidence over grid samples ``lo_i:hi_i``: the diagnostics, the rhythm, the shapes."""
+    rate = sig.rate_hz
+    vocal = sig.vocal
     est = dataclasses.replace(est, placement_unsure=placement_unsure(placement))
     # A silent take's offset was effectively searched over the whole song.
     span = songmap.duration if not absolute else None
@@ -362,9 +394,12 @@ def sync_take(track: MouthTrack, fc, placement: P.Placement, est: S.SyncEstimate
     est = S.evidence(mouth[lo_i:hi_i], vocal[lo_i:hi_i], valid[lo_i:hi_i], est,
                      visemes=None if sig.visemes is None else sig.visemes[lo_i:hi_i], region=_region(sig, lo_i, hi_i),
                      n_events=n_events, search_span_s=span, grid_rate_hz=rate)
-    est = shape_check(track, fc, placement, est, sig, lo_i, hi_i, config=config)
-    take_span = take_span_s(track, placement.song_start_s, song_duration_s=songmap.duration)
+    return shape_check(track, fc, placement, est, sig, lo_i, hi_i, config=config)
 
+
+def _line_offsets(mouth: np.ndarray, valid: np.ndarray, sig: SongSignals, songmap: SongMap, est: S.SyncEstimate,
+                  take_span: tuple[float, float], *, config: S.SyncConfig) -> tuple[list, list, list]:
+    """Each line inside the take: its offset (ms; None unless the take is in sync), its ``r``, and the raw offsets."""
     line_offsets: list[Optional[float]] = [None] * len(songmap.lines)
     line_r: list[float] = [0.0] * len(songmap.lines)
     line_raw: list[float] = []
@@ -375,6 +410,12 @@ def sync_take(track: MouthTrack, fc, placement: P.Placement, est: S.SyncEstimate
         line_offsets[li] = round(le.offset_ms, 1) if est.in_sync else None
         line_raw.append(le.offset_ms)
         line_r[li] = le.r
+    return line_offsets, line_r, line_raw
+
+
+def _word_offsets(mouth: np.ndarray, valid: np.ndarray, sig: SongSignals, songmap: SongMap, est: S.SyncEstimate,
+                  take_span: tuple[float, float], line_offsets: list, *, config: S.SyncConfig) -> list:
+    """Each word inside an in-sync take: its timing error (ms) near its line's offset (None elsewhere)."""
     word_offsets: list[Optional[float]] = [None] * len(songmap.words)
     if est.in_sync:
         for wi, w in enumerate(songmap.words):
@@ -382,9 +423,7 @@ def sync_take(track: MouthTrack, fc, placement: P.Placement, est: S.SyncEstimate
                 continue
             base = line_offsets[w.line] if w.line < len(line_offsets) and line_offsets[w.line] is not None else est.offset_ms
             word_offsets[wi] = word_offset_ms(mouth, valid, sig, w, center_ms=base, config=config)
-    return SyncResult(placement=placement, estimate=est, absolute=absolute, mouth=mouth, valid=valid, lo_i=lo_i,
-                      hi_i=hi_i, take_span_s=take_span, line_offsets_ms=line_offsets, line_r=line_r,
-                      line_raw_ms=line_raw, word_offsets_ms=word_offsets)
+    return word_offsets
 
 
 def window_estimate(mouth: np.ndarray, valid: np.ndarray, sig: SongSignals, lo_s: float, hi_s: float, *,
@@ -545,18 +584,38 @@ NO_WORDS_NOTE = ("This song map has no lyrics, so words cannot be graded; placem
                  "the vocal's onsets and loudness. Map the song with its lyrics to grade each word.")
 
 
+def _finite(v, digits: int):
+    """``v`` rounded to ``digits``, or None when it is missing or not finite (JSON has no NaN)."""
+    return round(float(v), digits) if v is not None and np.isfinite(v) else None
+
+
+def _sync_section(sync: SyncResult, config: S.SyncConfig) -> dict:
+    """The report's ``sync`` block: the offset, the evidence and its bars (z), the leads sync used (ms)."""
+    est = sync.estimate
+    in_sync = est.in_sync
+    line_raw = sync.line_raw_ms
+    return {"offset_ms": round(est.offset_ms, 1) if in_sync else None, "raw_offset_ms": round(est.offset_ms, 1),
+            "confidence": round(est.confidence, 3), "z": _finite(est.z, 2),
+            "z_threshold": round(est.z_threshold, 2),
+            "viseme_z": _finite(est.viseme_z, 2), "level_z": _finite(est.level_z, 2),
+            "evidence_z": _finite(est.evidence_z, 2), "shape_z": _finite(est.shape_z, 2), "shape_best_z": _finite(est.shape_best_z, 2),
+            "shapes": est.n_shapes,
+            "in_sync_bar": _finite(est.in_bar, 2),
+            "not_lip_syncing_bar": _finite(est.out_bar, 2), "events": est.n_events,
+            "line_spread_ms": round(float(np.median(np.abs(np.array(line_raw) - est.offset_ms))), 1) if line_raw else None,
+            "r": round(est.r, 3), "absolute": sync.absolute, "visual_lead_ms": config.vocal_lead_ms,
+            "lead_by_class_ms": {"closure": config.lead_closure_ms, "opening": config.lead_opening_ms,
+                                 "other": config.lead_other_ms}}
+
+
 def assemble_report(take_path: Path, track: MouthTrack, fc, songmap: SongMap, sig: SongSignals, sync: SyncResult,
                     grades: Grades, *, config: S.SyncConfig = S.DEFAULT_CONFIG) -> TakeReport:
     """Step 5: the ``lipcoach.takereport/2`` document and the curves for the HTML page."""
     from lipcoach.take.report import fixes_first
 
     est, placement = sync.estimate, sync.placement
-    in_sync = est.in_sync
     line_raw = sync.line_raw_ms
     sound_db = _rms_dbfs(track.audio)
-
-    def finite(v, digits):
-        return round(float(v), digits) if v is not None and np.isfinite(v) else None
 
     doc = {
         "schema": schema.tag(NAME),
@@ -571,18 +630,7 @@ def assemble_report(take_path: Path, track: MouthTrack, fc, songmap: SongMap, si
         "placement": {"song_start_s": round(placement.song_start_s, 4), "confidence": round(placement.confidence, 3),
                       "method": placement.method, "unsure": placement_unsure(placement),
                       "unsure_bar": MOUTH_PLACEMENT_BAR if placement.method == "mouth" else None},
-        "sync": {"offset_ms": round(est.offset_ms, 1) if in_sync else None, "raw_offset_ms": round(est.offset_ms, 1),
-                 "confidence": round(est.confidence, 3), "z": finite(est.z, 2),
-                 "z_threshold": round(est.z_threshold, 2),
-                 "viseme_z": finite(est.viseme_z, 2), "level_z": finite(est.level_z, 2),
-                 "evidence_z": finite(est.evidence_z, 2), "shape_z": finite(est.shape_z, 2), "shape_best_z": finite(est.shape_best_z, 2),
-                 "shapes": est.n_shapes,
-                 "in_sync_bar": finite(est.in_bar, 2),
-                 "not_lip_syncing_bar": finite(est.out_bar, 2), "events": est.n_events,
-                 "line_spread_ms": round(float(np.median(np.abs(np.array(line_raw) - est.offset_ms))), 1) if line_raw else None,
-                 "r": round(est.r, 3), "absolute": sync.absolute, "visual_lead_ms": config.vocal_lead_ms,
-                 "lead_by_class_ms": {"closure": config.lead_closure_ms, "opening": config.lead_opening_ms,
-                                      "other": config.lead_other_ms}},
+        "sync": _sync_section(sync, config),
         "verdict": est.verdict,
         "verdict_reason": est.reason,
         "score": grades.score,
@@ -885,6 +933,30 @@ def _clean(d: dict) -> dict:
     return out
 
 
+def _named_on_every_line(doc: dict, wanted: Sequence[str]) -> list[dict]:
+    """The ``performers`` entries of a number sung by one performer: each name given sings every line."""
+    return [{"performer": name, "face": doc["face"], "lines": [ln["index"] for ln in doc["lines"]],
+             "in_take": True, "score": doc["score"], "verdict": doc["verdict"],
+             "verdict_reason": doc.get("verdict_reason"), "offset_ms": doc["sync"]["offset_ms"]}
+            for name in wanted]
+
+
+def _candidate_performers(track: MouthTrack, songmap: SongMap, by_name: dict, wanted: list, *, n_faces: int,
+                          placement: Optional[P.Placement]) -> list:
+    """The performers who may be in the take, sorted: those named (all of the number's when none is), and when
+    the take's place is known and no one is named, only those with a line inside it."""
+    candidates = sorted(wanted or by_name)
+    if len(wanted) > n_faces:
+        candidates = sorted(wanted)  # more named performers than faces: the faces say which of them are in shot
+    if placement is not None and not placement.alternatives and not wanted:
+        # Only the performers with a line in the take can be in it (saves scoring the others).
+        lo_s, hi_s = take_span_s(track, placement.song_start_s, song_duration_s=songmap.duration)
+        inside = [name for name in candidates
+                  if any(songmap.lines[i].end > lo_s and songmap.lines[i].start < hi_s for i in by_name[name])]
+        candidates = inside or candidates
+    return candidates
+
+
 def score(
     take_path: str | os.PathLike,
     songmap: SongMap,
@@ -939,11 +1011,7 @@ def score(
         result = score_take(take_path, songmap, face=face, report=report, song_audio=song_audio,
                             song_start_s=song_start_s, track=track, config=config, body=body, max_take_s=max_take_s)
         if wanted:
-            doc = result.doc
-            doc["performers"] = [{"performer": name, "face": doc["face"], "lines": [ln["index"] for ln in doc["lines"]],
-                                  "in_take": True, "score": doc["score"], "verdict": doc["verdict"],
-                                  "verdict_reason": doc.get("verdict_reason"), "offset_ms": doc["sync"]["offset_ms"]}
-                                 for name in wanted]
+            result.doc["performers"] = _named_on_every_line(result.doc, wanted)
         return result
     by_name = PF.lines_of(who)
     unknown = [p for p in wanted if p not in by_name]
@@ -962,16 +1030,8 @@ def score(
     else:
         faces = [f.id for f in track.faces if f.found_share >= PF.MIN_FOUND_SHARE] or \
             [max(track.faces, key=lambda f: f.found_share).id]
-    candidates = sorted(wanted or by_name)
-    if len(wanted) > len(faces):
-        candidates = sorted(wanted)  # more named performers than faces: the faces say which of them are in shot
     placement = place_take(track, songmap, song_audio=song_audio, song_start_s=song_start_s)
-    if placement is not None and not placement.alternatives and not wanted:
-        # Only the performers with a line in the take can be in it (saves scoring the others).
-        lo_s, hi_s = take_span_s(track, placement.song_start_s, song_duration_s=songmap.duration)
-        inside = [name for name in candidates
-                  if any(songmap.lines[i].end > lo_s and songmap.lines[i].start < hi_s for i in by_name[name])]
-        candidates = inside or candidates
+    candidates = _candidate_performers(track, songmap, by_name, wanted, n_faces=len(faces), placement=placement)
     pairs = [(fc, name) for fc in faces for name in candidates]
     results: dict[tuple[int, str], TakeReport] = {}
     for k, (fc, name) in enumerate(pairs):
