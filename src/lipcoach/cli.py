@@ -64,7 +64,7 @@ def analyze(
     lyrics: Optional[Path] = typer.Option(None, "--lyrics", help="Lyrics: plain text, LRC, SRT or VTT."),
     vocals: Optional[Path] = typer.Option(None, "--vocals", help="An isolated vocal stem of the same song."),
     language: str = typer.Option("en", "--language", help="Language of the lyrics (en, fr, es, de, ...)."),
-    separation: str = typer.Option("auto", "--separation", help="Vocal guide without a stem: auto, classical, spleeter, none."),
+    separation: str = typer.Option("auto", "--separation", help="Vocal guide without a stem: auto (Spleeter's 2-stem network, packaged), spleeter, classical (fast), none."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Also draw the song map (png, svg or pdf)."),
     model: Optional[Path] = typer.Option(
         None, "--model", help="A CTranslate2 Whisper model folder to align with (default: the packaged tiny.en / base; env LIPCOACH_WHISPER_MODEL)."
@@ -96,7 +96,7 @@ def analyze(
             plot_songmap(songmap, staged[1], audio=load_audio(song, sr=ANALYSIS_SR)[0], sr=ANALYSIS_SR)
     _say(f"song map: {output}  ({len(songmap.words)} words, {len(songmap.lines)} lines, {len(songmap.breaths)} breaths, {songmap.tempo_bpm:.1f} BPM)")
     if songmap.source.get("vocal_guide") == "classical" and separation == "auto" and songmap.source.get("aligner") == "pocketsphinx":
-        _say("note: no vocal stem and no Spleeter environment, so the classical vocal guide was used (`make spleeter` aligns better)")
+        _say("note: Spleeter's packaged model is not installed, so the classical vocal guide was used (reinstall lipcoach)")
     from lipcoach.song.confidence import flagged_lines_message
 
     warning = flagged_lines_message(songmap.lines)

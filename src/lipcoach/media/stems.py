@@ -1,0 +1,119 @@
+"""A song's vocal stem, separated once and kept: the map, the practice page and practice-track share it.
+
+:func:`vocal_stem` separates a song with Spleeter's 2-stem network
+(:mod:`lipcoach.media.spleeter_net`) at 44.1 kHz stereo and keeps the result in the user's
+cache folder under the song file's SHA-256 (``<cache>/stems/<sha256>.<model>.flac``, 16-bit
+FLAC, written to a temporary file and renamed), so the same song added to the studio, mapped
+from the command line or rendered for the phone is separated only once, whatever its file is
+called. The band is the mix minus the vocal stem, so the two always add back up to the mix
+(Spleeter's own accompaniment stem drops everything above 11 kHz).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from lipcoach.fileio import file_sha256
+from lipcoach.progress import ProgressCallback, silent, subrange
+
+#: Names the model and the way stems are made, part of every cached stem's file name.
+STEM_MODEL = "spleeter2-v1"
+
+
+def stems_dir(cache: Optional[Path] = None) -> Path:
+    """Folder of the cached stems (``<cache>/stems``)."""
+    from lipcoach.media.whisper_model import cache_dir
+
+    return (cache or cache_dir()) / "stems"
+
+
+def cached_stem_path(song_sha256: str, cache: Optional[Path] = None) -> Path:
+    """Where the vocal stem of the song with this content hash is (or will be) kept."""
+    return stems_dir(cache) / f"{song_sha256}.{STEM_MODEL}.flac"
+
+
+def cached_stem(song_path: str | os.PathLike, cache: Optional[Path] = None, *, sha256: Optional[str] = None) -> Optional[Path]:
+    """The cached vocal stem of a song, or None when it has not been separated yet."""
+    path = cached_stem_path(sha256 or file_sha256(song_path), cache)
+    return path if path.is_file() else None
+
+
+def vocal_stem(
+    song_path: str | os.PathLike,
+    *,
+    cache: Optional[Path] = None,
+    sha256: Optional[str] = None,
+    report: Optional[ProgressCallback] = None,
+) -> Path:
+    """The song's vocal stem file (stereo FLAC at 44.1 kHz), separated now if not cached.
+
+    Parameters
+    ----------
+    song_path : path
+        Any audio or video file FFmpeg decodes.
+    cache : Path, optional
+        Cache root; default the user's lipcoach cache folder.
+    sha256 : str, optional
+        The file's SHA-256 when the caller already has it.
+    report : callable, optional
+        Progress callback.
+
+    Returns
+    -------
+    Path
+        The cached FLAC, same length as the decoded song.
+
+    Raises
+    ------
+    LipcoachError
+        An undecodable song, or the packaged model missing.
+    """
+    import soundfile as sf
+
+    from lipcoach.media import spleeter_net
+    from lipcoach.media.decode import load_audio
+
+    report = report or silent
+    target = cached_stem_path(sha256 or file_sha256(song_path), cache)
+    if target.is_file():
+        report(1.0, "vocal stem (cached)")
+        return target
+    report(0.0, "decoding for separation")
+    stereo, _ = load_audio(song_path, sr=spleeter_net.SAMPLE_RATE, mono=False)
+    if stereo.shape[0] == 1:
+        stereo = np.vstack([stereo, stereo])
+    vocals = spleeter_net.separate_vocals(stereo, report=subrange(report, 0.05, 0.95))
+    report(0.95, "saving the vocal stem")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.part")
+    try:
+        sf.write(str(partial), np.clip(vocals.T, -1.0, 1.0), spleeter_net.SAMPLE_RATE, subtype="PCM_16", format="FLAC")
+        os.replace(partial, target)
+    finally:
+        if partial.exists():
+            partial.unlink()
+    report(1.0, "vocal stem")
+    return target
+
+
+def load_stem(path: str | os.PathLike, *, sr: int, mono: bool = True, length: Optional[int] = None) -> np.ndarray:
+    """Read a cached stem at ``sr`` Hz (float32; ``(n,)`` mono or ``(2, n)``), padded or cut to ``length``."""
+    import soundfile as sf
+    import soxr
+
+    data, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
+    audio = data.mean(axis=1) if mono else data
+    if file_sr != sr:
+        audio = soxr.resample(audio, file_sr, sr, quality="HQ").astype(np.float32, copy=False)
+    audio = audio if mono else np.ascontiguousarray(audio.T)
+    if length is not None:
+        n = audio.shape[-1]
+        if n >= length:
+            audio = audio[..., :length]
+        else:
+            audio = np.pad(audio, [(0, 0)] * (audio.ndim - 1) + [(0, length - n)])
+    return audio
