@@ -72,18 +72,70 @@ def vocal_stem(
     LipcoachError
         An undecodable song, or the packaged model missing.
     """
-    import soundfile as sf
-
-    from lipcoach.media import spleeter_net
-    from lipcoach.media.decode import load_audio
-
     report = report or silent
     target = cached_stem_path(sha256 or file_sha256(song_path), cache)
     if target.is_file():
         report(1.0, "vocal stem (cached)")
         return target
+    _separate_and_store(_decode_for_model(song_path, report), target, report)
+    return target
+
+
+def vocal_stem_audio(
+    song_path: str | os.PathLike,
+    *,
+    sr: int,
+    length: Optional[int] = None,
+    mix: Optional[np.ndarray] = None,
+    cache: Optional[Path] = None,
+    sha256: Optional[str] = None,
+    report: Optional[ProgressCallback] = None,
+) -> np.ndarray:
+    """The song's vocal stem as mono audio at ``sr`` Hz, from the cache or separated (and cached) now.
+
+    Parameters
+    ----------
+    mix : np.ndarray, optional
+        The song already decoded at 44.1 kHz, ``(2, n)`` or ``(1, n)``, saving a second decode.
+    length : int, optional
+        Pad or cut the result to this many samples.
+    Other parameters as :func:`vocal_stem`.
+
+    Returns
+    -------
+    np.ndarray, float32, shape ``(n,)``
+    """
+    import soxr
+
+    from lipcoach.media import spleeter_net
+
+    report = report or silent
+    target = cached_stem_path(sha256 or file_sha256(song_path), cache)
+    if target.is_file():
+        report(1.0, "vocal stem (cached)")
+        return load_stem(target, sr=sr, mono=True, length=length)
+    stereo = _decode_for_model(song_path, report) if mix is None else mix
+    vocals = _separate_and_store(stereo, target, report).mean(axis=0)
+    if sr != spleeter_net.SAMPLE_RATE:
+        vocals = soxr.resample(vocals, spleeter_net.SAMPLE_RATE, sr, quality="HQ").astype(np.float32, copy=False)
+    return _fit(vocals, length)
+
+
+def _decode_for_model(song_path: str | os.PathLike, report: ProgressCallback) -> np.ndarray:
+    from lipcoach.media import spleeter_net
+    from lipcoach.media.decode import load_audio
+
     report(0.0, "decoding for separation")
     stereo, _ = load_audio(song_path, sr=spleeter_net.SAMPLE_RATE, mono=False)
+    return stereo
+
+
+def _separate_and_store(stereo: np.ndarray, target: Path, report: ProgressCallback) -> np.ndarray:
+    """Separate a 44.1 kHz mix, write the stem to ``target`` (temp file, then rename); return it ``(2, n)``."""
+    import soundfile as sf
+
+    from lipcoach.media import spleeter_net
+
     if stereo.shape[0] == 1:
         stereo = np.vstack([stereo, stereo])
     vocals = spleeter_net.separate_vocals(stereo, report=subrange(report, 0.05, 0.95))
@@ -97,7 +149,17 @@ def vocal_stem(
         if partial.exists():
             partial.unlink()
     report(1.0, "vocal stem")
-    return target
+    return vocals
+
+
+def _fit(audio: np.ndarray, length: Optional[int]) -> np.ndarray:
+    """Pad with silence or cut the last axis to ``length`` samples (None: unchanged)."""
+    if length is None:
+        return audio
+    n = audio.shape[-1]
+    if n >= length:
+        return audio[..., :length]
+    return np.pad(audio, [(0, 0)] * (audio.ndim - 1) + [(0, length - n)])
 
 
 def load_stem(path: str | os.PathLike, *, sr: int, mono: bool = True, length: Optional[int] = None) -> np.ndarray:
@@ -110,10 +172,4 @@ def load_stem(path: str | os.PathLike, *, sr: int, mono: bool = True, length: Op
     if file_sr != sr:
         audio = soxr.resample(audio, file_sr, sr, quality="HQ").astype(np.float32, copy=False)
     audio = audio if mono else np.ascontiguousarray(audio.T)
-    if length is not None:
-        n = audio.shape[-1]
-        if n >= length:
-            audio = audio[..., :length]
-        else:
-            audio = np.pad(audio, [(0, 0)] * (audio.ndim - 1) + [(0, length - n)])
-    return audio
+    return _fit(audio, length)

@@ -104,7 +104,20 @@ def load_vocal_guide(
     if separation not in SEPARATIONS:
         raise LipcoachError(None, f"unknown separation {separation!r}; choose one of {', '.join(SEPARATIONS)}")
     report = report or silent
-    stereo, sr = load_audio(song_path, sr=ANALYSIS_SR, mono=False)
+    method = "stem" if vocals_path is not None else default_separation() if separation == "auto" else separation
+    mix_for_model = None
+    if method == "spleeter":
+        # One decode at the model's 44.1 kHz serves both the separation and the analysis rate
+        # (also when the stem is cached, so that a map does not change with the cache).
+        import soxr
+
+        from lipcoach.media import spleeter_net
+
+        mix_for_model, _ = load_audio(song_path, sr=spleeter_net.SAMPLE_RATE, mono=False)
+        stereo = np.ascontiguousarray(soxr.resample(mix_for_model.T, spleeter_net.SAMPLE_RATE, ANALYSIS_SR, quality="HQ").T)
+        sr = ANALYSIS_SR
+    else:
+        stereo, sr = load_audio(song_path, sr=ANALYSIS_SR, mono=False)
     mix = stereo.mean(axis=0).astype(np.float32)
     if _peak_db(mix, sr=sr) < SILENCE_DB:
         raise LipcoachError(song_path, f"is silent (no 20 ms frame above {SILENCE_DB:.0f} dBFS)")
@@ -115,15 +128,15 @@ def load_vocal_guide(
         vocal = np.zeros_like(mix)
         vocal[: min(len(stem), len(mix))] = stem[: len(mix)]
         return mix, vocal, "stem"
-    method = default_separation() if separation == "auto" else separation
     if method == "none":
         return mix, mix, "none"
     if method == "spleeter":
-        from lipcoach.media.stems import load_stem, vocal_stem
+        # Separated from the file at 44.1 kHz (the model's rate) and cached by the file's hash,
+        # so the studio's stem job, practice-track and a later map reuse it.
+        from lipcoach.media.stems import vocal_stem_audio
 
-        # Separated from the file at 44.1 kHz (the model's rate) and kept for the studio and practice-track.
-        stem_path = vocal_stem(song_path, report=report)
-        return mix, load_stem(stem_path, sr=sr, mono=True, length=len(mix)), method
+        vocal = vocal_stem_audio(song_path, sr=sr, length=len(mix), mix=mix_for_model, report=report)
+        return mix, vocal, method
     from lipcoach.media.separate import vocal_guide
 
     vocal = vocal_guide(stereo, sr=sr, method=method, report=report)
@@ -132,8 +145,8 @@ def load_vocal_guide(
 
 #: Which signal each aligner hears when the vocal guide is Spleeter's stem: "stem" (both on the
 #: stem), "mix" (both on the mix) or "whisper-mix" (Whisper's anchors on the mix, the phone
-#: pass on the stem). Chosen by benchmarks/song_accuracy.py on the held-out half; the variable
-#: ``LIPCOACH_ALIGN_GUIDE`` overrides it for those measurements.
+#: pass on the stem). Chosen by benchmarks/song_accuracy.py on the calibration half; the
+#: variable ``LIPCOACH_ALIGN_GUIDE`` overrides it for those measurements.
 SPLEETER_ALIGN_GUIDE = "stem"
 ALIGN_GUIDES = ("stem", "mix", "whisper-mix")
 
