@@ -199,19 +199,26 @@ def practice_track(
     count_in: int = typer.Option(0, "--count-in", help="Bars of count-in clicks before each pass."),
     breath_cues: bool = typer.Option(False, "--breath-cues", help="A soft tick before each breath (needs a song map)."),
     quality: str = typer.Option("high", "--quality", help="Rubber Band quality: high, balanced or fast."),
+    vocal_level: Optional[float] = typer.Option(
+        None, "--vocal-level", help="The singer against the band: 0 = singer muted, 1 = as recorded, 2 = guide vocal only (anything between)."
+    ),
     force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
-    """Render a practice track for the phone: slowed, looped, counted in, with breath cues."""
+    """Render a practice track for the phone: slowed, looped, counted in, with breath cues, the vocal turned up or down."""
     from lipcoach.checks import check_practice_track
     from lipcoach.practice import parse_loop, parse_ramp, pass_speeds, render_practice_track
     from lipcoach.progress import rich_bar
 
     pass_speeds(speed=speed, repeat=repeat, ramp=parse_ramp(ramp) if ramp else None)  # --speed with --ramp: refused now
+    if vocal_level is not None:
+        from lipcoach.media.stems import balance_gains
+
+        balance_gains(vocal_level)  # out of range: one line, before any work
     check_practice_track(song, output=output, force=force)
     with rich_bar(f"Rendering {output.name}") as report:
         result = render_practice_track(
             song, speed=speed, loop=parse_loop(loop) if loop else None, repeat=repeat, ramp=parse_ramp(ramp) if ramp else None,
-            count_in_bars=count_in, breath_cues=breath_cues, out_path=output, quality=quality, report=report,
+            count_in_bars=count_in, breath_cues=breath_cues, out_path=output, quality=quality, vocal_level=vocal_level, report=report,
         )
     _say(f"practice track: {result.path}  ({result.duration_s:.1f} s, speeds {', '.join(f'{s:.0%}' for s in result.speeds)})")
 

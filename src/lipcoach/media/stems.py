@@ -17,6 +17,7 @@ from typing import Optional
 
 import numpy as np
 
+from lipcoach.errors import LipcoachError
 from lipcoach.fileio import file_sha256
 from lipcoach.progress import ProgressCallback, silent, subrange
 
@@ -173,3 +174,53 @@ def load_stem(path: str | os.PathLike, *, sr: int, mono: bool = True, length: Op
         audio = soxr.resample(audio, file_sr, sr, quality="HQ").astype(np.float32, copy=False)
     audio = audio if mono else np.ascontiguousarray(audio.T)
     return _fit(audio, length)
+
+
+#: ``vocal_level`` runs from 0 (singer muted: the band alone) through 1 (the song as recorded)
+#: to 2 (the guide vocal alone: band muted), the practice page's balance slider in one number.
+VOCAL_LEVEL_RANGE = (0.0, 2.0)
+
+
+def balance_gains(vocal_level: float) -> tuple[float, float]:
+    """Gains (vocal, band) for a ``vocal_level`` in :data:`VOCAL_LEVEL_RANGE`.
+
+    Below 1 the voice fades out under a full band; above 1 the band fades out under a full
+    voice; at 1 both are whole, which gives back the mix exactly.
+    """
+    low, high = VOCAL_LEVEL_RANGE
+    if not low <= vocal_level <= high:
+        raise LipcoachError(None, f"vocal level must be between {low:g} (singer muted) and {high:g} (vocal only), not {vocal_level:g}")
+    return min(1.0, vocal_level), min(1.0, 2.0 - vocal_level)
+
+
+def balanced_mix(
+    song_path: str | os.PathLike,
+    mix: np.ndarray,
+    *,
+    sr: int,
+    vocal_level: float,
+    cache: Optional[Path] = None,
+    report: Optional[ProgressCallback] = None,
+) -> np.ndarray:
+    """The song with its vocal turned down or up against the band.
+
+    Parameters
+    ----------
+    song_path : path
+        The song ``mix`` was decoded from (its stem is separated once and cached).
+    mix : np.ndarray, float32, ``(channels, n)``
+        The decoded song at ``sr`` Hz.
+    vocal_level : float
+        See :func:`balance_gains`.
+
+    Returns
+    -------
+    np.ndarray, float32, same shape as ``mix``: ``vocal·g_v + (mix − vocal)·g_b``.
+    """
+    vocal_gain, band_gain = balance_gains(vocal_level)
+    if vocal_gain == 1.0 and band_gain == 1.0:
+        return mix
+    stem = load_stem(vocal_stem(song_path, cache=cache, report=report), sr=sr, mono=False, length=mix.shape[-1])
+    if mix.shape[0] == 1:
+        stem = stem.mean(axis=0, keepdims=True)
+    return (band_gain * mix + (vocal_gain - band_gain) * stem).astype(np.float32, copy=False)
