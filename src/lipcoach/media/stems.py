@@ -11,6 +11,7 @@ called. The band is the mix minus the vocal stem, so the two always add back up 
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Optional
@@ -25,6 +26,18 @@ from lipcoach.progress import ProgressCallback, silent, subrange
 STEM_MODEL = "spleeter2-v1"
 
 
+@functools.lru_cache(maxsize=4096)
+def _sha256_of(path: str, size: int, mtime_ns: int) -> str:  # noqa: ARG001 - size and mtime key the cache
+    return file_sha256(path)
+
+
+def song_sha256(song_path: str | os.PathLike) -> str:
+    """SHA-256 of a song file, remembered per path, size and modification time for the process's life
+    (the studio asks for the same stored songs' stems over and over)."""
+    st = os.stat(song_path)
+    return _sha256_of(str(Path(song_path).resolve()), st.st_size, st.st_mtime_ns)
+
+
 def stems_dir(cache: Optional[Path] = None) -> Path:
     """Folder of the cached stems (``<cache>/stems``)."""
     from lipcoach.media.whisper_model import cache_dir
@@ -37,9 +50,61 @@ def cached_stem_path(song_sha256: str, cache: Optional[Path] = None) -> Path:
     return stems_dir(cache) / f"{song_sha256}.{STEM_MODEL}.flac"
 
 
+def cached_band_path(song_sha256: str, cache: Optional[Path] = None) -> Path:
+    """Where the band (the mix minus the vocal stem) of the song with this hash is kept."""
+    return stems_dir(cache) / f"{song_sha256}.{STEM_MODEL}.band.flac"
+
+
+def band_stem(
+    song_path: str | os.PathLike,
+    *,
+    cache: Optional[Path] = None,
+    report: Optional[ProgressCallback] = None,
+) -> Path:
+    """The song's band file (the mix minus its vocal stem, stereo FLAC at 44.1 kHz), made once.
+
+    The page plays it beside the vocal stem: both at full level give back the mix exactly.
+    """
+    from lipcoach.media import spleeter_net
+
+    report = report or silent
+    sha = song_sha256(song_path)
+    target = cached_band_path(sha, cache)
+    if target.is_file():
+        return target
+    mix = _decode_for_model(song_path, report)
+    if mix.shape[0] == 1:
+        mix = np.vstack([mix, mix])
+    vocal_path = cached_stem_path(sha, cache)
+    if vocal_path.is_file():
+        vocals = load_stem(vocal_path, sr=spleeter_net.SAMPLE_RATE, mono=False, length=mix.shape[1])
+    else:
+        vocals = _separate_and_store(mix, vocal_path, subrange(report, 0.0, 0.9))
+    report(0.9, "saving the band")
+    _write_flac(target, mix - vocals)
+    report(1.0, "band")
+    return target
+
+
+def _write_flac(target: Path, audio: np.ndarray) -> None:
+    """16-bit stereo FLAC at 44.1 kHz, written to a temporary file and renamed."""
+    import soundfile as sf
+
+    from lipcoach.media import spleeter_net
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.part")
+    try:
+        sf.write(str(partial), np.clip(audio.T, -1.0, 1.0), spleeter_net.SAMPLE_RATE, subtype="PCM_16", format="FLAC")
+        os.replace(partial, target)
+    finally:
+        if partial.exists():
+            partial.unlink()
+
+
 def cached_stem(song_path: str | os.PathLike, cache: Optional[Path] = None, *, sha256: Optional[str] = None) -> Optional[Path]:
     """The cached vocal stem of a song, or None when it has not been separated yet."""
-    path = cached_stem_path(sha256 or file_sha256(song_path), cache)
+    path = cached_stem_path(sha256 or song_sha256(song_path), cache)
     return path if path.is_file() else None
 
 
@@ -74,7 +139,7 @@ def vocal_stem(
         An undecodable song, or the packaged model missing.
     """
     report = report or silent
-    target = cached_stem_path(sha256 or file_sha256(song_path), cache)
+    target = cached_stem_path(sha256 or song_sha256(song_path), cache)
     if target.is_file():
         report(1.0, "vocal stem (cached)")
         return target
@@ -111,7 +176,7 @@ def vocal_stem_audio(
     from lipcoach.media import spleeter_net
 
     report = report or silent
-    target = cached_stem_path(sha256 or file_sha256(song_path), cache)
+    target = cached_stem_path(sha256 or song_sha256(song_path), cache)
     if target.is_file():
         report(1.0, "vocal stem (cached)")
         return load_stem(target, sr=sr, mono=True, length=length)
@@ -133,22 +198,13 @@ def _decode_for_model(song_path: str | os.PathLike, report: ProgressCallback) ->
 
 def _separate_and_store(stereo: np.ndarray, target: Path, report: ProgressCallback) -> np.ndarray:
     """Separate a 44.1 kHz mix, write the stem to ``target`` (temp file, then rename); return it ``(2, n)``."""
-    import soundfile as sf
-
     from lipcoach.media import spleeter_net
 
     if stereo.shape[0] == 1:
         stereo = np.vstack([stereo, stereo])
     vocals = spleeter_net.separate_vocals(stereo, report=subrange(report, 0.05, 0.95))
     report(0.95, "saving the vocal stem")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.{os.getpid()}.part")
-    try:
-        sf.write(str(partial), np.clip(vocals.T, -1.0, 1.0), spleeter_net.SAMPLE_RATE, subtype="PCM_16", format="FLAC")
-        os.replace(partial, target)
-    finally:
-        if partial.exists():
-            partial.unlink()
+    _write_flac(target, vocals)
     report(1.0, "vocal stem")
     return vocals
 
