@@ -15,7 +15,7 @@ CPU seconds (user + system) are what a shared machine does not inflate; wall tim
 JSON records the 1-minute load average before and after each run. Figures are also scaled to
 a 4-minute song. Default song: songs_en/dsp_i_18 (3.71 min).
 
-Usage: python benchmarks/stem_speed.py [--only NAME] [--repeat 3] [--json benchmarks/results/stem_speed.json]
+Usage: python benchmarks/stem_speed.py [--only NAME] [--repeat 3] [--analyze-repeat 3] [--json benchmarks/results/stem_speed.json]
 """
 
 from __future__ import annotations
@@ -76,7 +76,8 @@ def summary(runs: list[dict], duration_s: float) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default="dsp_i_18")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of the stem alone (median)")
+    parser.add_argument("--analyze-repeat", type=int, default=3, help="runs of each whole analyze (median)")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON)
     args = parser.parse_args(argv)
     songs = [s for s in english_songs() if s["name"] == args.only]
@@ -107,11 +108,13 @@ def main(argv=None) -> int:
         for i in range(args.repeat):
             shutil.rmtree(model_cache / "stems", ignore_errors=True)
             stem_runs.append(timed_run([python, "-c", STEM_CHILD, str(song["audio"]), str(model_cache)], env))
+            print(f"stem run {i + 1}: {stem_runs[-1]}", flush=True)
+        for i in range(args.analyze_repeat):
             shutil.rmtree(model_cache / "stems", ignore_errors=True)
             analyze = [python, "-m", "lipcoach", "analyze", str(song["audio"]), "--lyrics", str(lyrics), "-o", str(tmp / f"map{i}.json"), "--force"]
             made_runs.append(timed_run(analyze, env))
             cached_runs.append(timed_run(analyze, env))
-            print(f"run {i + 1}: stem {stem_runs[-1]}, analyze {made_runs[-1]}, cached {cached_runs[-1]}", flush=True)
+            print(f"analyze run {i + 1}: stem made {made_runs[-1]}, stem cached {cached_runs[-1]}", flush=True)
         result["stem"] = summary(stem_runs, duration_s)
         result["analyze (stem made)"] = summary(made_runs, duration_s)
         result["analyze (stem cached)"] = summary(cached_runs, duration_s)
