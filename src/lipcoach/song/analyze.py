@@ -144,10 +144,13 @@ def load_vocal_guide(
 
 
 #: Which signal each aligner hears when the vocal guide is Spleeter's stem: "stem" (both on the
-#: stem), "mix" (both on the mix) or "whisper-mix" (Whisper's anchors on the mix, the phone
-#: pass on the stem). Chosen by benchmarks/song_accuracy.py on the calibration half; the
-#: variable ``LIPCOACH_ALIGN_GUIDE`` overrides it for those measurements.
-SPLEETER_ALIGN_GUIDE = "stem"
+#: stem), "mix" (both on the mix, as without separation) or "whisper-mix" (Whisper's anchors
+#: on the mix, the phone pass on the stem). Chosen on songs of the calibration half
+#: (benchmarks/song_accuracy.py; docs/benchmarks.md, "Spleeter in the default install"):
+#: Whisper places lines better on the mix it was trained on, the phone pass places onsets
+#: better on the clean voice. The variable ``LIPCOACH_ALIGN_GUIDE`` overrides it for those
+#: measurements.
+SPLEETER_ALIGN_GUIDE = "whisper-mix"
 ALIGN_GUIDES = ("stem", "mix", "whisper-mix")
 
 
