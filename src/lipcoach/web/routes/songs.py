@@ -104,9 +104,10 @@ def practice_payload(studio: StudioDep, song_id: RowId, version: VersionQuery = 
     cat = studio.cat
     with cat.session() as s:
         song = song_or_404(s, song_id)
-        if stem_status(cat, s, song)["state"] in ("none", "failed"):
-            # A song added before stems were made, or whose stem was removed: made now, in the
-            # background; the page opens at once and offers the balance when it is ready.
+        if stem_status(cat, s, song)["state"] == "none":
+            # A song added before stems were made, or whose stem was removed since: made now, in
+            # the background; the page opens at once and offers the balance when it is ready.
+            # (A failed job is not retried on every visit: the page shows its error.)
             request_stem(cat, song_id, submit_job=studio.runner.submit)
         info = song_dict(cat, s, song)
         smv = cat.map_version(s, song_id, version)
