@@ -117,6 +117,7 @@ def read_checkpoint(prefix: str | os.PathLike) -> dict[str, np.ndarray]:
         raise LipcoachError(index_path, f"is not a readable TensorFlow checkpoint index ({exc})") from None
     tensors: dict[str, np.ndarray] = {}
     shards: dict[int, np.ndarray] = {}
+    n_shards = 1 + max((value for fields in entries.values() for number, value in fields if number == 3), default=0)
     for name, fields in entries.items():
         entry = {number: value for number, value in fields if number != 2}
         dims = [dict(_proto_fields(dim)).get(1, 0) for number, shape in fields if number == 2
@@ -126,7 +127,6 @@ def read_checkpoint(prefix: str | os.PathLike) -> dict[str, np.ndarray]:
             raise LipcoachError(index_path, f"holds {name!r} of TensorFlow type {entry.get(1)}, which this reader does not know")
         shard = entry.get(3, 0)
         if shard not in shards:
-            n_shards = max(e.get(3, 0) for e in ({k: v for k, v in f} for f in entries.values())) + 1
             data_path = prefix.with_name(f"{prefix.name}.data-{shard:05d}-of-{n_shards:05d}")
             try:
                 shards[shard] = np.memmap(data_path, dtype=np.uint8, mode="r")
