@@ -81,3 +81,11 @@ def test_built_model_is_cached_and_an_altered_file_is_rebuilt(tmp_path):
 def test_bad_input_is_one_clear_error():
     with pytest.raises(LipcoachError, match="stereo"):
         spleeter_net.separate_vocals(np.zeros((3, 100), np.float32))
+
+
+def test_a_damaged_checkpoint_is_one_clear_error(tmp_path):
+    (tmp_path / "model.index").write_bytes(b"not a table" * 10)
+    with pytest.raises(LipcoachError, match="not a readable TensorFlow checkpoint index"):
+        read_checkpoint(tmp_path / "model")
+    with pytest.raises(LipcoachError, match="not a readable"):
+        read_checkpoint(tmp_path / "missing")
