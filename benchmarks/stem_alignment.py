@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Word alignment with and without Spleeter's stem: one table from benchmarks/song_accuracy.py runs.
 
-Each ``--run NAME=RUN.json`` is a song_accuracy.py JSON (``--no-peer``; its ``hybrid`` rows are
+Each ``--run NAME=RUN.json[,PART2.json...]`` is a song_accuracy.py JSON (or its parts) (``--no-peer``; its ``hybrid`` rows are
 the default pipeline's words). Songs are compared only where every run has them; pooled
 figures weight each song by its words, as song_accuracy.py does.
 
@@ -24,14 +24,16 @@ def rows(path: Path, half: str | None) -> dict[str, dict]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--run", action="append", required=True, help="NAME=song_accuracy JSON")
+    parser.add_argument("--run", action="append", required=True, help="NAME=song_accuracy JSON[,another part]")
     parser.add_argument("--half", default=None, choices=("calibration", "evaluation"))
     parser.add_argument("--json", type=Path, required=True)
     args = parser.parse_args(argv)
     runs = {}
     for item in args.run:
-        name, _, path = item.partition("=")
-        runs[name] = rows(Path(path), args.half)
+        name, _, paths = item.partition("=")
+        runs[name] = {}
+        for path in paths.split(","):  # parts of one configuration run separately
+            runs[name].update(rows(Path(path), args.half))
     songs = sorted(set.intersection(*(set(r) for r in runs.values())))
     if not songs:
         raise SystemExit("no song is in every run")
