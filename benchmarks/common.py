@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import os
 import re
 import unicodedata
 from pathlib import Path
@@ -13,7 +14,8 @@ import numpy as np
 from lipcoach.formats.timed_tsv import read_timed_tsv
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data"
+#: ../shared/data beside the repository; LIPCOACH_SHARED_DATA points elsewhere (a git worktree).
+DATA = Path(os.environ.get("LIPCOACH_SHARED_DATA") or REPO.parent / "shared" / "data")
 
 
 def normalise(word: str) -> str:

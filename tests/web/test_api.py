@@ -231,3 +231,39 @@ def test_a_loop_render_covers_just_the_loop(client):
     assert len(audio) / sr == pytest.approx(4.1 / 0.5, abs=0.01)
     bad = client.post(f"/api/songs/{client.song_id}/renders", json={"speed_pct": 50, "start_s": 5, "end_s": 5.2}, headers=POST)
     assert bad.status_code == 400 and "0.5 s" in bad.json()["error"]
+
+
+def test_added_song_gets_its_stem_in_the_background_and_the_balance_parts(client, short_song_files, tmp_path, monkeypatch):
+    """A song added without a stem is separated by a job queued before its analysis; the page
+    then gets the band and the vocal stem, which add back up to the mix, and renders of them."""
+    import soundfile as sf
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    with open(short_song_files["mix.wav"], "rb") as f:
+        body = client.post("/api/songs", data={"title": "Stems", "lyrics_text": "paper boats"},
+                           files={"song": ("stems.wav", f, "audio/wav")}, headers=POST).json()
+    sid = body["song_id"]
+    info = client.get(f"/api/songs/{sid}").json()
+    assert info["separation"]["state"] == "queued" and info["band_url"] is None and info["stem_url"] is None
+    practice = client.get(f"/api/songs/{sid}/practice").json()  # the page opens without waiting
+    assert practice["song"]["separation"]["job"]["kind"] == "stem"
+    assert client.get(f"/api/songs/{sid}/audio/band").status_code == 404
+    stem_job = info["separation"]["job"]["id"]
+    assert stem_job < body["job"]["id"]  # made before the map, which reuses it
+    assert client.app.state.runner._run_one()  # the next job is the stem (the map's would take long here)
+    assert client.get(f"/api/jobs/{stem_job}").json()["state"] == "done"
+    info = client.get(f"/api/songs/{sid}").json()
+    assert info["separation"] == {"state": "ready"}
+    band, sr = sf.read(io.BytesIO(client.get(info["band_url"]).content), always_2d=True)
+    vocal, _ = sf.read(io.BytesIO(client.get(info["stem_url"]).content), always_2d=True)
+    mix, mix_sr = sf.read(short_song_files["mix.wav"], always_2d=True)
+    assert sr == 44100 and band.shape == vocal.shape and abs(len(band) - len(mix) * sr / mix_sr) < 0.01 * sr
+    import soxr
+
+    mix44 = soxr.resample(mix.mean(axis=1), mix_sr, sr)[: len(band)]
+    together = (band + vocal).mean(axis=1)[: len(mix44)]
+    assert np.corrcoef(together, mix44)[0, 1] > 0.99  # band + vocal = the mix
+    assert np.sqrt(np.mean(vocal**2)) > 0.1 * np.sqrt(np.mean(band**2))  # a real voice came out
+    r = client.post(f"/api/songs/{sid}/renders", json={"speed_pct": 80, "part": "band", "start_s": 0.0, "end_s": 1.0}, headers=POST).json()
+    assert client.app.state.runner._run_one()  # a loop's render comes before the map
+    assert client.get(r["url"]).status_code == 200

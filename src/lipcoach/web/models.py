@@ -28,10 +28,10 @@ class _Body(BaseModel):
 
 
 class RenderRequest(_Body):
-    """A speed render of the mix or the vocal stem; with start/end only that part (a loop)."""
+    """A speed render of the mix, the vocal stem or the band; with start/end only that part (a loop)."""
 
     speed_pct: int = Field(ge=MIN_SPEED_PCT, le=MAX_SPEED_PCT, description="speed, % of the original")
-    part: Literal["mix", "stem"] = "mix"
+    part: Literal["mix", "stem", "band"] = "mix"
     start_s: Optional[Seconds] = None
     end_s: Optional[Seconds] = None
 

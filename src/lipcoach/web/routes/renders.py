@@ -40,8 +40,8 @@ def request_render(studio: StudioDep, song_id: RowId, body: RenderRequest) -> di
     """Queue (or find) a render; with start/end only that part is rendered (a loop; ready in seconds)."""
     with studio.cat.session() as s:
         song = song_or_404(s, song_id)
-        if body.part == "stem" and not song.stem_file:
-            raise LipcoachError(None, "this song has no vocal stem")
+        if J.song_part_path(studio.cat, song, body.part) is None:
+            raise LipcoachError(None, "this song has no vocal stem yet" if body.part != "mix" else "this song's file is missing")
         duration_s = song.duration_s
     if body.speed_pct == 100:
         return {"speed_pct": 100, "state": "done", "url": f"/api/songs/{song_id}/audio/{body.part}", "start_s": 0.0, "end_s": duration_s}
@@ -55,7 +55,7 @@ def request_render(studio: StudioDep, song_id: RowId, body: RenderRequest) -> di
 
 
 @router.get("/renders/{song_id}/{part}/{pct}")
-def get_render(studio: StudioDep, song_id: RowId, part: Literal["mix", "stem"],
+def get_render(studio: StudioDep, song_id: RowId, part: Literal["mix", "stem", "band"],
                pct: Annotated[int, Path(ge=MIN_SPEED_PCT, le=MAX_SPEED_PCT)],
                start_ms: Annotated[Optional[int], Query(ge=0, le=24 * 3600 * 1000)] = None,
                end_ms: Annotated[Optional[int], Query(ge=0, le=24 * 3600 * 1000)] = None) -> Response:

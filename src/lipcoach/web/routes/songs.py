@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from lipcoach.errors import LipcoachError
 from lipcoach.production import storage
 from lipcoach.production.catalogue import Catalogue, Job, Report, Song, Take, add_song_files
+from lipcoach.production.jobs import request_stem, song_part_path, stem_status
 from lipcoach.web.deps import StudioDep, song_or_404
 from lipcoach.web.models import MAX_SPEED_PCT, MIN_SPEED_PCT, RowId, VersionQuery
 
@@ -26,13 +27,18 @@ def now_key() -> str:
 
 def song_dict(cat: Catalogue, s, song: Song) -> dict:
     smv = cat.latest_map(s, song.id)
+    separation = stem_status(cat, s, song)
+    separated = separation["state"] == "ready"
     job = s.scalar(select(Job).where(Job.kind == "analyze", Job.key.like(f"analyze:{song.id}:%")).order_by(Job.id.desc()).limit(1))
     return {"id": song.id, "number_id": song.number_id, "title": song.number.title,
             "performer": song.number.performer.name if song.number.performer else "",
             "label": song.audio_label, "audio_file": song.audio_file, "language": song.language,
             "duration_s": song.duration_s, "has_stem": bool(song.stem_file), "has_lyrics": bool(song.lyrics_file),
             "audio_url": f"/api/songs/{song.id}/audio/mix",
-            "stem_url": f"/api/songs/{song.id}/audio/stem" if song.stem_file else None,
+            "stem_url": f"/api/songs/{song.id}/audio/stem" if song.stem_file or separated else None,
+            # The band (mix minus the separated vocal): with the stem, the page's vocal/band balance.
+            "band_url": f"/api/songs/{song.id}/audio/band" if separated else None,
+            "separation": separation,
             "map_version": smv.version if smv else None,
             "map_versions": [{"version": m.version, "origin": m.origin, "created_at": m.created_at.isoformat() + "Z"} for m in song.maps],
             "analysis_job": job.to_dict() if job else None}
@@ -71,6 +77,8 @@ async def upload_song(
             return song_id, s.get(Song, song_id).number_id
 
     song_id, number_id = await run_in_threadpool(add)
+    # The vocal stem first (the practice page's balance), then the map, which reuses it.
+    request_stem(cat, song_id, submit_job=studio.runner.submit)
     job = studio.runner.submit("analyze", {"song_id": song_id}, key=f"analyze:{song_id}:{now_key()}")
     return {"number_id": number_id, "song_id": song_id, "job": job.to_dict()}
 
@@ -96,6 +104,11 @@ def practice_payload(studio: StudioDep, song_id: RowId, version: VersionQuery = 
     cat = studio.cat
     with cat.session() as s:
         song = song_or_404(s, song_id)
+        if stem_status(cat, s, song)["state"] == "none":
+            # A song added before stems were made, or whose stem was removed since: made now, in
+            # the background; the page opens at once and offers the balance when it is ready.
+            # (A failed job is not retried on every visit: the page shows its error.)
+            request_stem(cat, song_id, submit_job=studio.runner.submit)
         info = song_dict(cat, s, song)
         smv = cat.map_version(s, song_id, version)
         if smv is None and version is not None:
@@ -109,10 +122,9 @@ def practice_payload(studio: StudioDep, song_id: RowId, version: VersionQuery = 
 def song_audio(studio: StudioDep, song_id: RowId, part: str) -> Response:
     with studio.cat.session() as s:
         song = song_or_404(s, song_id)
-        stored = {"mix": song.audio_file, "stem": song.stem_file}.get(part)
-    if not stored:
-        raise HTTPException(404, f"no {part} for this song")
-    path = studio.cat.path("files", stored)
+        path = song_part_path(studio.cat, song, part) if part in ("mix", "stem", "band") else None
+    if path is None:
+        raise HTTPException(404, f"no {part} for this song (yet)")
     return FileResponse(path, media_type=storage.MIME_BY_SUFFIX.get(path.suffix, "application/octet-stream"))
 
 

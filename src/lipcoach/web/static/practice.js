@@ -13,8 +13,10 @@
   // `src` is what the element plays: the original (pct 100, whole song) or a Rubber Band
   // render at `pct` of the song from `a` to `b` s (the whole song, or the loop: ready sooner).
   class Track {
-    constructor(part, url) {
-      this.part = part; this.origUrl = url;
+    // `renderPart`: what the server renders at other speeds ("mix", "stem", or "band" = the mix
+    // without the separated vocal, which the main track plays once the song's stem is ready).
+    constructor(part, url, renderPart) {
+      this.part = part; this.origUrl = url; this.renderPart = renderPart || part;
       this.orig = { url, pct: 100, a: 0, b: Infinity, kind: "original" };
       this.src = this.orig; this.full = new Map(); this.loops = new Map(); this.pending = new Set();
       this.el = new Audio(); this.el.preload = "auto"; this.el.src = url; this.el.preservesPitch = true;
@@ -77,7 +79,7 @@
       this.pending.add(id);
       const what = region ? "HQ loop render " : "HQ render ";
       try {
-        const body = { speed_pct: pct, part: this.part };
+        const body = { speed_pct: pct, part: this.renderPart };
         if (region) { body.start_s = a; body.end_s = b; }
         const res = await LC.api("/api/songs/" + songId + "/renders", { method: "POST", json: body });
         if (res.state !== "done") {
@@ -136,8 +138,7 @@
     }
     words = map.words; lines = map.lines; breaths = map.breaths; beats = map.beats_s; downbeats = map.downbeats_s;
     duration = map.duration_s;
-    mix = new Track("mix", data.song.audio_url);
-    if (data.song.stem_url) { stem = new Track("stem", data.song.stem_url); $("guideRow").hidden = false; }
+    useParts(data.song);
     buildLyrics();
     drawWaveLayer();
     applyBalance();
@@ -148,6 +149,21 @@
     document.dispatchEvent(new CustomEvent("lc:ready", { detail: { songId, map, words, lines, wordSpans } }));
     status.textContent = "ready in " + Math.round(performance.now() - t0) + " ms";
     window.lcPractice.readyMs = performance.now();
+  }
+
+  // The tracks the page plays: the band and the vocal stem once the song's stem is separated
+  // (the balance then runs from singer muted to guide vocal only), else the mix and the user's
+  // stem if any. Called again by balance.js (while paused) when the stem job finishes.
+  function useParts(song) {
+    const t = mix ? songTime() : 0;
+    if (mix) { pause(); mix.el.removeAttribute("src"); if (stem) stem.el.removeAttribute("src"); }
+    mix = song.band_url ? new Track("mix", song.band_url, "band") : new Track("mix", song.audio_url);
+    stem = song.stem_url ? new Track("stem", song.stem_url) : null;
+    $("guideRow").hidden = !stem;
+    document.body.dataset.parts = song.band_url ? "band+stem" : stem ? "mix+stem" : "mix";
+    if (!t) return null;
+    applyBalance();
+    return seek(t);
   }
 
   // The song cannot be opened (a wrong link, a deleted number): say so, and offer the way back.
@@ -625,6 +641,7 @@
     running: () => state.playing && !state.counting && !!mix && !mix.el.paused,
     play: () => play(),
     pause: () => pause(),
+    useParts: (song) => useParts(song),
   };
   load();
 })();
