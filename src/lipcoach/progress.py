@@ -152,7 +152,3 @@ def progress_bar(description: str, *, mode: Optional[str] = None, stream: Option
 
         yield report
         progress.update(task, completed=1.0, stage="done")
-
-
-#: The earlier name, kept for callers outside this package.
-rich_bar = progress_bar
