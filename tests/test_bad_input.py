@@ -17,7 +17,6 @@ MediaPipe's native log lines never reach the terminal.
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import shutil
@@ -30,34 +29,15 @@ import pytest
 
 from lipcoach.cli import main
 from lipcoach.media.decode import write_wav
+from tests.cli_run import run, said_lines, snapshot
 from tests.conftest import encode_media, tone
 
 
 # -- running the CLI ------------------------------------------------------------------------
 
 
-def run(argv, capsys) -> tuple[int, str]:
-    """Run ``lipcoach argv`` in-process; return (exit code, stderr)."""
-    capsys.readouterr()
-    try:
-        main([str(a) for a in argv])
-        code = 0
-    except SystemExit as stop:
-        code = stop.code if isinstance(stop.code, int) else 1
-    return code, capsys.readouterr().err
-
-
-def snapshot(folder: Path) -> dict[str, str]:
-    """Every file under ``folder`` (hidden ones too) → SHA-256 of its bytes."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
 def assert_one_clear_line(code: int, err: str, fragments, workspace: Path) -> str:
-    from lipcoach.progress import PLAIN_LINE
-
-    # Off a terminal a long command writes a line per step before it may fail; the error is one line.
-    lines = [ln for ln in err.strip().splitlines() if ln.strip() and not PLAIN_LINE.match(ln)]
+    lines = said_lines(err)
     assert code == 2, err
     assert "Traceback" not in err, err
     assert len(lines) == 1, err
@@ -340,9 +320,7 @@ def test_unknown_face_lists_the_faces_and_mediapipe_stays_quiet(workspace, face_
     result = subprocess.run([sys.executable, "-m", "lipcoach", "score", "face.mp4", "--song", "song.json", "-o", "r.html", "--face", "99"],
                             capture_output=True, text=True, cwd=workspace, env=env, timeout=300)
     assert result.returncode == 2
-    from lipcoach.progress import PLAIN_LINE
-
-    said = [ln for ln in result.stderr.strip().splitlines() if not PLAIN_LINE.match(ln)]
+    said = said_lines(result.stderr)
     assert said == ["lipcoach: face.mp4: no face 99 in this take (faces found: 0)"], result.stderr
 
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from lipcoach.media.decode import write_wav
 from tests.conftest import encode_media, tone
+from tests.cli_run import said_lines
 
 
 def run_cli(*args, cwd=None):
@@ -16,10 +17,7 @@ def run_cli(*args, cwd=None):
 
 def assert_one_line_error(result, *fragments):
     assert result.returncode == 2, result.stderr
-    from lipcoach.progress import PLAIN_LINE
-
-    # Off a terminal a long command writes a line per step before it may fail; the error is one line.
-    lines = [ln for ln in result.stderr.strip().splitlines() if ln.strip() and not PLAIN_LINE.match(ln)]
+    lines = said_lines(result.stderr)
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
     for fragment in fragments:
         assert fragment in lines[0]

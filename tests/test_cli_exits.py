@@ -7,7 +7,6 @@ or over-long take, a full or read-only data folder); 130: interrupted by Ctrl-C.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import subprocess
@@ -18,28 +17,13 @@ from pathlib import Path
 import pytest
 
 from lipcoach.cli import main
+from tests.cli_run import run, said_lines, snapshot
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 
-def run(argv, capsys) -> tuple[int, str]:
-    """``lipcoach argv`` in-process: (exit code, stderr)."""
-    capsys.readouterr()
-    try:
-        main([str(a) for a in argv])
-        code = 0
-    except SystemExit as stop:
-        code = stop.code if isinstance(stop.code, int) else 1
-    return code, capsys.readouterr().err
-
-
-def snapshot(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
 def one_line(err: str) -> str:
-    lines = [ln for ln in err.strip().splitlines() if ln.strip()]
+    lines = said_lines(err)
     assert len(lines) == 1, err
     assert "Traceback" not in err and "internal error" not in err, err
     assert lines[0].startswith("lipcoach: "), err

@@ -18,25 +18,16 @@ from sqlalchemy import func, select
 
 from lipcoach.production.catalogue import Catalogue
 from lipcoach.production.tables import Episode, Season, SeasonNumber, SeasonSong
+from tests.cli_run import run, said_lines
 
 
 def lipcoach(capsys, *args) -> tuple[int, str]:
     """Run ``lipcoach ARGS`` in this process; (exit code, stderr)."""
-    from lipcoach.cli import main
-
-    capsys.readouterr()
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    return code, capsys.readouterr().err
+    return run(args, capsys)
 
 
 def assert_refused(code: int, err: str, path: Path, line: int, *fragments: str) -> None:
-    from lipcoach.progress import PLAIN_LINE
-
-    lines = [ln for ln in err.splitlines() if ln.strip() and not PLAIN_LINE.match(ln)]
+    lines = said_lines(err)
     assert code == 2, err
     assert len(lines) == 1 and "Traceback" not in err, err
     assert lines[0].startswith(f"lipcoach: {path}:{line}: "), lines[0]

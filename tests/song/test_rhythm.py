@@ -249,7 +249,7 @@ def test_beats_never_fall_outside_the_song():
     assert abs(tempo - 120.0) < 1.0
 
 
-def slow_backbeat(tempo_bpm=72.0, seconds=24.0, seed=0):
+def slow_backbeat(tempo_bpm=72.0, seconds=40.0, seed=0):
     """A slow rock groove: kick on 1 and 3, snare on 2 and 4, a ride on every eighth (the
     eighths are what make a beat tracker count the song at twice its tempo)."""
     rng = np.random.default_rng(seed)

@@ -79,3 +79,33 @@ def verify_files(folder: Path, pinned_sha256: Mapping[str, str], *, what: str, r
     except OSError:
         pass
     return folder
+
+
+# -- files lipcoach builds once into the cache (a joined model, a converted network) -----------
+
+
+def _stamp_of(target: Path, sha256: str) -> dict:
+    st = target.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha256}
+
+
+def stamp_path_of(target: Path) -> Path:
+    """Where the stamp of a built file lives: beside it, ``<name>.verified.json``."""
+    return target.with_name(target.name + ".verified.json")
+
+
+def is_verified(target: Path, sha256: str) -> bool:
+    """True when ``target`` is the file whose digest ``sha256`` was verified, unchanged since
+    (its stamp holds the size and modification time seen then)."""
+    try:
+        return target.exists() and json.loads(stamp_path_of(target).read_text()) == _stamp_of(target, sha256)
+    except (OSError, ValueError):
+        return False
+
+
+def mark_verified(target: Path, sha256: str) -> None:
+    """Record that ``target`` was just verified to have the digest ``sha256`` (atomically)."""
+    stamp = stamp_path_of(target)
+    tmp = stamp.with_name(f".{stamp.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(_stamp_of(target, sha256)))
+    os.replace(tmp, stamp)

@@ -33,7 +33,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
-import json
 import os
 from pathlib import Path
 from typing import Optional
@@ -42,6 +41,7 @@ import numpy as np
 
 from lipcoach.errors import LipcoachError
 from lipcoach.fileio import file_sha256
+from lipcoach.media.pinned import cache_dir, is_verified, mark_verified
 from lipcoach.progress import ProgressCallback, silent
 
 #: Spleeter's audio parameters (its 2stems configuration).
@@ -198,18 +198,6 @@ def build_onnx(weights: dict[str, np.ndarray]):
 # -- the cached model file ---------------------------------------------------------------------
 
 
-def cache_dir() -> Path:
-    """The user's cache folder for lipcoach (shared with the Whisper base model)."""
-    from lipcoach.media.whisper_model import cache_dir as lipcoach_cache
-
-    return lipcoach_cache()
-
-
-def _stamp_of(path: Path) -> dict:
-    st = path.stat()
-    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": ONNX_SHA256}
-
-
 def onnx_model_path(cache: Optional[Path] = None) -> Path:
     """The ONNX model file, built from the packaged checkpoint on first use and verified.
 
@@ -223,17 +211,13 @@ def onnx_model_path(cache: Optional[Path] = None) -> Path:
         expected graph.
     """
     folder = (cache or cache_dir()) / f"spleeter-2stems-v{GRAPH_VERSION}"
-    target, stamp_path = folder / "model.onnx", folder / "model.onnx.verified.json"
-    if target.exists() and stamp_path.exists():
-        try:
-            if json.loads(stamp_path.read_text()) == _stamp_of(target):
-                return target
-        except (ValueError, OSError):
-            pass
+    target = folder / "model.onnx"
+    if is_verified(target, ONNX_SHA256):
+        return target
     prefix = checkpoint_prefix()
     data = prefix.with_name("model.data-00000-of-00001")
     if file_sha256(data) != CHECKPOINT_SHA256:
-        raise LipcoachError(data, "is not the pinned Spleeter 2-stem checkpoint (checksum differs); reinstall lipcoach")
+        raise LipcoachError(None, "the packaged Spleeter 2-stem checkpoint does not match its pinned SHA-256; reinstall lipcoach")
     from lipcoach.media.tf_checkpoint import read_checkpoint
 
     blob = build_onnx(read_checkpoint(prefix)).SerializeToString()
@@ -248,9 +232,7 @@ def onnx_model_path(cache: Optional[Path] = None) -> Path:
     finally:
         if partial.exists():
             partial.unlink()
-    stamp_tmp = folder / f".stamp.{os.getpid()}.tmp"
-    stamp_tmp.write_text(json.dumps(_stamp_of(target)))
-    os.replace(stamp_tmp, stamp_path)
+    mark_verified(target, ONNX_SHA256)
     return target
 
 

