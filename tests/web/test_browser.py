@@ -380,10 +380,12 @@ def test_word_and_line_highlight_agree_and_sung_words_dim(page, live, short_song
     after = {round(w.end + 0.05, 2) for w in words} - set(inside)
     for t in sorted(set(inside) | after):
         page.evaluate(f"lcPractice.seek({t})")
-        page.wait_for_timeout(60)
         lit = page.locator(".word.lit")
-        if t in inside:
-            assert lit.count() == 1 and lit.get_attribute("data-word") == str(inside[t]), t
+        if t in inside:  # the page redraws on its next frame: wait for it, not a fixed time
+            wait_until(page, f"(() => {{ const l = document.querySelectorAll('.word.lit'); "
+                             f"return l.length === 1 && l[0].dataset.word === '{inside[t]}'; }})()", 5)
+        else:
+            page.wait_for_timeout(60)
         for span in lit.all():
             assert span.evaluate("e => e.closest('.line').classList.contains('current')"), t
     w = [x for x in words if x.line == 1][2]  # "the" of line 2
