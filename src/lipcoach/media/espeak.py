@@ -125,12 +125,19 @@ def synthesize(
         _engine().voice(language)  # one clear error for an unknown language
         lib = ctypes.CDLL(_private_library_path())
         chunks: list[np.ndarray] = []
+        interrupted: list[BaseException] = []
 
         @_SYNTH_CB
         def collect(wav, n, events):  # noqa: ARG001
-            if n > 0:
-                chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
-            return 0
+            # An exception cannot leave a C callback (Python would print its traceback and go
+            # on): a Ctrl-C here stops the synthesis (return 1) and is raised once it returns.
+            try:
+                if n > 0:
+                    chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
+                return 0
+            except BaseException as exc:  # KeyboardInterrupt, SystemExit from a signal handler
+                interrupted.append(exc)
+                return 1
 
         try:
             import espeakng_loader
@@ -146,6 +153,8 @@ def synthesize(
             lib.espeak_Synth(data, len(data) + 1, 0, 0, 0, _CHARS_UTF8, None, None)
             lib.espeak_Synchronize()
             lib.espeak_Terminate()
+            if interrupted:
+                raise interrupted[0]
         finally:
             # Unloading drops the generator's static state; the next call starts afresh.
             _ctypes.dlclose(lib._handle)
