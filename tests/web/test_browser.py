@@ -374,10 +374,14 @@ def test_loop_line_while_playing_just_after_a_line_starts_at_pass_one(page, live
 def test_word_and_line_highlight_agree_and_sung_words_dim(page, live, short_song):
     open_practice(page, live)
     words = short_song.words
+    # The map the page shows (earlier tests of this studio retime words): [start_s, end_s] each.
+    shown = page.evaluate("lcPractice.words().map(w => [w.start_s, w.end_s])")
     # Sample the whole number, boundaries included: inside a word that word alone is lit, in the
     # current line; just after a word, whatever is lit still belongs to the current line.
-    inside = {round(x, 2): i for i, w in enumerate(words) for x in (w.start + 0.01, w.end - 0.01)}
-    after = {round(w.end + 0.05, 2) for w in words} - set(inside)
+    def sung_by(t):  # the words whose time (shown at least 0.15 s) holds t
+        return [j for j, (a, b) in enumerate(shown) if a <= t < max(b, a + 0.15)]
+    inside = {round(x, 2): i for i, (a, b) in enumerate(shown) for x in (a + 0.01, b - 0.01) if sung_by(round(x, 2)) == [i]}
+    after = {round(b + 0.05, 2) for _, b in shown} - set(inside)
     for t in sorted(set(inside) | after):
         page.evaluate(f"lcPractice.seek({t})")
         lit = page.locator(".word.lit")
