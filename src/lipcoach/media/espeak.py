@@ -16,10 +16,12 @@ process, in any order.
 from __future__ import annotations
 
 import _ctypes
+import contextlib
 import ctypes
 import functools
 import os
 import shutil
+import signal
 import tempfile
 import threading
 
@@ -125,19 +127,12 @@ def synthesize(
         _engine().voice(language)  # one clear error for an unknown language
         lib = ctypes.CDLL(_private_library_path())
         chunks: list[np.ndarray] = []
-        interrupted: list[BaseException] = []
 
         @_SYNTH_CB
         def collect(wav, n, events):  # noqa: ARG001
-            # An exception cannot leave a C callback (Python would print its traceback and go
-            # on): a Ctrl-C here stops the synthesis (return 1) and is raised once it returns.
-            try:
-                if n > 0:
-                    chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
-                return 0
-            except BaseException as exc:  # KeyboardInterrupt, SystemExit from a signal handler
-                interrupted.append(exc)
-                return 1
+            if n > 0:
+                chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
+            return 0
 
         try:
             import espeakng_loader
@@ -150,16 +145,39 @@ def synthesize(
             for param, value in ((_PARAM_RATE, rate_wpm), (_PARAM_VOLUME, volume), (_PARAM_PITCH, pitch), (_PARAM_RANGE, pitch_range)):
                 lib.espeak_SetParameter(param, int(value), 0)
             data = text.encode("utf-8")
-            lib.espeak_Synth(data, len(data) + 1, 0, 0, 0, _CHARS_UTF8, None, None)
-            lib.espeak_Synchronize()
-            lib.espeak_Terminate()
-            if interrupted:
-                raise interrupted[0]
+            with _interrupts_held():
+                lib.espeak_Synth(data, len(data) + 1, 0, 0, 0, _CHARS_UTF8, None, None)
+                lib.espeak_Synchronize()
+                lib.espeak_Terminate()
         finally:
             # Unloading drops the generator's static state; the next call starts afresh.
             _ctypes.dlclose(lib._handle)
     audio = np.concatenate(chunks).astype(np.float32) / 32768.0 if chunks else np.zeros(0, np.float32)
     return audio, ESPEAK_SR
+
+
+@contextlib.contextmanager
+def _interrupts_held():
+    """Hold Ctrl-C and SIGTERM back while eSpeak NG runs (milliseconds per word).
+
+    The synthesis calls back into Python; an interrupt raised inside that C callback cannot
+    leave it, so Python prints its traceback and goes on. While held, a signal is only noted;
+    it is raised again, to its own handler, as soon as the synthesis returns (the command then
+    says its one line).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # Python handles signals on the main thread only: none can arrive in this callback
+        return
+    noted: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, lambda signum, _frame: noted.append(signum)) for sig in held}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if noted:
+            signal.raise_signal(noted[0])
 
 
 @functools.lru_cache(maxsize=1)
