@@ -10,19 +10,9 @@ from tests.cli_run import run as _run, snapshot as _snapshot
 
 
 def _damaged_mp4(tmp_path: Path) -> bytes:
-    from lipcoach.errors import LipcoachError
-    from lipcoach.media.decode import probe
-    from lipcoach.testing.broken_media import damaged_copy, write_noise_clip
+    from lipcoach.testing.broken_media import probe_damaged_copy, write_noise_clip
 
-    clip = write_noise_clip(tmp_path / "clean.mp4")
-    for seed in range(60):
-        bad = damaged_copy(clip, tmp_path / "bad.mp4", seed=seed)
-        try:
-            probe(bad)
-        except LipcoachError as exc:
-            if exc.problem.startswith("is damaged"):
-                return bad.read_bytes()
-    pytest.fail("no copy damaged in its stream headers")
+    return probe_damaged_copy(write_noise_clip(tmp_path / "clean.mp4"), tmp_path / "bad.mp4").read_bytes()
 
 
 def test_a_damaged_song_stops_season_import_in_one_line(season_copy, tmp_path, capsys):

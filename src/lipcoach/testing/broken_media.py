@@ -49,6 +49,23 @@ def damaged_copy(src: str | os.PathLike, dst: str | os.PathLike, *, n_bytes: int
     return Path(dst)
 
 
+def probe_damaged_copy(src: str | os.PathLike, dst: str | os.PathLike, *, tries: int = 60) -> Path:
+    """The first :func:`damaged_copy` of ``src`` (seeds 0, 1, …) whose container the probe
+    reports as damaged, written to ``dst`` (2,000 random bytes often hit only the picture, which
+    the probe cannot see). Raises RuntimeError when no seed under ``tries`` gives one."""
+    from lipcoach.errors import LipcoachError
+    from lipcoach.media.decode import probe
+
+    for seed in range(tries):
+        bad = damaged_copy(src, dst, seed=seed)
+        try:
+            probe(bad)
+        except LipcoachError as exc:
+            if exc.problem.startswith("is damaged"):
+                return bad
+    raise RuntimeError(f"no copy of {src} damaged in its stream headers in {tries} tries")
+
+
 def write_long_clip(path: str | os.PathLike, *, seconds: float, size_px: int = 32) -> Path:
     """An mp4 whose container says it lasts ``seconds`` (a first frame and one at the end; a few KB).
 
