@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 
 from tests.cli_run import run as _run, snapshot as _snapshot
 
