@@ -242,6 +242,10 @@ def _umask() -> int:
 def write_bytes_whole(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path``, flush it to the disk and check the file holds all of it.
 
+    ``path`` is a temporary file of :func:`atomic_path` or :func:`staged_outputs` (the edit
+    lists' writers stage there), never the user's file: this makes the temp file whole, the
+    rename publishes it.
+
     Some writers (OpenTimelineIO's JSON writer among them) do not raise when the disk fills
     up and leave a short file; writing the bytes here, with ``fsync`` and a size check,
     turns a short write into an :class:`OSError` (``ENOSPC``) before anything is renamed.

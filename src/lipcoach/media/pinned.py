@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Mapping
 
 from lipcoach.errors import LipcoachError
-from lipcoach.fileio import file_sha256
+from lipcoach.fileio import file_sha256, write_json_atomic
 
 
 def cache_dir() -> Path:
@@ -73,9 +73,7 @@ def verify_files(folder: Path, pinned_sha256: Mapping[str, str], *, what: str, r
             raise LipcoachError(None, f"{what} do not match their pinned SHA-256 ({name} was changed); {reinstall}")
     try:  # a cache we cannot write only costs a hash next time
         stamp_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = stamp_path.with_name(f".{stamp_path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(current))
-        os.replace(tmp, stamp_path)
+        write_json_atomic(stamp_path, current)
     except OSError:
         pass
     return folder
@@ -105,7 +103,4 @@ def is_verified(target: Path, sha256: str) -> bool:
 
 def mark_verified(target: Path, sha256: str) -> None:
     """Record that ``target`` was just verified to have the digest ``sha256`` (atomically)."""
-    stamp = stamp_path_of(target)
-    tmp = stamp.with_name(f".{stamp.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(_stamp_of(target, sha256)))
-    os.replace(tmp, stamp)
+    write_json_atomic(stamp_path_of(target), _stamp_of(target, sha256))

@@ -190,14 +190,20 @@ def user_message(cat: Catalogue, text: str) -> str:
 # -- job kinds -------------------------------------------------------------------------------
 
 
+def _song_of(s, params: dict) -> Song:
+    """The stored song a job is for (``params["song_id"]``); one line when it was deleted since."""
+    song = s.get(Song, int(params["song_id"]))
+    if song is None:
+        raise LipcoachError(None, f"song {params['song_id']} no longer exists")
+    return song
+
+
 def analyze_job(cat: Catalogue, params: dict, report) -> dict:
     """Map a stored song (with its lyrics and stem) into a new song map version."""
     from lipcoach.song.analyze import analyze_song
 
     with cat.session() as s:
-        song = s.get(Song, int(params["song_id"]))
-        if song is None:
-            raise LipcoachError(None, f"song {params['song_id']} no longer exists")
+        song = _song_of(s, params)
         audio = cat.path("files", song.audio_file)
         lyrics = cat.path("files", song.lyrics_file) if song.lyrics_file else None
         stem = cat.path("files", song.stem_file) if song.stem_file else None
@@ -271,9 +277,7 @@ def stem_job(cat: Catalogue, params: dict, report) -> dict:
     from lipcoach.media import stems
 
     with cat.session() as s:
-        song = s.get(Song, int(params["song_id"]))
-        if song is None:
-            raise LipcoachError(None, f"song {params['song_id']} no longer exists")
+        song = _song_of(s, params)
         audio = cat.path("files", song.audio_file)
     stems.vocal_stem(audio, report=lambda f, label: report(0.9 * f, label))
     stems.band_stem(audio, report=lambda f, label: report(0.9 + 0.1 * f, label))
